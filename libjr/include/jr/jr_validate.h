@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * What a well-formed entry is: the one set of rules that the kernel applies
+ * to everything the netserver writes, and that the netserver applies to
+ * everything a user-frontend client writes.  Documentation/abi.md lists the
+ * same rules in prose; the table-driven tests in selftests/ pin them.
+ *
+ * Callers validate a private copy of the entry (read once from shared
+ * memory), never the shared entry itself, so the peer cannot change it
+ * between the check and the use.
+ *
+ * Each rule fails with one errno:
+ *   -EOPNOTSUPP  unknown op, or a flag bit that is not defined
+ *   -ERANGE      slot out of range
+ *   -EINVAL      a field has a value the op does not allow, or a reserved
+ *                or unused byte is not zero
+ *   -EPROTO      a reply without a tag, or an event with one
+ *   -EAFNOSUPPORT an address family that was not negotiated
+ *   -EMSGSIZE    a datagram record that does not fit where it claims to be
+ */
+#ifndef _JR_VALIDATE_H
+#define _JR_VALIDATE_H
+
+#include <linux/joyride.h>
+
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/socket.h>
+#include <linux/in.h>
+#include <linux/net.h>
+#include <linux/tcp.h>
+#else
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#endif
+
+/* What the validating side knows and the peer cannot change. */
+struct jr_limits {
+	__u32	nr_slots;
+	__u32	rx_buf_size;
+	__u32	tx_buf_size;
+	__u64	features;
+};
+
+#define JR_MAX_ERRNO		4095
+#define JR_MAX_BACKLOG		65535
+
+static inline bool jr_bytes_zero(const void *p, size_t len)
+{
+	const unsigned char *c = (const unsigned char *)p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+static inline int jr_validate_sockaddr(const struct jr_sockaddr *sa,
+				       const struct jr_limits *lim)
+{
+	switch (sa->family) {
+	case AF_INET:
+		if (sa->scope_id || !jr_bytes_zero(sa->addr + 4, 12))
+			return -EINVAL;
+		return 0;
+	case AF_INET6:
+		if (!(lim->features & JR_F_IPV6))
+			return -EAFNOSUPPORT;
+		return 0;
+	default:
+		return -EAFNOSUPPORT;
+	}
+}
+
+/* Options the netserver may be asked to set or report. */
+static inline bool jr_sockopt_known(__u32 level, __u32 name)
+{
+	if (level == SOL_SOCKET)
+		return name == SO_REUSEADDR || name == SO_KEEPALIVE ||
+		       name == SO_RCVBUF || name == SO_SNDBUF ||
+		       name == SO_LINGER || name == SO_BROADCAST;
+	if (level == IPPROTO_TCP)
+		return name == TCP_NODELAY || name == TCP_KEEPIDLE ||
+		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT;
+	return false;
+}
+
+/* The tail of the union after the first used bytes must be zero. */
+#define JR_UNION_TAIL_ZERO(u, used) \
+	jr_bytes_zero((const unsigned char *)&(u) + (used), sizeof(u) - (used))
+
+/*
+ * A request from the kernel (or a user-frontend client).  Checked by the
+ * netserver before it acts on it.
+ */
+static inline int jr_validate_sqe(const struct jr_sqe *sqe,
+				  const struct jr_limits *lim)
+{
+	if (sqe->op == JR_OP_INVALID || sqe->op >= JR_OP_NR)
+		return -EOPNOTSUPP;
+	if (sqe->flags & ~JR_SQE_F_REPLAY)
+		return -EOPNOTSUPP;
+	if (sqe->pad)
+		return -EINVAL;
+	if (sqe->op != JR_OP_REPLAY_DONE && sqe->slot >= lim->nr_slots)
+		return -ERANGE;
+
+	switch (sqe->op) {
+	case JR_OP_SOCKET:
+		if (sqe->u.socket.pad || !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.socket)))
+			return -EINVAL;
+		if (sqe->u.socket.family != AF_INET && sqe->u.socket.family != AF_INET6)
+			return -EAFNOSUPPORT;
+		if (sqe->u.socket.family == AF_INET6 && !(lim->features & JR_F_IPV6))
+			return -EAFNOSUPPORT;
+		if (sqe->u.socket.type == SOCK_STREAM) {
+			if (!(lim->features & JR_F_TCP))
+				return -EINVAL;
+			if (sqe->u.socket.protocol != 0 && sqe->u.socket.protocol != IPPROTO_TCP)
+				return -EINVAL;
+		} else if (sqe->u.socket.type == SOCK_DGRAM) {
+			if (!(lim->features & JR_F_UDP))
+				return -EINVAL;
+			if (sqe->u.socket.protocol != 0 && sqe->u.socket.protocol != IPPROTO_UDP)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+		return 0;
+	case JR_OP_BIND:
+	case JR_OP_CONNECT:
+		if (!JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.addr)))
+			return -EINVAL;
+		return jr_validate_sockaddr(&sqe->u.addr, lim);
+	case JR_OP_LISTEN:
+		if (sqe->u.listen.pad || sqe->u.listen.backlog > JR_MAX_BACKLOG ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.listen)))
+			return -EINVAL;
+		return 0;
+	case JR_OP_ACCEPT:
+		if (sqe->u.accept.listener_slot >= lim->nr_slots)
+			return -ERANGE;
+		if (sqe->u.accept.listener_slot == sqe->slot ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.accept)))
+			return -EINVAL;
+		return 0;
+	case JR_OP_SHUTDOWN:
+		if (sqe->u.shutdown.how > 2 || sqe->u.shutdown.pad ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.shutdown)))
+			return -EINVAL;
+		return 0;
+	case JR_OP_CLOSE:
+		if (sqe->u.close.linger_on > 1 ||
+		    (!sqe->u.close.linger_on && sqe->u.close.linger_sec) ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.close)))
+			return -EINVAL;
+		return 0;
+	case JR_OP_SETSOCKOPT:
+	case JR_OP_GETSOCKOPT:
+		if (!jr_sockopt_known(sqe->u.sockopt.level, sqe->u.sockopt.name) ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.sockopt)))
+			return -EINVAL;
+		if (sqe->op == JR_OP_GETSOCKOPT && sqe->u.sockopt.value)
+			return -EINVAL;
+		return 0;
+	case JR_OP_GETNAME:
+		if (sqe->u.getname.peer > 1 || sqe->u.getname.pad ||
+		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.getname)))
+			return -EINVAL;
+		return 0;
+	case JR_OP_TX:
+	case JR_OP_RX_SPACE:
+	case JR_OP_REPLAY_DONE:
+		if (!jr_bytes_zero(&sqe->u, sizeof(sqe->u)))
+			return -EINVAL;
+		if (sqe->op == JR_OP_REPLAY_DONE && (sqe->slot || sqe->slot_gen))
+			return -EINVAL;
+		return 0;
+	}
+	return -EOPNOTSUPP;
+}
+
+/* Requests that are answered on the CQ; TX and RX_SPACE are not. */
+static inline bool jr_op_has_reply(__u16 op)
+{
+	return op > JR_OP_INVALID && op < JR_OP_NR &&
+	       op != JR_OP_TX && op != JR_OP_RX_SPACE;
+}
+
+/* Replies whose u.addr carries an address when res == 0. */
+static inline bool jr_op_reply_has_addr(__u16 op)
+{
+	return op == JR_OP_BIND || op == JR_OP_CONNECT ||
+	       op == JR_OP_ACCEPT || op == JR_OP_GETNAME;
+}
+
+/*
+ * A reply or event from the netserver.  Checked by the kernel (or the
+ * process playing its role) on its private copy.  This checks the entry on
+ * its own; whether the tag matches an outstanding request and the slot
+ * generation is current is the caller's state to check.
+ */
+static inline int jr_validate_cqe(const struct jr_cqe *cqe,
+				  const struct jr_limits *lim)
+{
+	bool event = cqe->op >= JR_EV_FIRST;
+
+	if (event ? cqe->op >= JR_EV_NR : !jr_op_has_reply(cqe->op))
+		return -EOPNOTSUPP;
+	if (cqe->flags & ~JR_CQE_F_EVENT)
+		return -EOPNOTSUPP;
+	if (!!(cqe->flags & JR_CQE_F_EVENT) != event)
+		return -EPROTO;
+	if (event ? cqe->tag != 0 : cqe->tag == 0)
+		return -EPROTO;
+	if (cqe->op != JR_OP_REPLAY_DONE && cqe->slot >= lim->nr_slots)
+		return -ERANGE;
+	if (cqe->res < -JR_MAX_ERRNO)
+		return -EINVAL;
+
+	if (event) {
+		if (!jr_bytes_zero(&cqe->u, sizeof(cqe->u)))
+			return -EINVAL;
+		switch (cqe->op) {
+		case JR_EV_RESET:
+		case JR_EV_ERROR:
+			return cqe->res < 0 ? 0 : -EINVAL;
+		case JR_EV_ACCEPTABLE:
+			return cqe->res >= 0 && cqe->res <= JR_MAX_BACKLOG ? 0 : -EINVAL;
+		default:
+			return cqe->res == 0 ? 0 : -EINVAL;
+		}
+	}
+
+	/* Replies: results are 0 or -errno; no op returns a count. */
+	if (cqe->res > 0)
+		return -EINVAL;
+	if (cqe->slot_gen)
+		return -EINVAL;
+	if (cqe->op == JR_OP_REPLAY_DONE && cqe->slot)
+		return -EINVAL;
+	if (cqe->res == 0 && jr_op_reply_has_addr(cqe->op)) {
+		if (!JR_UNION_TAIL_ZERO(cqe->u, sizeof(cqe->u.addr)))
+			return -EINVAL;
+		return jr_validate_sockaddr(&cqe->u.addr, lim);
+	}
+	if (cqe->res == 0 && cqe->op == JR_OP_GETSOCKOPT)
+		return JR_UNION_TAIL_ZERO(cqe->u, sizeof(cqe->u.sockopt)) ? 0 : -EINVAL;
+	return jr_bytes_zero(&cqe->u, sizeof(cqe->u)) ? 0 : -EINVAL;
+}
+
+/*
+ * A datagram record header (private copy) at ring position pos, with fill
+ * bytes available to the consumer, in a ring of ring_size bytes.  On
+ * success, *record is the number of ring bytes the record occupies (header,
+ * payload and padding, or the filler to the ring end).
+ */
+static inline int jr_validate_dgram(const struct jr_dgram_hdr *h, __u32 pos,
+				    __u32 fill, __u32 ring_size,
+				    const struct jr_limits *lim, __u32 *record)
+{
+	__u32 to_end = ring_size - (pos & (ring_size - 1));
+	__u64 need;
+
+	if ((pos & (JR_DGRAM_ALIGN - 1)) || fill < sizeof(*h) ||
+	    to_end < sizeof(*h))
+		return -EMSGSIZE;
+	if (h->flags & ~(JR_DGRAM_F_PAD | JR_DGRAM_F_TRUNC))
+		return -EOPNOTSUPP;
+	if (h->pad)
+		return -EINVAL;
+	if (h->flags & JR_DGRAM_F_PAD) {
+		/* A filler runs exactly to the ring end and carries nothing. */
+		if (h->flags != JR_DGRAM_F_PAD || h->orig_len ||
+		    h->len != to_end - sizeof(*h) || fill < to_end ||
+		    !jr_bytes_zero(&h->addr, sizeof(h->addr)))
+			return -EMSGSIZE;
+		*record = to_end;
+		return 0;
+	}
+	if (h->len > JR_DGRAM_MAX)
+		return -EMSGSIZE;
+	need = JR_DGRAM_RECORD(h->len);
+	if (need > to_end || need > fill)
+		return -EMSGSIZE;
+	if (h->flags & JR_DGRAM_F_TRUNC) {
+		if (h->orig_len <= h->len || h->orig_len > JR_DGRAM_MAX)
+			return -EINVAL;
+	} else if (h->orig_len) {
+		return -EINVAL;
+	}
+	if (h->addr.family || h->addr.port || h->addr.scope_id ||
+	    !jr_bytes_zero(h->addr.addr, sizeof(h->addr.addr))) {
+		int err = jr_validate_sockaddr(&h->addr, lim);
+
+		if (err)
+			return err;
+	}
+	*record = (__u32)need;
+	return 0;
+}
+
+#endif /* _JR_VALIDATE_H */

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Joyride: the contract between joyride.ko and jr-netserver.
+ *
+ * The kernel module turns AF_JOYRIDE socket calls into requests on a
+ * submission queue (SQ); an unprivileged user-space netserver serves them
+ * with a TCP/IP stack and answers on a completion queue (CQ), which also
+ * carries asynchronous events.  Socket payload never goes through the
+ * queues: every socket owns a slot with a receive and a transmit byte ring,
+ * so send() and recv() are copies into and out of shared memory.
+ *
+ * The netserver is not trusted.  Everything the kernel reads from the shared
+ * region is read once, bounds-checked against values the kernel keeps
+ * privately, and never used as a pointer (see jr_validate.h for the rules,
+ * Documentation/abi.md for the prose).
+ *
+ * The same region can be provided by a user process instead of the kernel
+ * (the "user frontend": a memfd plus two eventfds handed over an AF_UNIX
+ * socket), so the netserver is testable without the module.
+ *
+ * Changelog
+ * ---------
+ * 1.0: initial version: attach with feature negotiation, SQ/CQ rings with
+ *      wake-up flags, per-slot byte rings, TCP and UDP control operations,
+ *      events, recovery replay, stats area.
+ */
+#ifndef _UAPI_LINUX_JOYRIDE_H
+#define _UAPI_LINUX_JOYRIDE_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#else
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#endif
+
+/*
+ * AF_JOYRIDE.  Linux 6.1 has AF_MAX == 46; 13, 18, 19, 22, 23 and 25 were
+ * never implemented in-tree.  25 (once reserved for AF_WANPIPE, which never
+ * shipped a socket family) is free in Debian's kernel and far from numbers
+ * that a distribution kernel may enable as a module.
+ */
+#define AF_JOYRIDE		25
+#define PF_JOYRIDE		AF_JOYRIDE
+
+/* The character device the netserver attaches through. */
+#define JR_DEVICE_NAME		"joyride"
+#define JR_DEVICE_PATH		"/dev/joyride"
+
+#define JR_ABI_MAJOR		1	/* incompatible changes */
+#define JR_ABI_MINOR		0	/* compatible additions */
+
+#define JR_REGION_MAGIC		0x4a52494445310000ULL	/* "JRIDE1\0\0" */
+
+/*
+ * Feature flags, negotiated at attach.  The netserver asks for what it can
+ * serve; the kernel clears what it does not know or does not allow and
+ * writes back the granted mask.  Neither side uses a feature that was not
+ * granted.  Bits are only ever added.
+ */
+#define JR_F_TCP		(1ULL << 0)	/* SOCK_STREAM sockets */
+#define JR_F_UDP		(1ULL << 1)	/* SOCK_DGRAM sockets */
+#define JR_F_IPV6		(1ULL << 2)	/* AF_INET6 addresses are served */
+#define JR_F_RECOVERY		(1ULL << 3)	/* replay of bound/listening sockets
+						 * to a restarted netserver */
+#define JR_F_LOOPBACK		(1ULL << 4)	/* the netserver serves 127.0.0.0/8
+						 * itself */
+#define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
+				 JR_F_RECOVERY | JR_F_LOOPBACK)
+
+/*
+ * Limits.  Sizes are powers of two so that indices wrap with a mask.
+ * The kernel clamps requests to these bounds (and may clamp further by
+ * module parameter); it never lets the netserver pick offsets.
+ */
+#define JR_RING_MIN_ENTRIES	64
+#define JR_RING_MAX_ENTRIES	65536
+#define JR_SLOTS_MIN		16
+#define JR_SLOTS_MAX		65536
+#define JR_BUF_MIN		4096		/* per-slot byte ring */
+#define JR_BUF_MAX		(4U << 20)
+#define JR_DGRAM_MAX		65507		/* largest UDP payload over IPv4 */
+
+/*
+ * Address as carried in entries.  Family is AF_INET (2) or AF_INET6 (10)
+ * in Linux numbering; port and address are in network byte order; an IPv4
+ * address occupies addr[0..3] and the rest is zero.
+ */
+struct jr_sockaddr {
+	__u16	family;
+	__u16	port;
+	__u32	scope_id;		/* IPv6 link-local scope; 0 otherwise */
+	__u8	addr[16];
+};
+
+/*
+ * Attach: JR_IOC_ATTACH on /dev/joyride, or the first message on a user
+ * frontend's AF_UNIX socket.
+ *
+ * in:  abi_major/minor, features, flags, requested sizes, sq_eventfd.
+ * out: the kernel's abi_major/minor, granted features, flags, actual sizes,
+ *      epoch, layout.  The netserver then mmap()s layout.region_size bytes
+ *      at offset 0 of the same file.
+ */
+#define JR_ATTACH_F_RECOVER	(1U << 0)	/* in: this netserver can take a
+						 * replay (it is a restart) */
+#define JR_ATTACH_F_RECOVERING	(1U << 1)	/* out: the device was recovering;
+						 * a replay follows on the SQ */
+
+struct jr_layout {
+	__u64	region_size;		/* bytes to mmap at offset 0 */
+	__u64	sq_off;			/* struct jr_ring_ctl, then entries */
+	__u64	sq_entries_off;		/* sq_entries x struct jr_sqe */
+	__u64	cq_off;			/* struct jr_ring_ctl */
+	__u64	cq_entries_off;		/* cq_entries x struct jr_cqe */
+	__u64	slots_off;		/* nr_slots x struct jr_slot_ctl */
+	__u64	data_off;		/* nr_slots x (rx_buf_size + tx_buf_size) */
+	__u64	stats_off;		/* struct jr_stats */
+};
+
+struct jr_attach {
+	__u16	abi_major;
+	__u16	abi_minor;
+	__u32	flags;			/* JR_ATTACH_F_* */
+	__u64	features;		/* JR_F_* */
+	__u32	sq_entries;		/* power of two; rounded up, clamped */
+	__u32	cq_entries;		/* power of two; >= sq_entries */
+	__u32	nr_slots;		/* sockets that can exist at once */
+	__u32	rx_buf_size;		/* per-slot receive ring, power of two */
+	__u32	tx_buf_size;		/* per-slot transmit ring, power of two */
+	__s32	sq_eventfd;		/* in: signalled when the SQ needs a wake-up */
+	__u64	epoch;			/* out: attach counter, never reused */
+	struct jr_layout layout;	/* out */
+	__u64	reserved[4];		/* must be zero */
+};
+
+/*
+ * Ring control block.  One writer per cache line: the producer owns the
+ * first, the consumer the second.  Indices are free-running 32-bit counters
+ * (entry index = counter & (entries - 1)); prod - cons is the fill level and
+ * is never more than the number of entries.
+ */
+#define JR_RING_NEED_WAKEUP	(1U << 0)	/* consumer sleeps: after
+						 * producing, ring its doorbell */
+
+struct jr_ring_ctl {
+	__u32	prod;			/* producer-owned */
+	__u32	prod_pad[15];
+	__u32	cons;			/* consumer-owned */
+	__u32	cons_flags;		/* consumer-owned: JR_RING_NEED_WAKEUP */
+	__u32	cons_pad[14];
+};
+
+/*
+ * Operations.  On the SQ they are requests (kernel -> netserver); on the CQ
+ * a reply carries the request's op and tag, and an event carries a JR_EV_*
+ * op and tag 0.  Codes are only ever added.
+ */
+enum {
+	JR_OP_INVALID = 0,
+	JR_OP_SOCKET,		/* create the socket for slot; u.socket */
+	JR_OP_BIND,		/* u.addr; reply u.addr = bound address */
+	JR_OP_LISTEN,		/* u.listen */
+	JR_OP_ACCEPT,		/* slot is the child to fill; u.accept names the
+				 * listener; reply when a connection arrives,
+				 * u.addr = peer address */
+	JR_OP_CONNECT,		/* u.addr; reply when established or failed,
+				 * u.addr = local address */
+	JR_OP_SHUTDOWN,		/* u.shutdown */
+	JR_OP_CLOSE,		/* u.close; reply when the slot is free again */
+	JR_OP_SETSOCKOPT,	/* u.sockopt */
+	JR_OP_GETSOCKOPT,	/* u.sockopt; reply u.sockopt.value */
+	JR_OP_GETNAME,		/* u.getname; reply u.addr */
+	JR_OP_TX,		/* new bytes or datagrams in the transmit ring;
+				 * no reply */
+	JR_OP_RX_SPACE,		/* the kernel consumed receive-ring bytes; the
+				 * window may reopen; no reply */
+	JR_OP_REPLAY_DONE,	/* recovery: every replayed socket precedes
+				 * this; reply to end recovery */
+	JR_OP_NR,
+};
+
+enum {
+	JR_EV_FIRST = 0x100,
+	JR_EV_RX = JR_EV_FIRST,	/* receive ring advanced */
+	JR_EV_TX_SPACE,		/* transmit ring drained; writers may go on */
+	JR_EV_RX_FIN,		/* peer closed its half: after the last byte
+				 * already in the receive ring, end of file */
+	JR_EV_RESET,		/* connection reset; res = -ECONNRESET or
+				 * another -errno from the table in abi.md */
+	JR_EV_ERROR,		/* soft error (ICMP etc.); res = -errno */
+	JR_EV_ACCEPTABLE,	/* listener: res = connections waiting in the
+				 * netserver for an ACCEPT */
+	JR_EV_NR,
+};
+
+/* SQE flags */
+#define JR_SQE_F_REPLAY		(1U << 0)	/* recovery replay of existing
+						 * socket state */
+
+/* CQE flags */
+#define JR_CQE_F_EVENT		(1U << 0)	/* an event, not a reply */
+
+struct jr_sqe {
+	__u16	op;			/* JR_OP_* */
+	__u16	flags;			/* JR_SQE_F_* */
+	__u32	slot;			/* socket slot */
+	__u64	tag;			/* echoed in the reply; opaque */
+	__u32	slot_gen;		/* generation of the slot, for events */
+	__u32	pad;
+	union {
+		struct {
+			__u16	family;		/* AF_INET or AF_INET6 */
+			__u16	type;		/* SOCK_STREAM or SOCK_DGRAM */
+			__u16	protocol;	/* IPPROTO_TCP / IPPROTO_UDP */
+			__u16	pad;
+		} socket;
+		struct jr_sockaddr addr;
+		struct {
+			__u32	backlog;
+			__u32	pad;
+		} listen;
+		struct {
+			__u32	listener_slot;
+			__u32	listener_gen;
+		} accept;
+		struct {
+			__u32	how;		/* SHUT_RD/SHUT_WR/SHUT_RDWR */
+			__u32	pad;
+		} shutdown;
+		struct {
+			__u32	linger_on;	/* abort (RST) if on with 0 s */
+			__u32	linger_sec;
+		} close;
+		struct {
+			__u32	level;		/* SOL_SOCKET, IPPROTO_TCP */
+			__u32	name;		/* SO_*, TCP_* */
+			__u64	value;
+		} sockopt;
+		struct {
+			__u32	peer;		/* 0 local, 1 peer */
+			__u32	pad;
+		} getname;
+		__u8	raw[40];
+	} u;
+};
+
+struct jr_cqe {
+	__u16	op;			/* request's JR_OP_*, or JR_EV_* */
+	__u16	flags;			/* JR_CQE_F_* */
+	__u32	slot;
+	__u64	tag;			/* request's tag; 0 for events */
+	__u32	slot_gen;		/* events: generation of the slot */
+	__s32	res;			/* 0 or a positive count, or -errno */
+	union {
+		struct jr_sockaddr addr;
+		struct {
+			__u64	value;
+		} sockopt;
+		__u8	raw[40];
+	} u;
+};
+
+/*
+ * Per-slot control block: where the byte rings of a socket stand.  The
+ * kernel owns the first cache line, the netserver the second.  Counters are
+ * free-running byte counts, as for the queues.
+ *
+ * Receive ring: the netserver produces (rx_prod), the kernel consumes.
+ * Transmit ring: the kernel produces (tx_prod), the netserver consumes.
+ *
+ * Stream sockets carry raw bytes that wrap around the ring end.  Datagram
+ * sockets carry records (struct jr_dgram_hdr, then the payload, the whole
+ * padded to 8 bytes); a record never wraps: a JR_DGRAM_F_PAD record fills
+ * the rest of the ring and the next record starts at offset 0.
+ */
+struct jr_slot_ctl {
+	/* kernel-owned */
+	__u32	rx_cons;
+	__u32	tx_prod;
+	__u32	k_pad[14];
+	/* netserver-owned */
+	__u32	rx_prod;
+	__u32	tx_cons;
+	__u32	s_pad[14];
+};
+
+#define JR_DGRAM_F_PAD		(1U << 0)	/* filler to the ring end */
+#define JR_DGRAM_F_TRUNC	(1U << 1)	/* netserver cut the payload */
+
+struct jr_dgram_hdr {
+	__u32	len;			/* payload bytes that follow */
+	__u32	flags;			/* JR_DGRAM_F_* */
+	__u32	orig_len;		/* length on the wire if truncated */
+	__u32	pad;
+	struct jr_sockaddr addr;	/* rx: source; tx: destination or
+					 * family 0 for the connected peer */
+};
+
+#define JR_DGRAM_ALIGN		8
+#define JR_DGRAM_RECORD(len)	\
+	((sizeof(struct jr_dgram_hdr) + (len) + JR_DGRAM_ALIGN - 1) & \
+	 ~(__u64)(JR_DGRAM_ALIGN - 1))
+
+/*
+ * Statistics.  Each side increments only its own half; tools map the region
+ * read-only through the netserver or read /proc/net/joyride.
+ */
+struct jr_stats {
+	/* kernel-owned */
+	__u64	k_sqes;			/* requests posted */
+	__u64	k_cqes;			/* completions consumed */
+	__u64	k_doorbells;		/* SQ wake-ups signalled */
+	__u64	k_bad_entries;		/* CQEs rejected by validation */
+	__u64	k_tx_bytes;		/* copied into transmit rings */
+	__u64	k_rx_bytes;		/* copied out of receive rings */
+	__u64	k_sockets;		/* sockets created */
+	__u64	k_pad[9];
+	/* netserver-owned */
+	__u64	s_rx_packets;
+	__u64	s_tx_packets;
+	__u64	s_rx_dropped;
+	__u64	s_tx_dropped;
+	__u64	s_kicks;		/* CQ doorbells rung */
+	__u64	s_sleeps;		/* times the netserver went idle */
+	__u64	s_loops;		/* engine loop iterations */
+	__u64	s_tcp_conns;		/* TCP connections now open */
+	__u64	s_pad[8];
+};
+
+/*
+ * The region starts with this header (kernel-written, read-only for the
+ * netserver by convention; the kernel never reads it back).
+ */
+#define JR_STATE_LIVE		1
+#define JR_STATE_RECOVERING	2
+
+struct jr_region_hdr {
+	__u64	magic;			/* JR_REGION_MAGIC */
+	__u16	abi_major;
+	__u16	abi_minor;
+	__u32	state;			/* JR_STATE_* */
+	__u64	epoch;
+	__u64	features;
+	__u32	sq_entries;
+	__u32	cq_entries;
+	__u32	nr_slots;
+	__u32	rx_buf_size;
+	__u32	tx_buf_size;
+	__u32	pad;
+	struct jr_layout layout;
+	__u64	reserved[16];
+};
+
+/*
+ * ioctls on /dev/joyride.
+ *
+ * JR_IOC_ATTACH: become the netserver (EBUSY if one is attached).
+ * JR_IOC_KICK:   the netserver produced CQEs; the kernel consumes them in
+ *                this call.  Needed only while the CQ consumer has
+ *                JR_RING_NEED_WAKEUP set (always, in ABI 1.0).
+ */
+#define JR_IOC_MAGIC		0xB7
+#define JR_IOC_ATTACH		_IOWR(JR_IOC_MAGIC, 0x00, struct jr_attach)
+#define JR_IOC_KICK		_IO(JR_IOC_MAGIC, 0x01)
+
+/* Sizes are part of the ABI. */
+#ifdef __cplusplus
+#define JR_STATIC_ASSERT(e, m)	static_assert(e, m)
+#else
+#define JR_STATIC_ASSERT(e, m)	_Static_assert(e, m)
+#endif
+JR_STATIC_ASSERT(sizeof(struct jr_sockaddr) == 24, "jr_sockaddr size");
+JR_STATIC_ASSERT(sizeof(struct jr_layout) == 64, "jr_layout size");
+JR_STATIC_ASSERT(sizeof(struct jr_attach) == 144, "jr_attach size");
+JR_STATIC_ASSERT(sizeof(struct jr_ring_ctl) == 128, "jr_ring_ctl size");
+JR_STATIC_ASSERT(sizeof(struct jr_sqe) == 64, "jr_sqe size");
+JR_STATIC_ASSERT(sizeof(struct jr_cqe) == 64, "jr_cqe size");
+JR_STATIC_ASSERT(sizeof(struct jr_slot_ctl) == 128, "jr_slot_ctl size");
+JR_STATIC_ASSERT(sizeof(struct jr_dgram_hdr) == 40, "jr_dgram_hdr size");
+JR_STATIC_ASSERT(sizeof(struct jr_stats) == 256, "jr_stats size");
+JR_STATIC_ASSERT(sizeof(struct jr_region_hdr) == 248, "jr_region_hdr size");
+#undef JR_STATIC_ASSERT
+
+#endif /* _UAPI_LINUX_JOYRIDE_H */

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * joyride.ko as loaded, before any netserver: the family is registered,
+ * /dev/joyride exists as documented, and the attach ioctl hands out a
+ * region laid out as the ABI says.  Runs in the guest with the module
+ * loaded (tools/jr-vm run -- selftests/.../module_test).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "jr/libjr.h"
+
+/* Without a netserver there is nothing to carry a socket: ENETDOWN. */
+TEST(socket_without_netserver_is_enetdown)
+{
+	int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM | SOCK_NONBLOCK,
+			SOCK_DGRAM | SOCK_CLOEXEC };
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		errno = 0;
+		EXPECT_EQ(-1, socket(AF_JOYRIDE, types[i], 0));
+		EXPECT_EQ(ENETDOWN, errno);
+	}
+}
+
+/* Type and protocol are checked first, with inet_create()'s errno. */
+TEST(socket_bad_type_or_protocol)
+{
+	errno = 0;
+	EXPECT_EQ(-1, socket(AF_JOYRIDE, SOCK_RAW, 0));
+	EXPECT_EQ(ESOCKTNOSUPPORT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, socket(AF_JOYRIDE, SOCK_STREAM, IPPROTO_UDP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, socket(AF_JOYRIDE, SOCK_DGRAM, IPPROTO_TCP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+	/* The same answers as the Linux stack gives for these. */
+	errno = 0;
+	EXPECT_EQ(-1, socket(AF_INET, SOCK_STREAM, IPPROTO_UDP));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+}
+
+TEST(device_node_owner_and_mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(JR_DEVICE_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0660, st.st_mode & 07777);
+	EXPECT_EQ(0, st.st_uid);
+	EXPECT_EQ(0, st.st_gid);
+}
+
+TEST(attach_grants_region_and_rejects_second)
+{
+	struct jr_attach req, again;
+	struct jr_region r;
+	int fd2;
+
+	jr_attach_defaults(&req);
+	req.features |= 1ULL << 63;		/* unknown: must be masked */
+	ASSERT_EQ(0, jr_attach_kernel(NULL, &req, &r));
+	EXPECT_EQ(JR_ABI_MAJOR, req.abi_major);
+	EXPECT_EQ(0, req.features & (1ULL << 63));
+	EXPECT_TRUE(req.features & JR_F_TCP);
+	EXPECT_EQ(JR_REGION_MAGIC, r.hdr->magic);
+	EXPECT_EQ(JR_STATE_LIVE, r.hdr->state);
+	EXPECT_EQ(req.epoch, r.hdr->epoch);
+	EXPECT_EQ(0, memcmp(&req.layout, &r.hdr->layout, sizeof(req.layout)));
+	/* The kernel consumes the CQ only when kicked. */
+	EXPECT_TRUE(r.cq.ctl->cons_flags & JR_RING_NEED_WAKEUP);
+
+	/* One netserver at a time. */
+	fd2 = open(JR_DEVICE_PATH, O_RDWR);
+	ASSERT_LE(0, fd2);
+	jr_attach_defaults(&again);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd2, JR_IOC_ATTACH, &again));
+	EXPECT_EQ(EBUSY, errno);
+	close(fd2);
+
+	/* While attached, sockets can be created. */
+	int s = socket(AF_JOYRIDE, SOCK_STREAM, 0);
+	EXPECT_LE(0, s);
+	if (s >= 0)
+		close(s);
+
+	jr_region_destroy(&r);
+}
+
+TEST(attach_rejects_bad_requests)
+{
+	struct jr_attach req;
+	int fd = open(JR_DEVICE_PATH, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	jr_attach_defaults(&req);
+	req.abi_major = JR_ABI_MAJOR + 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, JR_IOC_ATTACH, &req));
+	EXPECT_EQ(EPROTONOSUPPORT, errno);
+
+	jr_attach_defaults(&req);
+	req.reserved[2] = 1;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, JR_IOC_ATTACH, &req));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Kick and mmap before attach. */
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, JR_IOC_KICK));
+	EXPECT_EQ(ENOTCONN, errno);
+	errno = 0;
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0));
+	EXPECT_EQ(ENOTCONN, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, _IO(JR_IOC_MAGIC, 0x7f)));
+	EXPECT_EQ(ENOTTY, errno);
+	close(fd);
+}
+
+/*
+ * A hostile CQ: garbage entries and a lying producer index are counted or
+ * refused, never trusted.
+ */
+TEST(kick_survives_garbage_cq)
+{
+	struct jr_attach req;
+	struct jr_region r;
+	struct jr_cqe cqe;
+
+	jr_attach_defaults(&req);
+	ASSERT_EQ(0, jr_attach_kernel(NULL, &req, &r));
+
+	memset(&cqe, 0xa5, sizeof(cqe));
+	ASSERT_EQ(0, jr_server_post(&r, &cqe));
+	EXPECT_EQ(0, ioctl(r.fd, JR_IOC_KICK));
+	EXPECT_EQ(1, r.stats->k_bad_entries);
+	EXPECT_EQ(1, r.stats->k_cqes);
+
+	/* A producer index claiming more than the ring holds. */
+	r.cq.ctl->prod += r.params.cq_entries * 2;
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(r.fd, JR_IOC_KICK));
+	EXPECT_EQ(EIO, errno);
+	jr_region_destroy(&r);
+}
+
+TEST_HARNESS_MAIN
