@@ -41,6 +41,9 @@ struct jr_server {
 	spinlock_t		sq_lock;	/* serialises SQ producers */
 	struct mutex		cq_lock;	/* serialises CQ consumers */
 	struct eventfd_ctx	*sq_doorbell;	/* NULL: never signal */
+	/* Counters kept privately; the stats area only receives copies. */
+	u64			cqes;
+	u64			bad_entries;
 };
 
 /*

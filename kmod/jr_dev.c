@@ -186,7 +186,7 @@ out_unlock:
 static long jr_ioctl_kick(struct jr_server *srv)
 {
 	struct jr_cqe cqe;
-	int ready, i;
+	int ready, i, err;
 
 	mutex_lock(&srv->cq_lock);
 	ready = jr_ring_ready(&srv->cq);
@@ -197,12 +197,19 @@ static long jr_ioctl_kick(struct jr_server *srv)
 	}
 	for (i = 0; i < ready; i++) {
 		memcpy(&cqe, jr_ring_entry(&srv->cq, srv->cq.own + i), sizeof(cqe));
-		if (jr_validate_cqe(&cqe, &srv->limits) || !(cqe.flags & JR_CQE_F_EVENT))
-			WRITE_ONCE(srv->stats->k_bad_entries,
-				   srv->stats->k_bad_entries + 1);
+		err = jr_validate_cqe(&cqe, &srv->limits);
+		if (!err && !(cqe.flags & JR_CQE_F_EVENT))
+			err = -EPROTO;		/* a reply nobody waits for */
+		if (err) {
+			srv->bad_entries++;
+			WRITE_ONCE(srv->stats->k_bad_entries, srv->bad_entries);
+			pr_warn_ratelimited("joyride: dropped bad CQE (op %u slot %u): %d\n",
+					    cqe.op, cqe.slot, err);
+		}
 	}
 	jr_ring_consume(&srv->cq, ready);
-	WRITE_ONCE(srv->stats->k_cqes, srv->stats->k_cqes + ready);
+	srv->cqes += ready;
+	WRITE_ONCE(srv->stats->k_cqes, srv->cqes);
 	mutex_unlock(&srv->cq_lock);
 	return 0;
 }
@@ -253,9 +260,19 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * misc_open() leaves the struct miscdevice in private_data; here it holds
+ * the attached server instead, so start from NULL.
+ */
+static int jr_dev_open(struct inode *inode, struct file *file)
+{
+	file->private_data = NULL;
+	return nonseekable_open(inode, file);
+}
+
 static const struct file_operations jr_dev_fops = {
 	.owner		= THIS_MODULE,
-	.open		= nonseekable_open,
+	.open		= jr_dev_open,
 	.release	= jr_dev_release,
 	.unlocked_ioctl	= jr_dev_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,

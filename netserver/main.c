@@ -2,75 +2,165 @@
 /*
  * jr-netserver: the user-space network service behind AF_JOYRIDE.
  *
- * This first version only proves the build: it links lwIP (our NO_SYS=1
- * build), DPDK and liburing, and reports their versions.  The engine loop
- * arrives with the netserver issue (Documentation/netserver.md).
+ * main() alone decides to exit; set-up functions return errors.  Order:
+ * configuration -> DPDK and lwIP (may need root for the device) ->
+ * frontends (/dev/joyride needs only its group) -> drop privileges ->
+ * engine loop -> orderly shutdown.
  */
-#include <getopt.h>
+#define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
-#include <liburing.h>
-#include <rte_version.h>
+#include <rte_eal.h>
 
-#include "lwip/init.h"
-#include "jr/libjr.h"
+#include "netserver.h"
 
-static void usage(FILE *out)
+int ns_engine_init(struct ns_engine *eng);
+int ns_engine_attach_kernel(struct ns_engine *eng);
+void ns_engine_shutdown(struct ns_engine *eng);
+
+static struct ns_engine *signal_engine;
+
+static void on_stop(int sig)
 {
-	fprintf(out,
-		"Usage: jr-netserver [OPTION]...\n"
-		"Serve AF_JOYRIDE sockets with lwIP on DPDK.\n"
-		"\n"
-		"  -h, --help       show this help and exit\n"
-		"  -V, --version    show versions (netserver, ABI, lwIP, DPDK,\n"
-		"                   liburing) and exit\n");
+	(void)sig;
+	signal_engine->stop = 1;
 }
 
-/* liburing 2.3 has no version call: report what the kernel's io_uring offers. */
-static void print_uring(void)
+static void on_hup(int sig)
 {
-	struct io_uring_probe *probe = io_uring_get_probe();
+	(void)sig;
+	signal_engine->print_stats = 1;
+}
 
-	if (!probe) {
-		printf("liburing: io_uring unavailable here\n");
-		return;
+static int install_signals(struct ns_engine *eng)
+{
+	struct sigaction sa = { 0 };
+
+	signal_engine = eng;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	sa.sa_handler = on_hup;
+	if (sigaction(SIGHUP, &sa, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/*
+ * Become the configured user, or refuse to stay root: the stack parses
+ * untrusted packets and must not do so with privileges.
+ */
+static int drop_privileges(const struct ns_config *cfg)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if (!cfg->user) {
+		if (geteuid() == 0 && !cfg->allow_root) {
+			ns_err("user: running as root; give --user NAME (or --allow-root)");
+			return -EPERM;
+		}
+		return 0;
 	}
-	printf("liburing: io_uring with %u opcodes\n", probe->last_op + 1);
-	io_uring_free_probe(probe);
-}
+	pw = getpwnam(cfg->user);
+	if (!pw) {
+		char *end;
+		unsigned long v = strtoul(cfg->user, &end, 10);
 
-static void version(void)
-{
-	printf("jr-netserver %s\n", JR_VERSION);
-	printf("joyride ABI %u.%u\n", JR_ABI_MAJOR, JR_ABI_MINOR);
-	printf("lwIP %s (NO_SYS=%d)\n", LWIP_VERSION_STRING, NO_SYS);
-	printf("%s\n", rte_version());
-	print_uring();
+		if (*end || end == cfg->user) {
+			ns_err("user: no such user '%s' (accepted: a user name or uid)",
+			       cfg->user);
+			return -EINVAL;
+		}
+		uid = (uid_t)v;
+		gid = (gid_t)v;
+	} else {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (geteuid() == uid)
+		return 0;
+	if ((pw ? initgroups(pw->pw_name, gid) : setgroups(0, NULL)) ||
+	    setresgid(gid, gid, gid) || setresuid(uid, uid, uid)) {
+		ns_err("user: cannot become '%s': %s", cfg->user, strerror(errno));
+		return -errno;
+	}
+	/* DPDK's memory stays mapped; no way back to root. */
+	prctl(PR_SET_DUMPABLE, 1);
+	if (uid == 0 && !cfg->allow_root) {
+		ns_err("user: '%s' is root; refusing without --allow-root", cfg->user);
+		return -EPERM;
+	}
+	ns_info("running as uid %u gid %u", (unsigned int)uid, (unsigned int)gid);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "help",    no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt;
+	static struct ns_engine eng;
+	struct ns_config cfg;
+	char *eal_argv[NS_MAX_EAL_ARGS];
+	int eal_argc, ret, status = EXIT_FAILURE;
 
-	while ((opt = getopt_long(argc, argv, "hV", options, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			usage(stdout);
-			return EXIT_SUCCESS;
-		case 'V':
-			version();
-			return EXIT_SUCCESS;
-		default:
-			usage(stderr);
-			return EXIT_FAILURE;
+	ns_config_defaults(&cfg);
+	ret = ns_config_parse(&cfg, argc, argv);
+	if (ret)
+		return ret > 0 ? EXIT_SUCCESS : 2;
+
+	eng.cfg = &cfg;
+	eng.ufront_listen_fd = -1;
+	if (install_signals(&eng))
+		goto out;
+	eal_argc = ns_config_eal_argv(&cfg, argv[0], eal_argv, NS_MAX_EAL_ARGS);
+	if (ns_port_init(&eng, eal_argc, eal_argv))
+		goto out;
+	if (ns_engine_init(&eng))
+		goto out_port;
+	if (cfg.device && ns_engine_attach_kernel(&eng))
+		goto out_engine;
+	if (cfg.listen) {
+		eng.ufront_listen_fd = jr_ufront_listen(cfg.listen);
+		if (eng.ufront_listen_fd < 0) {
+			ns_err("listen: cannot listen on %s: %s", cfg.listen,
+			       strerror(-eng.ufront_listen_fd));
+			goto out_engine;
 		}
+		ns_info("accepting user frontends on %s", cfg.listen);
 	}
-	fprintf(stderr, "jr-netserver: the engine is not built yet; see --help\n");
-	return EXIT_FAILURE;
+	if (drop_privileges(&cfg))
+		goto out_engine;
+
+	ns_info("serving (poll %s, idle %u us)",
+		cfg.poll == NS_POLL_BUSY ? "busy" : "adaptive", cfg.idle_us);
+	/* Tests wait for this line on stdout. */
+	printf("jr-netserver: ready\n");
+	fflush(stdout);
+	ns_engine_run(&eng);
+	ns_info("stopping");
+	ns_engine_print_stats(&eng, stdout);
+	status = EXIT_SUCCESS;
+
+out_engine:
+	ns_engine_shutdown(&eng);
+	if (eng.ufront_listen_fd >= 0) {
+		close(eng.ufront_listen_fd);
+		unlink(cfg.listen);
+	}
+out_port:
+	ns_port_close(&eng.port);
+out:
+	rte_eal_cleanup();
+	ns_config_free(&cfg);
+	return status;
 }

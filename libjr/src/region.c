@@ -103,6 +103,7 @@ static void region_reset(struct jr_region *r)
 	r->fd = -1;
 	r->sq_eventfd = -1;
 	r->cq_eventfd = -1;
+	r->conn_fd = -1;
 }
 
 int jr_attach_kernel(const char *path, struct jr_attach *req,
@@ -177,6 +178,8 @@ void jr_region_destroy(struct jr_region *r)
 		close(r->sq_eventfd);
 	if (r->cq_eventfd >= 0)
 		close(r->cq_eventfd);
+	if (r->conn_fd >= 0)
+		close(r->conn_fd);
 	region_reset(r);
 }
 

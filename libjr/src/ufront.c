@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@
 #include "region.h"
 
 #define UFRONT_NR_FDS	3
+
+static const struct timeval hand_over_timeout = { .tv_sec = 2 };
 
 static int unix_address(const char *path, struct sockaddr_un *sun)
 {
@@ -92,6 +95,7 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds,
 		.msg_control = control, .msg_controllen = sizeof(control),
 	};
 	struct cmsghdr *cmsg;
+	bool too_many = false;
 	ssize_t n;
 
 	*nr_fds = 0;
@@ -103,11 +107,26 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds,
 		    cmsg->cmsg_type == SCM_RIGHTS) {
 			int nr = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
-			memcpy(fds + *nr_fds, CMSG_DATA(cmsg), sizeof(int) * nr);
-			*nr_fds += nr;
+			/*
+			 * CMSG_SPACE() rounds up, so the kernel can deliver
+			 * more descriptors than fds[] holds: keep what fits,
+			 * close the rest (they are ours now) and fail.
+			 */
+			for (int i = 0; i < nr; i++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+				if (*nr_fds < UFRONT_NR_FDS) {
+					fds[(*nr_fds)++] = fd;
+				} else {
+					close(fd);
+					too_many = true;
+				}
+			}
 		}
 	}
-	if ((size_t)n != len || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+	if (too_many || (size_t)n != len ||
+	    (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return -EPROTO;
 	return 0;
 }
@@ -128,14 +147,16 @@ int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
 	int sock, seals, err;
 
 	memset(r, 0, sizeof(*r));
-	r->fd = r->sq_eventfd = r->cq_eventfd = -1;
+	r->fd = r->sq_eventfd = r->cq_eventfd = r->conn_fd = -1;
 	sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (sock < 0)
 		return -errno;
+	/* A client that never answers must not stall the server for long. */
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &hand_over_timeout,
+		   sizeof(hand_over_timeout));
 	err = send_with_fds(sock, req, sizeof(*req), NULL, 0);
 	if (!err)
 		err = recv_with_fds(sock, &granted, sizeof(granted), fds, &nr_fds);
-	close(sock);
 	if (err)
 		goto err_fds;
 	err = -EPROTO;
@@ -164,10 +185,12 @@ int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
 	r->fd = fds[0];
 	r->sq_eventfd = fds[1];
 	r->cq_eventfd = fds[2];
+	r->conn_fd = sock;
 	return 0;
 
 err_fds:
 	close_fds(fds, nr_fds);
+	close(sock);
 	return err;
 }
 
@@ -181,7 +204,7 @@ int jr_ufront_connect(const char *path, __u32 max_slots, __u32 max_buf,
 	void *base;
 
 	memset(r, 0, sizeof(*r));
-	r->fd = r->sq_eventfd = r->cq_eventfd = -1;
+	r->fd = r->sq_eventfd = r->cq_eventfd = r->conn_fd = -1;
 	err = unix_address(path, &sun);
 	if (err)
 		return err;
@@ -232,10 +255,10 @@ int jr_ufront_connect(const char *path, __u32 max_slots, __u32 max_buf,
 		munmap(base, req.layout.region_size);
 		goto err_fds;
 	}
-	close(sock);
 	r->fd = fds[0];
 	r->sq_eventfd = fds[1];
 	r->cq_eventfd = fds[2];
+	r->conn_fd = sock;
 	return 0;
 
 err_fds:
@@ -245,6 +268,6 @@ err_fds:
 err_sock:
 	close(sock);
 	memset(r, 0, sizeof(*r));
-	r->fd = r->sq_eventfd = r->cq_eventfd = -1;
+	r->fd = r->sq_eventfd = r->cq_eventfd = r->conn_fd = -1;
 	return err;
 }

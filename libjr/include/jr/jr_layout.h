@@ -17,11 +17,16 @@ static inline __u64 jr_align_up(__u64 v, __u64 align)
 	return (v + align - 1) & ~(align - 1);
 }
 
+/*
+ * The smallest power of two >= v, within [lo, hi]; lo is a power of two.
+ * A hi that is not one stands for the largest power of two below it (an
+ * owner's cap of 100 slots grants 64, never 128).  lo wins over hi.
+ */
 static inline __u32 jr_clamp_pow2(__u32 v, __u32 lo, __u32 hi)
 {
 	__u32 p = lo;
 
-	while (p < v && p < hi)
+	while (p < v && p <= hi / 2)
 		p <<= 1;
 	return p;
 }

@@ -44,7 +44,13 @@ static inline void jr_ring_init(struct jr_ring *r, struct jr_ring_ctl *ctl,
 	r->entry_size = entry_size;
 	/* Start from what is in memory: a restarted side resumes the ring. */
 	r->own = producer ? jr_read_once(ctl->prod) : jr_read_once(ctl->cons);
-	r->peer = producer ? jr_read_once(ctl->cons) : jr_read_once(ctl->prod);
+	/*
+	 * The peer's index is not validated yet: assume a full ring, so the
+	 * producer's first jr_ring_space() reads and checks the real one
+	 * instead of trusting a value the peer may have planted (the
+	 * consumer re-reads prod on every jr_ring_ready() anyway).
+	 */
+	r->peer = producer ? r->own - nr : r->own;
 }
 
 static inline void *jr_ring_entry(const struct jr_ring *r, __u32 index)

@@ -255,6 +255,18 @@ static inline int jr_validate_cqe(const struct jr_cqe *cqe,
 }
 
 /*
+ * Bytes to skip at ring position pos before a datagram record: when fewer
+ * than a header's worth remain before the ring end, both sides skip them
+ * (no filler record fits there).  Call before reading a header at pos.
+ */
+static inline __u32 jr_dgram_skip(__u32 pos, __u32 ring_size)
+{
+	__u32 to_end = ring_size - (pos & (ring_size - 1));
+
+	return to_end < sizeof(struct jr_dgram_hdr) ? to_end : 0;
+}
+
+/*
  * A datagram record header (private copy) at ring position pos, with fill
  * bytes available to the consumer, in a ring of ring_size bytes.  On
  * success, *record is the number of ring bytes the record occupies (header,

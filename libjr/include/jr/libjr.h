@@ -45,6 +45,9 @@ struct jr_region {
 	int			cq_eventfd;	/* server -> owner doorbell (user
 						 * frontend only; the kernel
 						 * takes JR_IOC_KICK) */
+	int			conn_fd;	/* user frontend: the hand-over
+						 * connection, kept open so each
+						 * side sees the other go away */
 };
 
 /* Defaults a netserver asks for when it has no configuration. */

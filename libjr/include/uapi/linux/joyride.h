@@ -272,8 +272,9 @@ struct jr_cqe {
  *
  * Stream sockets carry raw bytes that wrap around the ring end.  Datagram
  * sockets carry records (struct jr_dgram_hdr, then the payload, the whole
- * padded to 8 bytes); a record never wraps: a JR_DGRAM_F_PAD record fills
- * the rest of the ring and the next record starts at offset 0.
+ * padded to 8 bytes); a record never wraps: tail bytes too short for a
+ * header are skipped, else a JR_DGRAM_F_PAD record fills the rest of the
+ * ring, and the next record starts at offset 0.
  */
 struct jr_slot_ctl {
 	/* kernel-owned */

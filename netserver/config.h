@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * jr-netserver configuration: command-line flags and a config file with the
+ * same names (Documentation/netserver.md).
+ */
+#ifndef _NS_CONFIG_H
+#define _NS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+enum ns_poll_mode {
+	NS_POLL_BUSY,		/* never sleep */
+	NS_POLL_ADAPTIVE,	/* sleep in io_uring after idle_us without work */
+};
+
+enum ns_log_level {
+	NS_LOG_ERROR,
+	NS_LOG_WARN,
+	NS_LOG_INFO,
+	NS_LOG_DEBUG,
+};
+
+#define NS_MAX_EAL_ARGS	64
+
+struct ns_config {
+	/* DPDK */
+	char		*eal_args;		/* one string, split on blanks */
+	uint16_t	port;
+	/* IPv4 */
+	struct in_addr	ip;
+	uint8_t		prefix;
+	struct in_addr	gateway;		/* 0: none */
+	uint8_t		mac[6];
+	bool		mac_set;		/* else the port's own */
+	/* Frontends */
+	char		*device;		/* /dev/joyride, or NULL */
+	char		*listen;		/* user-frontend socket, or NULL */
+	uint32_t	slots;
+	uint32_t	rx_buf;
+	uint32_t	tx_buf;
+	uint32_t	sq_entries;
+	uint32_t	cq_entries;
+	/* Engine */
+	enum ns_poll_mode poll;
+	uint32_t	idle_us;
+	/* Process */
+	char		*user;
+	bool		allow_root;
+	enum ns_log_level log_level;
+	char		*config_file;
+};
+
+void ns_config_defaults(struct ns_config *cfg);
+
+/*
+ * Parse argv (and the file named by --config, whose values the command
+ * line overrides).  Returns 0, 1 if --help or --version was handled, or -1
+ * after printing an error that names the field.
+ */
+int ns_config_parse(struct ns_config *cfg, int argc, char **argv);
+
+/* Split cfg->eal_args into argv for rte_eal_init(); argv[0] is progname. */
+int ns_config_eal_argv(const struct ns_config *cfg, const char *progname,
+		       char **argv, int max);
+
+void ns_config_free(struct ns_config *cfg);
+
+/* Logging, filtered by the configured level. */
+extern enum ns_log_level ns_log_level;
+void ns_log(enum ns_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define ns_err(...)	ns_log(NS_LOG_ERROR, __VA_ARGS__)
+#define ns_warn(...)	ns_log(NS_LOG_WARN, __VA_ARGS__)
+#define ns_info(...)	ns_log(NS_LOG_INFO, __VA_ARGS__)
+#define ns_dbg(...)	ns_log(NS_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* _NS_CONFIG_H */

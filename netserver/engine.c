@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The engine: one run-to-completion loop.
+ *
+ *   RX burst -> lwIP input -> serve each frontend's SQ and tx rings ->
+ *   lwIP timers -> post events, kick owners -> TX burst
+ *
+ * Under load the loop spins and makes no system call per message (the
+ * only ones are the owners' kicks, one per iteration that produced
+ * completions).  With --poll adaptive, after idle_us without work it sets
+ * NEED_WAKEUP on every SQ and sleeps in io_uring on the SQ doorbells, the
+ * port's RX interrupt (if the PMD has one), the user-frontend listening
+ * socket and a timeout for lwIP's next timer.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "lwip/netif.h"
+#include "lwip/stats.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+
+#include "netserver.h"
+
+int ns_front_setup(struct ns_front *front);
+
+#define NS_EMBRYOS		4096
+/* Without an RX interrupt the NIC must still be polled while we sleep. */
+#define NS_SLEEP_NO_RX_INTR_US	1000
+#define NS_SLEEP_MAX_US		1000000
+#define NS_UFRONT_CHECK_US	10000
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------- embryos */
+
+static int embryos_init(struct ns_engine *eng)
+{
+	eng->embryo_mem = calloc(NS_EMBRYOS, sizeof(struct ns_sock));
+	if (!eng->embryo_mem)
+		return -ENOMEM;
+	for (int i = 0; i < NS_EMBRYOS; i++) {
+		eng->embryo_mem[i].next = eng->embryo_pool;
+		eng->embryo_pool = &eng->embryo_mem[i];
+	}
+	return 0;
+}
+
+struct ns_sock *ns_embryo_get(struct ns_engine *eng)
+{
+	struct ns_sock *e = eng->embryo_pool;
+
+	if (e) {
+		eng->embryo_pool = e->next;
+		memset(e, 0, sizeof(*e));
+	}
+	return e;
+}
+
+void ns_embryo_put(struct ns_engine *eng, struct ns_sock *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->next = eng->embryo_pool;
+	eng->embryo_pool = e;
+}
+
+/* -------------------------------------------------------- frontends */
+
+static void front_add(struct ns_engine *eng, struct ns_front *front)
+{
+	front->next = eng->fronts;
+	eng->fronts = front;
+}
+
+int ns_engine_attach_kernel(struct ns_engine *eng)
+{
+	struct ns_config *cfg = eng->cfg;
+	struct ns_front *front = ns_front_create(eng, "kernel");
+	struct jr_attach req;
+	int err;
+
+	if (!front)
+		return -ENOMEM;
+	jr_attach_defaults(&req);
+	req.nr_slots = cfg->slots;
+	req.rx_buf_size = cfg->rx_buf;
+	req.tx_buf_size = cfg->tx_buf;
+	req.sq_entries = cfg->sq_entries;
+	req.cq_entries = cfg->cq_entries;
+	req.flags = JR_ATTACH_F_RECOVER;
+	err = jr_attach_kernel(cfg->device, &req, &front->region);
+	if (!err)
+		err = ns_front_setup(front);
+	if (err) {
+		ns_err("device: cannot attach to %s: %s", cfg->device, strerror(-err));
+		ns_front_destroy(front);
+		return err;
+	}
+	ns_info("attached to %s: %u slots, %u/%u byte rings, features 0x%llx%s",
+		cfg->device, req.nr_slots, req.rx_buf_size, req.tx_buf_size,
+		(unsigned long long)req.features,
+		req.flags & JR_ATTACH_F_RECOVERING ? ", recovering" : "");
+	front_add(eng, front);
+	return 0;
+}
+
+static void accept_ufronts(struct ns_engine *eng)
+{
+	struct ns_config *cfg = eng->cfg;
+	struct pollfd pfd = { .fd = eng->ufront_listen_fd, .events = POLLIN };
+
+	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+		struct ns_front *front = ns_front_create(eng, "user frontend");
+		struct jr_attach req;
+		int err;
+
+		if (!front)
+			return;
+		jr_attach_defaults(&req);
+		req.nr_slots = cfg->slots;
+		req.rx_buf_size = cfg->rx_buf;
+		req.tx_buf_size = cfg->tx_buf;
+		req.sq_entries = cfg->sq_entries;
+		req.cq_entries = cfg->cq_entries;
+		err = jr_ufront_accept(eng->ufront_listen_fd, &req, &front->region);
+		if (!err)
+			err = ns_front_setup(front);
+		if (err) {
+			ns_warn("user frontend refused: %s", strerror(-err));
+			ns_front_destroy(front);
+			continue;
+		}
+		ns_info("user frontend attached: %u slots", front->region.params.nr_slots);
+		front_add(eng, front);
+	}
+}
+
+/* A user frontend whose process went away, or one that misbehaved. */
+static void reap_fronts(struct ns_engine *eng)
+{
+	struct ns_front **pp = &eng->fronts;
+
+	while (*pp) {
+		struct ns_front *front = *pp;
+		bool gone = front->dead;
+
+		if (!gone && front->region.conn_fd >= 0) {
+			struct pollfd pfd = { .fd = front->region.conn_fd, .events = POLLIN };
+
+			gone = poll(&pfd, 1, 0) == 1 &&
+			       (pfd.revents & (POLLHUP | POLLERR | POLLIN));
+		}
+		if (!gone) {
+			pp = &front->next;
+			continue;
+		}
+		ns_info("%s detached", front->name);
+		*pp = front->next;
+		ns_front_destroy(front);
+	}
+}
+
+/* ------------------------------------------------------------ sleep */
+
+#define NS_SLEEP_TAG	0x534c454550ULL		/* every SQE of one sleep */
+
+static void drain_eventfd(int fd)
+{
+	uint64_t v;
+
+	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		ns_dbg("eventfd read: %s", strerror(errno));
+}
+
+static bool work_pending(struct ns_engine *eng)
+{
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		if (!f->dead && jr_ring_prepare_sleep(&f->region.sq))
+			return true;
+	return rte_eth_rx_queue_count(eng->port.id, 0) > 0;
+}
+
+static void finish_sleep(struct ns_engine *eng)
+{
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		jr_ring_finish_sleep(&f->region.sq);
+	ns_port_rx_intr(&eng->port, false);
+}
+
+static void engine_sleep(struct ns_engine *eng)
+{
+	struct io_uring *ring = &eng->ring;
+	struct __kernel_timespec ts;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	uint64_t sleep_us;
+	u32_t timer_ms;
+	unsigned int armed = 0;
+
+	/* Flag first, then look once more: a doorbell rung in between is
+	 * seen either by the owner (flag set) or by us (entries present). */
+	ns_port_rx_intr(&eng->port, true);
+	if (work_pending(eng)) {
+		finish_sleep(eng);
+		return;
+	}
+	timer_ms = sys_timeouts_sleeptime();
+	sleep_us = timer_ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? NS_SLEEP_MAX_US
+							       : (uint64_t)timer_ms * 1000;
+	if (eng->port.rx_intr_fd < 0 && sleep_us > NS_SLEEP_NO_RX_INTR_US)
+		sleep_us = NS_SLEEP_NO_RX_INTR_US;
+	if (sleep_us > NS_SLEEP_MAX_US)
+		sleep_us = NS_SLEEP_MAX_US;
+
+	for (struct ns_front *f = eng->fronts; f; f = f->next) {
+		int fds[2] = { f->region.sq_eventfd, f->region.conn_fd };
+
+		for (int i = 0; i < 2; i++) {
+			if (fds[i] < 0 || !(sqe = io_uring_get_sqe(ring)))
+				continue;
+			io_uring_prep_poll_add(sqe, fds[i], POLLIN);
+			io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
+			armed++;
+		}
+	}
+	if (eng->port.rx_intr_fd >= 0 && (sqe = io_uring_get_sqe(ring))) {
+		io_uring_prep_poll_add(sqe, eng->port.rx_intr_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
+		armed++;
+	}
+	if (eng->ufront_listen_fd >= 0 && (sqe = io_uring_get_sqe(ring))) {
+		io_uring_prep_poll_add(sqe, eng->ufront_listen_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
+		armed++;
+	}
+	ts.tv_sec = (long long)(sleep_us / 1000000);
+	ts.tv_nsec = (long long)(sleep_us % 1000000) * 1000;
+	eng->sleeps++;
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		f->region.stats->s_sleeps++;
+	io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+
+	/* Whatever woke us, withdraw the rest of this sleep's polls. */
+	if (armed && (sqe = io_uring_get_sqe(ring))) {
+		io_uring_prep_cancel64(sqe, NS_SLEEP_TAG, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, 0);
+		io_uring_submit(ring);
+	}
+	for (;;) {
+		unsigned int head, seen = 0;
+		bool cancel_done = false;
+
+		io_uring_for_each_cqe(ring, head, cqe) {
+			seen++;
+			if (cqe->user_data == 0)
+				cancel_done = true;
+		}
+		io_uring_cq_advance(ring, seen);
+		if (cancel_done || !armed)
+			break;
+		if (io_uring_wait_cqe(ring, &cqe))
+			break;
+	}
+	/* Polls that completed after the cancel was issued may still trail;
+	 * they carry our tag and are harmless: reap them next time. */
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		drain_eventfd(f->region.sq_eventfd);
+	/* The RX interrupt fd is not drained: for some PMDs (tap) it is the
+	 * queue itself, and reading it would eat a frame. */
+	eng->wakeups++;
+	finish_sleep(eng);
+}
+
+/* ------------------------------------------------------------ stats */
+
+void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
+{
+	struct ns_port *p = &eng->port;
+	unsigned int nr_fronts = 0;
+
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		nr_fronts++;
+	fprintf(out,
+		"jr-netserver statistics\n"
+		"  port %u: rx %llu packets (%llu dropped), tx %llu packets (%llu dropped)\n"
+		"  tcp: %llu connections open\n"
+		"  engine: %llu loops, %llu sleeps, %llu wake-ups\n"
+		"  frontends: %u\n",
+		p->id, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
+		(unsigned long long)p->tx_packets, (unsigned long long)p->tx_dropped,
+		(unsigned long long)eng->tcp_conns, (unsigned long long)eng->loops,
+		(unsigned long long)eng->sleeps, (unsigned long long)eng->wakeups,
+		nr_fronts);
+	for (struct ns_front *f = eng->fronts; f; f = f->next) {
+		struct jr_region *r = &f->region;
+		unsigned int open = 0;
+
+		for (uint32_t i = 0; i < r->params.nr_slots; i++)
+			open += f->socks[i].state != NS_SOCK_FREE;
+		fprintf(out,
+			"  %s: %u/%u slots in use, sq %u/%u queued, cq %u/%u queued, kicks %llu\n",
+			f->name, open, r->params.nr_slots,
+			jr_read_once(r->sq.ctl->prod) - r->sq.own, r->params.sq_entries,
+			r->cq.own - jr_read_once(r->cq.ctl->cons), r->params.cq_entries,
+			(unsigned long long)r->stats->s_kicks);
+	}
+	fflush(out);
+}
+
+static void publish_stats(struct ns_engine *eng)
+{
+	for (struct ns_front *f = eng->fronts; f; f = f->next) {
+		struct jr_stats *st = f->region.stats;
+
+		jr_write_once(st->s_rx_packets, eng->port.rx_packets);
+		jr_write_once(st->s_tx_packets, eng->port.tx_packets);
+		jr_write_once(st->s_loops, eng->loops);
+		jr_write_once(st->s_tcp_conns, eng->tcp_conns);
+	}
+}
+
+/* ------------------------------------------------------------- loop */
+
+int ns_engine_init(struct ns_engine *eng)
+{
+	int err;
+
+	err = embryos_init(eng);
+	if (err)
+		return err;
+	err = io_uring_queue_init(64, &eng->ring, 0);
+	if (err) {
+		ns_err("io_uring: cannot set up: %s", strerror(-err));
+		return err;
+	}
+	eng->ring_ready = true;
+	return 0;
+}
+
+int ns_engine_run(struct ns_engine *eng)
+{
+	uint64_t last_work = now_us(), last_check = 0, now;
+	unsigned int work;
+
+	while (!eng->stop) {
+		work = ns_port_poll(eng);
+		netif_poll_all();		/* loopback traffic */
+		for (struct ns_front *f = eng->fronts; f; f = f->next)
+			work += ns_front_serve(f);
+		sys_check_timeouts();
+		for (struct ns_front *f = eng->fronts; f; f = f->next)
+			ns_front_flush(f);
+		ns_port_flush(&eng->port);
+		eng->loops++;
+
+		now = now_us();
+		if (now - last_check >= NS_UFRONT_CHECK_US) {
+			last_check = now;
+			if (eng->ufront_listen_fd >= 0)
+				accept_ufronts(eng);
+			reap_fronts(eng);
+			publish_stats(eng);
+		}
+		if (eng->print_stats) {
+			eng->print_stats = 0;
+			ns_engine_print_stats(eng, stdout);
+		}
+		if (work) {
+			last_work = now;
+			continue;
+		}
+		if (eng->cfg->poll == NS_POLL_ADAPTIVE &&
+		    now - last_work >= eng->cfg->idle_us) {
+			engine_sleep(eng);
+			last_check = 0;		/* look at frontends on waking */
+		}
+	}
+	return 0;
+}
+
+/*
+ * Orderly stop: every frontend's sockets are closed (connections reset,
+ * listeners closed), lwIP gets a moment to send those segments, then the
+ * frontends detach.
+ */
+void ns_engine_shutdown(struct ns_engine *eng)
+{
+	uint64_t until;
+
+	for (struct ns_front *f = eng->fronts; f; f = f->next)
+		ns_front_shutdown(f);
+	until = now_us() + 100000;
+	while (now_us() < until) {
+		ns_port_poll(eng);
+		sys_check_timeouts();
+		ns_port_flush(&eng->port);
+	}
+	while (eng->fronts) {
+		struct ns_front *f = eng->fronts;
+
+		eng->fronts = f->next;
+		ns_front_destroy(f);
+	}
+	if (eng->ring_ready)
+		io_uring_queue_exit(&eng->ring);
+	free(eng->embryo_mem);
+}

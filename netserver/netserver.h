@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * jr-netserver internals.
+ *
+ * One engine (struct ns_engine) runs the loop on one core: DPDK port ->
+ * lwIP -> frontends (struct ns_front: the kernel's region, or a user
+ * frontend's) -> lwIP timers -> DPDK TX.  Each frontend has an array of
+ * socket slots (struct ns_sock) that mirrors the owner's sockets; a slot's
+ * lwIP pcb and byte rings are served only from the engine thread, so
+ * nothing here takes a lock.
+ */
+#ifndef _NS_NETSERVER_H
+#define _NS_NETSERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <liburing.h>
+
+#include "lwip/netif.h"
+#include "jr/libjr.h"
+#include "config.h"
+
+struct ns_engine;
+struct ns_front;
+struct rte_mbuf;
+struct rte_mempool;
+struct tcp_pcb;
+struct udp_pcb;
+struct pbuf;
+
+/* ---------------------------------------------------------------- port */
+
+#define NS_BURST	32
+
+struct ns_port {
+	uint16_t		id;
+	struct rte_mempool	*pool;
+	struct netif		netif;
+	bool			tx_csum_ip;	/* offloads the port offers */
+	bool			tx_csum_l4;
+	int			rx_intr_fd;	/* -1: the PMD has no RX interrupt */
+	struct rte_mbuf		*tx_pending[NS_BURST];
+	unsigned int		nr_tx_pending;
+	uint64_t		rx_packets, tx_packets, rx_dropped, tx_dropped;
+};
+
+int ns_port_init(struct ns_engine *eng, int argc, char **argv);
+unsigned int ns_port_poll(struct ns_engine *eng);	/* RX burst into lwIP */
+void ns_port_flush(struct ns_port *port);		/* TX burst */
+void ns_port_rx_intr(struct ns_port *port, bool enable);
+void ns_port_close(struct ns_port *port);
+
+/* ------------------------------------------------------------- sockets */
+
+enum ns_sock_state {
+	NS_SOCK_FREE,
+	NS_SOCK_OPEN,		/* created (and maybe bound) */
+	NS_SOCK_LISTEN,
+	NS_SOCK_CONNECTING,
+	NS_SOCK_ACCEPTING,	/* a child slot waiting for a connection */
+	NS_SOCK_CONNECTED,
+	NS_SOCK_CLOSING,	/* CLOSE received; draining the tx ring */
+	NS_SOCK_DEAD,		/* pcb gone (reset, error); waiting for CLOSE */
+};
+
+struct ns_sock {
+	struct ns_front		*front;		/* NULL for an embryo */
+	uint32_t		slot;
+	uint32_t		gen;
+	uint16_t		type;		/* SOCK_STREAM / SOCK_DGRAM */
+	enum ns_sock_state	state;
+	union {
+		struct tcp_pcb	*tcp;
+		struct udp_pcb	*udp;
+	} pcb;
+
+	/* Receive: lwIP -> rx ring. */
+	struct pbuf		*rx_pending;	/* TCP data not yet in the ring */
+	uint32_t		rx_prod;	/* our copy of slot rx_prod */
+	uint32_t		rx_acked;	/* rx_cons last reported to lwIP */
+	bool			fin_pending;	/* FIN after rx_pending */
+
+	/* Transmit: tx ring -> lwIP.  TCP data stays in the ring until it is
+	 * acknowledged: lwIP references it (no copy) for retransmission. */
+	uint32_t		tx_queued;	/* handed to tcp_write() */
+	uint32_t		tx_cons;	/* acknowledged; our copy */
+	bool			shut_wr_pending;
+	bool			closing_abort;
+
+	/* Requests that complete later. */
+	uint64_t		pending_tag;	/* CONNECT, ACCEPT or CLOSE */
+	uint16_t		pending_op;
+
+	/* Listener: connections lwIP accepted that no ACCEPT has claimed yet,
+	 * and child slots waiting for one. */
+	struct ns_sock		*embryos_head, *embryos_tail;
+	unsigned int		nr_embryos;
+	struct ns_sock		*waiting_head, *waiting_tail;
+	struct ns_sock		*next;		/* in one of those lists */
+	struct ns_sock		*listener;	/* for an embryo or waiting child */
+
+	/* Events to post at the end of this loop iteration. */
+	bool			ev_rx, ev_tx_space;
+	bool			on_work_list;
+	struct ns_sock		*work_next;
+	uint64_t		bad_input;	/* hostile ring contents seen */
+};
+
+/* ----------------------------------------------------------- frontends */
+
+struct ns_front {
+	struct ns_engine	*eng;
+	struct jr_region	region;
+	struct ns_sock		*socks;		/* nr_slots entries */
+	struct ns_sock		*work;		/* sockets with events/tx to do */
+	/* Replies that did not fit the CQ; the SQ is not served while any
+	 * wait, so this never holds more than the SQ could. */
+	struct jr_cqe		*overflow;
+	unsigned int		overflow_head, overflow_nr, overflow_cap;
+	bool			produced;	/* CQEs since the last kick */
+	bool			dead;		/* protocol violation: drop it */
+	bool			sleeping;
+	const char		*name;
+	struct ns_front		*next;
+};
+
+struct ns_front *ns_front_create(struct ns_engine *eng, const char *name);
+void ns_front_destroy(struct ns_front *front);
+unsigned int ns_front_serve(struct ns_front *front);	/* SQ + tx rings */
+void ns_front_flush(struct ns_front *front);		/* events + kick */
+void ns_front_shutdown(struct ns_front *front);		/* close everything */
+
+/* ------------------------------------------------------------- engine */
+
+struct ns_engine {
+	struct ns_config	*cfg;
+	struct ns_port		port;
+	struct ns_front		*fronts;
+	int			ufront_listen_fd;
+	struct io_uring		ring;
+	bool			ring_ready;
+	struct ns_sock		*embryo_pool;	/* free embryos */
+	struct ns_sock		*embryo_mem;
+	uint64_t		loops, sleeps, wakeups;
+	uint64_t		tcp_conns;
+	volatile int		stop;
+	volatile int		print_stats;
+};
+
+int ns_engine_run(struct ns_engine *eng);
+void ns_engine_print_stats(struct ns_engine *eng, FILE *out);
+
+struct ns_sock *ns_embryo_get(struct ns_engine *eng);
+void ns_embryo_put(struct ns_engine *eng, struct ns_sock *s);
+
+#endif /* _NS_NETSERVER_H */

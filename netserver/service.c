@@ -1,0 +1,1281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Serving a frontend: requests from its SQ become lwIP calls, lwIP's
+ * callbacks become replies and events on its CQ, and payload moves between
+ * lwIP and the slots' byte rings.
+ *
+ * Rules this file keeps (Documentation/abi.md has the contract):
+ * - Every request that has a reply gets exactly one.  A request that
+ *   completes later (CONNECT, ACCEPT, CLOSE) keeps its tag in the slot; a
+ *   CLOSE first answers a still-pending request with -ECANCELED.
+ * - The owner is not trusted: entries are validated on a private copy; ring
+ *   positions read from shared memory are checked against our own copies.
+ *   A malformed SQE kills the frontend that wrote it (a user client loses
+ *   only its own sockets); a lying ring position fails that socket.
+ * - TCP receive window = what the slot's rx ring has free: lwIP is told a
+ *   byte was read (tcp_recved) only when the owner consumed it, so a slow
+ *   reader shrinks the advertised window and nothing is dropped.
+ * - TCP transmit data is not copied here: tcp_write() references the tx
+ *   ring, and tx_cons advances when the peer acknowledges, so the ring is
+ *   the send buffer.  The one copy happens into the mbuf (port.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "lwip/ip4_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include "netserver.h"
+
+#define NS_SQ_BUDGET	256	/* SQEs per loop iteration per frontend */
+
+static struct jr_slot_ctl *slot_ctl(struct ns_sock *s)
+{
+	return &s->front->region.slots[s->slot];
+}
+
+static unsigned char *slot_rx(struct ns_sock *s)
+{
+	return jr_slot_rx(&s->front->region, s->slot);
+}
+
+static unsigned char *slot_tx(struct ns_sock *s)
+{
+	return jr_slot_tx(&s->front->region, s->slot);
+}
+
+static uint32_t rx_size(struct ns_sock *s)
+{
+	return s->front->region.params.rx_buf_size;
+}
+
+static uint32_t tx_size(struct ns_sock *s)
+{
+	return s->front->region.params.tx_buf_size;
+}
+
+/* ------------------------------------------------------------ posting */
+
+static void front_post(struct ns_front *front, const struct jr_cqe *cqe)
+{
+	if (front->dead)
+		return;
+	if (!front->overflow_nr && jr_server_post(&front->region, cqe) == 0) {
+		front->produced = true;
+		return;
+	}
+	if (front->overflow_nr == front->overflow_cap) {
+		/* Only an owner that stopped consuming gets here. */
+		ns_warn("%s: completion queue stuck; dropping the frontend", front->name);
+		front->dead = true;
+		return;
+	}
+	front->overflow[(front->overflow_head + front->overflow_nr++) %
+			front->overflow_cap] = *cqe;
+}
+
+static void flush_overflow(struct ns_front *front)
+{
+	while (front->overflow_nr) {
+		if (jr_server_post(&front->region,
+				   &front->overflow[front->overflow_head]))
+			return;
+		front->produced = true;
+		front->overflow_head = (front->overflow_head + 1) % front->overflow_cap;
+		front->overflow_nr--;
+	}
+}
+
+static void reply(struct ns_front *front, uint16_t op, uint32_t slot,
+		  uint64_t tag, int res, const struct jr_sockaddr *addr)
+{
+	struct jr_cqe cqe = {
+		.op = op, .slot = slot, .tag = tag, .res = res,
+	};
+
+	if (addr && res == 0)
+		cqe.u.addr = *addr;
+	front_post(front, &cqe);
+}
+
+static void event(struct ns_sock *s, uint16_t op, int res)
+{
+	struct jr_cqe cqe = {
+		.op = op, .flags = JR_CQE_F_EVENT, .slot = s->slot,
+		.slot_gen = s->gen, .res = res,
+	};
+
+	front_post(s->front, &cqe);
+}
+
+/* Queue s for end-of-iteration work (events, tx). */
+static void mark_work(struct ns_sock *s)
+{
+	if (!s->front || s->on_work_list)
+		return;
+	s->on_work_list = true;
+	s->work_next = s->front->work;
+	s->front->work = s;
+}
+
+static void complete_pending(struct ns_sock *s, int res,
+			     const struct jr_sockaddr *addr)
+{
+	if (!s->pending_op)
+		return;
+	reply(s->front, s->pending_op, s->slot, s->pending_tag, res, addr);
+	s->pending_op = 0;
+	s->pending_tag = 0;
+}
+
+/* ------------------------------------------------------ address helpers */
+
+static void to_jr_addr(const ip_addr_t *ip, u16_t port, struct jr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET;
+	sa->port = htons(port);
+	memcpy(sa->addr, &ip_2_ip4(ip)->addr, 4);
+}
+
+static void from_jr_addr(const struct jr_sockaddr *sa, ip_addr_t *ip, u16_t *port)
+{
+	uint32_t a;
+
+	memcpy(&a, sa->addr, 4);
+	ip_addr_set_ip4_u32(ip, a);
+	*port = ntohs(sa->port);
+}
+
+static int errno_from_err(err_t err)
+{
+	switch (err) {
+	case ERR_OK:		return 0;
+	case ERR_MEM:		return -ENOBUFS;
+	case ERR_BUF:		return -ENOBUFS;
+	case ERR_TIMEOUT:	return -ETIMEDOUT;
+	case ERR_RTE:		return -ENETUNREACH;
+	case ERR_INPROGRESS:	return -EINPROGRESS;
+	case ERR_VAL:		return -EINVAL;
+	case ERR_WOULDBLOCK:	return -EWOULDBLOCK;
+	case ERR_USE:		return -EADDRINUSE;
+	case ERR_ALREADY:	return -EALREADY;
+	case ERR_ISCONN:	return -EISCONN;
+	case ERR_CONN:		return -ENOTCONN;
+	case ERR_IF:		return -ENETDOWN;
+	case ERR_ABRT:		return -ECONNABORTED;
+	case ERR_RST:		return -ECONNRESET;
+	case ERR_CLSD:		return -ENOTCONN;
+	case ERR_ARG:		return -EINVAL;
+	default:		return -EIO;
+	}
+}
+
+/* ------------------------------------------------------------- slots */
+
+static void sock_reset(struct ns_sock *s)
+{
+	struct ns_front *front = s->front;
+	uint32_t slot = s->slot;
+
+	memset(s, 0, sizeof(*s));
+	s->front = front;
+	s->slot = slot;
+}
+
+/*
+ * Start a slot's rings from zero: each side resets the counters it owns
+ * when a slot is (re)created; the owner did so before posting the request.
+ */
+static void sock_rings_reset(struct ns_sock *s)
+{
+	struct jr_slot_ctl *ctl = slot_ctl(s);
+
+	s->rx_prod = s->rx_acked = 0;
+	s->tx_queued = s->tx_cons = 0;
+	jr_store_release(&ctl->rx_prod, 0);
+	jr_store_release(&ctl->tx_cons, 0);
+}
+
+/* The owner's ring positions lie: this socket is no longer served. */
+static void sock_bad_ring(struct ns_sock *s)
+{
+	s->bad_input++;
+	ns_warn("%s: slot %u: ring position out of range; failing the socket",
+		s->front->name, s->slot);
+	if (s->type == SOCK_STREAM && s->pcb.tcp) {
+		tcp_arg(s->pcb.tcp, NULL);
+		tcp_abort(s->pcb.tcp);
+		s->pcb.tcp = NULL;
+	}
+	s->state = NS_SOCK_DEAD;
+	event(s, JR_EV_RESET, -EIO);
+}
+
+/* ----------------------------------------------------------- TCP: rx */
+
+static void tcp_rx_deliver(struct ns_sock *s)
+{
+	struct jr_slot_ctl *ctl = slot_ctl(s);
+	uint32_t size = rx_size(s);
+	int fill = jr_bytes_fill(s->rx_prod, jr_load_acquire(&ctl->rx_cons), size);
+	uint32_t space, before = s->rx_prod;
+
+	if (fill < 0) {
+		sock_bad_ring(s);
+		return;
+	}
+	space = size - (uint32_t)fill;
+	while (s->rx_pending && space) {
+		struct pbuf *q = s->rx_pending;
+		uint32_t n = q->len < space ? q->len : space;
+
+		jr_bytes_copy_in(slot_rx(s), size, s->rx_prod, q->payload, n);
+		s->rx_prod += n;
+		space -= n;
+		s->rx_pending = pbuf_free_header(q, (u16_t)n);
+	}
+	if (s->rx_prod != before) {
+		/* Release: the bytes are in the ring before rx_prod says so. */
+		jr_store_release(&ctl->rx_prod, s->rx_prod);
+		s->ev_rx = true;
+		mark_work(s);
+	}
+	if (!s->rx_pending && s->fin_pending && s->front) {
+		s->fin_pending = false;
+		/* Events are posted in order: data first, then end of file. */
+		if (s->ev_rx) {
+			event(s, JR_EV_RX, 0);
+			s->ev_rx = false;
+		}
+		event(s, JR_EV_RX_FIN, 0);
+	}
+}
+
+static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct ns_sock *s = arg;
+
+	(void)pcb;
+	if (!s) {
+		/* Detached (closing): data after close is discarded, as Linux's
+		 * close() with unread data does. */
+		if (p) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (err != ERR_OK) {
+		if (p)
+			pbuf_free(p);
+		return ERR_OK;
+	}
+	if (!p) {
+		s->fin_pending = true;
+	} else if (s->rx_pending) {
+		/* lwIP's tot_len is 16 bits: keep chains short by refusing
+		 * (lwIP holds and redelivers) when one is already waiting. */
+		if ((uint32_t)s->rx_pending->tot_len + p->tot_len > 0xffff)
+			return ERR_MEM;
+		pbuf_cat(s->rx_pending, p);
+	} else {
+		s->rx_pending = p;
+	}
+	if (s->front)
+		tcp_rx_deliver(s);
+	return ERR_OK;
+}
+
+/* The owner consumed rx bytes: reopen the window by as much. */
+static void tcp_rx_space(struct ns_sock *s)
+{
+	uint32_t cons = jr_load_acquire(&slot_ctl(s)->rx_cons);
+	uint32_t delta;
+
+	if (jr_bytes_fill(s->rx_prod, cons, rx_size(s)) < 0 ||
+	    cons - s->rx_acked > s->rx_prod - s->rx_acked) {
+		sock_bad_ring(s);
+		return;
+	}
+	delta = cons - s->rx_acked;
+	s->rx_acked = cons;
+	while (delta && s->pcb.tcp) {
+		u16_t n = delta > 0xffff ? 0xffff : (u16_t)delta;
+
+		tcp_recved(s->pcb.tcp, n);
+		delta -= n;
+	}
+	tcp_rx_deliver(s);
+	if (s->pcb.tcp && s->pcb.tcp->refused_data)
+		tcp_process_refused_data(s->pcb.tcp);
+}
+
+/* ----------------------------------------------------------- TCP: tx */
+
+static void tcp_finish_close(struct ns_sock *s);
+
+static void tcp_tx_drain(struct ns_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	uint32_t size = tx_size(s);
+	uint32_t prod, avail;
+	bool queued = false;
+	int fill;
+
+	if (!pcb || (s->state != NS_SOCK_CONNECTED && s->state != NS_SOCK_CLOSING))
+		return;
+	prod = jr_load_acquire(&slot_ctl(s)->tx_prod);
+	fill = jr_bytes_fill(prod, s->tx_cons, size);
+	if (fill < 0 || s->tx_queued - s->tx_cons > (uint32_t)fill) {
+		sock_bad_ring(s);
+		return;
+	}
+	avail = prod - s->tx_queued;
+	while (avail) {
+		uint32_t room = tcp_sndbuf(pcb);
+		uint32_t n;
+		err_t err;
+
+		if (!room || tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 1)
+			break;
+		n = jr_bytes_chunk(size, s->tx_queued, avail < room ? avail : room);
+		if (n > 0xffff)
+			n = 0xffff;
+		err = tcp_write(pcb, slot_tx(s) + (s->tx_queued & (size - 1)), (u16_t)n,
+				n < avail ? TCP_WRITE_FLAG_MORE : 0);
+		if (err == ERR_MEM)
+			break;
+		if (err != ERR_OK) {
+			event(s, JR_EV_RESET, errno_from_err(err));
+			s->state = NS_SOCK_DEAD;
+			return;
+		}
+		s->tx_queued += n;
+		avail -= n;
+		queued = true;
+	}
+	if (queued)
+		tcp_output(pcb);
+	if (!avail && s->shut_wr_pending) {
+		s->shut_wr_pending = false;
+		tcp_shutdown(pcb, 0, 1);
+	}
+}
+
+static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct ns_sock *s = arg;
+
+	(void)pcb;
+	if (!s || !s->front)
+		return ERR_OK;
+	s->tx_cons += len;
+	/* Release: lwIP no longer references these bytes; the owner may
+	 * overwrite them. */
+	jr_store_release(&slot_ctl(s)->tx_cons, s->tx_cons);
+	s->ev_tx_space = true;
+	mark_work(s);
+	if (s->state == NS_SOCK_CLOSING)
+		tcp_finish_close(s);
+	else
+		tcp_tx_drain(s);
+	return ERR_OK;
+}
+
+/* ------------------------------------------------------ TCP: lifecycle */
+
+static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb);
+
+static void tcp_err_cb(void *arg, err_t err)
+{
+	struct ns_sock *s = arg;
+	int res;
+
+	if (!s)
+		return;
+	s->pcb.tcp = NULL;	/* lwIP has freed it */
+	if (!s->front) {
+		/* An embryo nobody accepted yet: forget it. */
+		struct ns_sock *l = s->listener, **pp;
+
+		for (pp = &l->embryos_head; *pp; pp = &(*pp)->next) {
+			if (*pp == s) {
+				*pp = s->next;
+				break;
+			}
+		}
+		l->embryos_tail = NULL;
+		for (struct ns_sock *e = l->embryos_head; e; e = e->next)
+			l->embryos_tail = e;
+		l->nr_embryos--;
+		event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
+		if (s->rx_pending)
+			pbuf_free(s->rx_pending);
+		ns_embryo_put(l->front->eng, s);
+		return;
+	}
+	if (s->rx_pending) {
+		pbuf_free(s->rx_pending);
+		s->rx_pending = NULL;
+	}
+	switch (s->state) {
+	case NS_SOCK_CONNECTING:
+		/* A reset answering our SYN is a refusal; an abort after the
+		 * SYN retries is a timeout. */
+		res = err == ERR_RST ? -ECONNREFUSED :
+		      err == ERR_ABRT ? -ETIMEDOUT : errno_from_err(err);
+		s->state = NS_SOCK_DEAD;
+		complete_pending(s, res, NULL);
+		break;
+	case NS_SOCK_CLOSING:
+		tcp_finish_close(s);
+		break;
+	default:
+		res = err == ERR_ABRT ? -ETIMEDOUT : errno_from_err(err);
+		if (err == ERR_RST)
+			res = -ECONNRESET;
+		s->state = NS_SOCK_DEAD;
+		event(s, JR_EV_RESET, res);
+		break;
+	}
+}
+
+static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct ns_sock *s = arg;
+	struct jr_sockaddr local;
+
+	if (!s)
+		return ERR_OK;
+	if (err != ERR_OK) {
+		complete_pending(s, errno_from_err(err), NULL);
+		return ERR_OK;
+	}
+	s->state = NS_SOCK_CONNECTED;
+	s->front->eng->tcp_conns++;
+	to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
+	complete_pending(s, 0, &local);
+	tcp_tx_drain(s);
+	return ERR_OK;
+}
+
+/* Give a connection to a child slot that an ACCEPT named. */
+static void accept_into(struct ns_sock *child, struct tcp_pcb *pcb,
+			struct pbuf *rx_pending, bool fin)
+{
+	struct jr_sockaddr peer;
+
+	child->pcb.tcp = pcb;
+	child->state = NS_SOCK_CONNECTED;
+	child->rx_pending = rx_pending;
+	child->fin_pending = fin;
+	child->listener = NULL;
+	tcp_set_callbacks(child, pcb);
+	tcp_backlog_accepted(pcb);
+	child->front->eng->tcp_conns++;
+	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
+	complete_pending(child, 0, &peer);
+	tcp_rx_deliver(child);
+}
+
+static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+	struct ns_sock *l = arg, *child, *e;
+
+	if (!l || err != ERR_OK || !newpcb)
+		return ERR_VAL;
+	tcp_setprio(newpcb, TCP_PRIO_NORMAL);
+	child = l->waiting_head;
+	if (child) {
+		l->waiting_head = child->next;
+		if (!l->waiting_head)
+			l->waiting_tail = NULL;
+		child->next = NULL;
+		accept_into(child, newpcb, NULL, false);
+		return ERR_OK;
+	}
+	e = ns_embryo_get(l->front->eng);
+	if (!e) {
+		tcp_abort(newpcb);
+		return ERR_ABRT;
+	}
+	/* Hold it against the listen backlog until an ACCEPT claims it. */
+	tcp_backlog_delayed(newpcb);
+	e->type = SOCK_STREAM;
+	e->state = NS_SOCK_CONNECTED;
+	e->listener = l;
+	e->pcb.tcp = newpcb;
+	tcp_set_callbacks(e, newpcb);
+	if (l->embryos_tail)
+		l->embryos_tail->next = e;
+	else
+		l->embryos_head = e;
+	l->embryos_tail = e;
+	l->nr_embryos++;
+	event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
+	return ERR_OK;
+}
+
+static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, s);
+	tcp_recv(pcb, tcp_recv_cb);
+	tcp_sent(pcb, tcp_sent_cb);
+	tcp_err(pcb, tcp_err_cb);
+}
+
+static void tcp_detach(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	tcp_recv(pcb, tcp_recv_cb);	/* with a NULL arg: discard */
+}
+
+/* Close a listener: queued connections are reset, waiting ACCEPTs fail. */
+static void listener_close(struct ns_sock *l)
+{
+	struct ns_sock *e, *c;
+
+	while ((e = l->embryos_head)) {
+		l->embryos_head = e->next;
+		if (e->pcb.tcp) {
+			tcp_arg(e->pcb.tcp, NULL);
+			tcp_abort(e->pcb.tcp);
+		}
+		if (e->rx_pending)
+			pbuf_free(e->rx_pending);
+		ns_embryo_put(l->front->eng, e);
+	}
+	l->embryos_tail = NULL;
+	l->nr_embryos = 0;
+	while ((c = l->waiting_head)) {
+		l->waiting_head = c->next;
+		c->next = NULL;
+		c->listener = NULL;
+		c->state = NS_SOCK_DEAD;
+		complete_pending(c, -ECONNABORTED, NULL);
+	}
+	l->waiting_tail = NULL;
+	if (l->pcb.tcp) {
+		tcp_arg(l->pcb.tcp, NULL);
+		tcp_accept(l->pcb.tcp, NULL);
+		tcp_close(l->pcb.tcp);
+		l->pcb.tcp = NULL;
+	}
+}
+
+/*
+ * Finish a CLOSE once lwIP no longer references the tx ring: everything
+ * queued has been acknowledged, or the connection is gone.
+ */
+static void tcp_finish_close(struct ns_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	uint64_t tag = s->pending_tag;
+
+	if (pcb) {
+		uint32_t prod = jr_load_acquire(&slot_ctl(s)->tx_prod);
+
+		if (s->tx_queued != prod && !s->closing_abort) {
+			tcp_tx_drain(s);
+			return;
+		}
+		if (s->tx_cons != s->tx_queued && !s->closing_abort)
+			return;		/* wait for the acknowledgements */
+		tcp_detach(pcb);
+		if (s->closing_abort || tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+		s->pcb.tcp = NULL;
+		s->front->eng->tcp_conns--;
+	}
+	if (s->rx_pending)
+		pbuf_free(s->rx_pending);
+	reply(s->front, JR_OP_CLOSE, s->slot, tag, 0, NULL);
+	sock_reset(s);
+}
+
+/* ------------------------------------------------------------- UDP */
+
+static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			const ip_addr_t *addr, u16_t port)
+{
+	struct ns_sock *s = arg;
+	struct jr_dgram_hdr h = { 0 };
+	uint32_t size, pos, to_end, len, need, space;
+	int fill;
+
+	(void)pcb;
+	if (!s || !s->front || s->state == NS_SOCK_DEAD) {
+		pbuf_free(p);
+		return;
+	}
+	size = rx_size(s);
+	fill = jr_bytes_fill(s->rx_prod, jr_load_acquire(&slot_ctl(s)->rx_cons), size);
+	if (fill < 0) {
+		pbuf_free(p);
+		sock_bad_ring(s);
+		return;
+	}
+	space = size - (uint32_t)fill;
+	/* A datagram larger than half the ring is cut, so one always fits. */
+	len = p->tot_len;
+	if (JR_DGRAM_RECORD(len) > size / 2) {
+		h.flags = JR_DGRAM_F_TRUNC;
+		h.orig_len = len;
+		len = size / 2 - sizeof(h);
+		len &= ~(JR_DGRAM_ALIGN - 1);
+	}
+	/* Tail bytes too short for a header are skipped; a record that does
+	 * not fit before the ring end is preceded by a filler record. */
+	pos = s->rx_prod;
+	need = jr_dgram_skip(pos, size);
+	to_end = size - ((pos + need) & (size - 1));
+	if (JR_DGRAM_RECORD(len) > to_end)
+		need += to_end;
+	need += JR_DGRAM_RECORD(len);
+	if (need > space) {
+		/* A full receive buffer drops, as Linux's does for UDP. */
+		s->front->region.stats->s_rx_dropped++;
+		pbuf_free(p);
+		return;
+	}
+	pos += jr_dgram_skip(pos, size);
+	if (JR_DGRAM_RECORD(len) > to_end) {
+		struct jr_dgram_hdr pad = {
+			.len = to_end - sizeof(pad), .flags = JR_DGRAM_F_PAD,
+		};
+
+		memcpy(slot_rx(s) + (pos & (size - 1)), &pad, sizeof(pad));
+		pos += to_end;
+	}
+	h.len = len;
+	to_jr_addr(addr, port, &h.addr);
+	memcpy(slot_rx(s) + (pos & (size - 1)), &h, sizeof(h));
+	pbuf_copy_partial(p, slot_rx(s) + (pos & (size - 1)) + sizeof(h), (u16_t)len, 0);
+	pos += JR_DGRAM_RECORD(len);
+	s->rx_prod = pos;
+	jr_store_release(&slot_ctl(s)->rx_prod, pos);
+	pbuf_free(p);
+	s->ev_rx = true;
+	mark_work(s);
+}
+
+static void udp_tx_drain(struct ns_sock *s)
+{
+	struct jr_slot_ctl *ctl = slot_ctl(s);
+	uint32_t size = tx_size(s), prod, before = s->tx_cons;
+	int fill;
+
+	prod = jr_load_acquire(&ctl->tx_prod);
+	fill = jr_bytes_fill(prod, s->tx_cons, size);
+	if (fill < 0) {
+		sock_bad_ring(s);
+		return;
+	}
+	while (s->tx_cons != prod) {
+		uint32_t skip = jr_dgram_skip(s->tx_cons, size);
+		struct jr_dgram_hdr h;
+		uint32_t record;
+		struct pbuf *p;
+		err_t err;
+
+		if (skip) {
+			if (prod - s->tx_cons < skip) {
+				sock_bad_ring(s);
+				return;
+			}
+			s->tx_cons += skip;
+			continue;
+		}
+		memcpy(&h, slot_tx(s) + (s->tx_cons & (size - 1)), sizeof(h));
+		if (jr_validate_dgram(&h, s->tx_cons, prod - s->tx_cons, size,
+				      &s->front->region.limits, &record)) {
+			sock_bad_ring(s);
+			return;
+		}
+		if (!(h.flags & JR_DGRAM_F_PAD) && s->pcb.udp) {
+			p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)h.len, PBUF_RAM);
+			if (!p) {
+				s->front->region.stats->s_tx_dropped++;
+			} else {
+				memcpy(p->payload, slot_tx(s) + (s->tx_cons & (size - 1)) + sizeof(h),
+				       h.len);
+				if (h.addr.family) {
+					ip_addr_t ip;
+					u16_t port;
+
+					from_jr_addr(&h.addr, &ip, &port);
+					err = udp_sendto(s->pcb.udp, p, &ip, port);
+				} else {
+					err = udp_send(s->pcb.udp, p);
+				}
+				pbuf_free(p);
+				if (err != ERR_OK) {
+					s->front->region.stats->s_tx_dropped++;
+					if (err == ERR_RTE)
+						event(s, JR_EV_ERROR, -ENETUNREACH);
+				}
+			}
+		}
+		s->tx_cons += record;
+	}
+	if (s->tx_cons != before) {
+		jr_store_release(&ctl->tx_cons, s->tx_cons);
+		s->ev_tx_space = true;
+		mark_work(s);
+	}
+}
+
+/* --------------------------------------------------------- requests */
+
+static bool local_addr_ok(struct ns_front *front, const ip_addr_t *ip)
+{
+	const ip4_addr_t *a = ip_2_ip4(ip);
+
+	return ip4_addr_isany_val(*a) || ip4_addr_isloopback(a) ||
+	       ip4_addr_cmp(a, netif_ip4_addr(&front->eng->port.netif));
+}
+
+static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	if (s->state != NS_SOCK_FREE)
+		return -EBUSY;
+	sock_reset(s);
+	s->gen = sqe->slot_gen;
+	s->type = sqe->u.socket.type;
+	sock_rings_reset(s);
+	if (s->type == SOCK_STREAM) {
+		s->pcb.tcp = tcp_new_ip_type(IPADDR_TYPE_V4);
+		if (!s->pcb.tcp)
+			return -ENOBUFS;
+		tcp_set_callbacks(s, s->pcb.tcp);
+	} else {
+		s->pcb.udp = udp_new_ip_type(IPADDR_TYPE_V4);
+		if (!s->pcb.udp)
+			return -ENOBUFS;
+		udp_recv(s->pcb.udp, udp_recv_cb, s);
+	}
+	s->state = NS_SOCK_OPEN;
+	return 0;
+}
+
+static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
+		   struct jr_sockaddr *bound)
+{
+	ip_addr_t ip;
+	u16_t port;
+	err_t err;
+
+	if (s->state != NS_SOCK_OPEN)
+		return -EINVAL;
+	from_jr_addr(&sqe->u.addr, &ip, &port);
+	if (!local_addr_ok(s->front, &ip))
+		return -EADDRNOTAVAIL;
+	if (s->type == SOCK_STREAM) {
+		err = tcp_bind(s->pcb.tcp, &ip, port);
+		if (err == ERR_OK)
+			to_jr_addr(&s->pcb.tcp->local_ip, s->pcb.tcp->local_port, bound);
+	} else {
+		err = udp_bind(s->pcb.udp, &ip, port);
+		if (err == ERR_OK)
+			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, bound);
+	}
+	return errno_from_err(err);
+}
+
+static int op_listen(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	struct tcp_pcb *lpcb;
+	/* lwIP keeps the backlog in a u8; 0 still lets one connection in. */
+	u8_t backlog = sqe->u.listen.backlog > 255 ? 255 :
+		       sqe->u.listen.backlog ? (u8_t)sqe->u.listen.backlog : 1;
+	err_t err = ERR_OK;
+
+	if (s->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	if (s->state == NS_SOCK_LISTEN) {
+		tcp_backlog_set(s->pcb.tcp, backlog);
+		return 0;
+	}
+	if (s->state != NS_SOCK_OPEN)
+		return -EINVAL;
+	/* Linux binds an unbound socket to an ephemeral port on listen(). */
+	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, backlog, &err);
+	if (!lpcb)
+		return errno_from_err(err);
+	s->pcb.tcp = lpcb;
+	tcp_arg(lpcb, s);
+	tcp_accept(lpcb, tcp_accept_cb);
+	s->state = NS_SOCK_LISTEN;
+	return 0;
+}
+
+/* ACCEPT: s is the child slot; it completes when a connection is given. */
+static int op_accept(struct ns_front *front, struct ns_sock *s,
+		     const struct jr_sqe *sqe)
+{
+	struct ns_sock *l = &front->socks[sqe->u.accept.listener_slot];
+	struct ns_sock *e;
+
+	if (l->state != NS_SOCK_LISTEN || l->gen != sqe->u.accept.listener_gen)
+		return -EINVAL;
+	if (s->state != NS_SOCK_FREE)
+		return -EBUSY;
+	sock_reset(s);
+	s->gen = sqe->slot_gen;
+	s->type = SOCK_STREAM;
+	sock_rings_reset(s);
+	s->state = NS_SOCK_ACCEPTING;
+	s->pending_op = JR_OP_ACCEPT;
+	s->pending_tag = sqe->tag;
+	e = l->embryos_head;
+	if (e) {
+		l->embryos_head = e->next;
+		if (!l->embryos_head)
+			l->embryos_tail = NULL;
+		l->nr_embryos--;
+		accept_into(s, e->pcb.tcp, e->rx_pending, e->fin_pending);
+		ns_embryo_put(front->eng, e);
+		return 1;	/* replied */
+	}
+	s->listener = l;
+	if (l->waiting_tail)
+		l->waiting_tail->next = s;
+	else
+		l->waiting_head = s;
+	l->waiting_tail = s;
+	return 1;		/* replies when a connection arrives */
+}
+
+static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
+		      struct jr_sockaddr *local)
+{
+	ip_addr_t ip;
+	u16_t port;
+	err_t err;
+
+	from_jr_addr(&sqe->u.addr, &ip, &port);
+	if (s->type == SOCK_DGRAM) {
+		err = udp_connect(s->pcb.udp, &ip, port);
+		if (err == ERR_OK)
+			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, local);
+		return errno_from_err(err);
+	}
+	if (s->state == NS_SOCK_CONNECTING)
+		return -EALREADY;
+	if (s->state == NS_SOCK_CONNECTED)
+		return -EISCONN;
+	if (s->state != NS_SOCK_OPEN)
+		return -EINVAL;
+	err = tcp_connect(s->pcb.tcp, &ip, port, tcp_connected_cb);
+	if (err != ERR_OK)
+		return errno_from_err(err);
+	s->state = NS_SOCK_CONNECTING;
+	s->pending_op = JR_OP_CONNECT;
+	s->pending_tag = sqe->tag;
+	return 1;
+}
+
+static int op_shutdown(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	uint32_t how = sqe->u.shutdown.how;
+
+	if (s->type == SOCK_DGRAM)
+		return 0;
+	if (s->state != NS_SOCK_CONNECTED)
+		return s->state == NS_SOCK_DEAD ? 0 : -ENOTCONN;
+	if (how == SHUT_WR || how == SHUT_RDWR) {
+		/* After the bytes already in the tx ring. */
+		s->shut_wr_pending = true;
+		tcp_tx_drain(s);
+	}
+	return 0;
+}
+
+static int op_close(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	if (s->state == NS_SOCK_FREE)
+		return -EBADF;
+	/* Every request gets one reply: a pending one is cancelled first. */
+	if (s->state == NS_SOCK_ACCEPTING && s->listener) {
+		struct ns_sock *l = s->listener, **pp;
+
+		for (pp = &l->waiting_head; *pp; pp = &(*pp)->next) {
+			if (*pp == s) {
+				*pp = s->next;
+				break;
+			}
+		}
+		l->waiting_tail = NULL;
+		for (struct ns_sock *c = l->waiting_head; c; c = c->next)
+			l->waiting_tail = c;
+	}
+	complete_pending(s, -ECANCELED, NULL);
+	s->pending_op = JR_OP_CLOSE;
+	s->pending_tag = sqe->tag;
+
+	if (s->type == SOCK_DGRAM) {
+		if (s->pcb.udp)
+			udp_remove(s->pcb.udp);
+		s->pcb.udp = NULL;
+	} else if (s->state == NS_SOCK_LISTEN) {
+		listener_close(s);
+	} else if (s->pcb.tcp) {
+		if (s->state == NS_SOCK_CONNECTED) {
+			s->state = NS_SOCK_CLOSING;
+			s->closing_abort = sqe->u.close.linger_on &&
+					   !sqe->u.close.linger_sec;
+			tcp_finish_close(s);
+			return 1;
+		}
+		tcp_detach(s->pcb.tcp);
+		if (s->state == NS_SOCK_OPEN && tcp_close(s->pcb.tcp) == ERR_OK)
+			;
+		else
+			tcp_abort(s->pcb.tcp);
+		s->pcb.tcp = NULL;
+	}
+	if (s->rx_pending)
+		pbuf_free(s->rx_pending);
+	reply(s->front, JR_OP_CLOSE, s->slot, sqe->tag, 0, NULL);
+	sock_reset(s);
+	return 1;
+}
+
+static u8_t *sock_so_options(struct ns_sock *s)
+{
+	if (s->type == SOCK_STREAM)
+		return s->pcb.tcp ? &s->pcb.tcp->so_options : NULL;
+	return s->pcb.udp ? &s->pcb.udp->so_options : NULL;
+}
+
+static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	uint32_t level = sqe->u.sockopt.level, name = sqe->u.sockopt.name;
+	uint64_t v = sqe->u.sockopt.value;
+	u8_t *so = sock_so_options(s);
+	u8_t flag = 0;
+
+	if (!so)
+		return -EINVAL;
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR:	flag = SOF_REUSEADDR; break;
+		case SO_KEEPALIVE:	flag = SOF_KEEPALIVE; break;
+		case SO_BROADCAST:	flag = SOF_BROADCAST; break;
+		default:
+			/* Buffer sizes are the slot's rings; linger is the
+			 * owner's business at CLOSE. */
+			return 0;
+		}
+		if (v)
+			*so |= flag;
+		else
+			*so &= (u8_t)~flag;
+		return 0;
+	}
+	if (s->type != SOCK_STREAM || !s->pcb.tcp)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:
+		if (v)
+			tcp_nagle_disable(s->pcb.tcp);
+		else
+			tcp_nagle_enable(s->pcb.tcp);
+		return 0;
+	case TCP_KEEPIDLE:
+		if (!v || v > 32767)
+			return -EINVAL;
+		s->pcb.tcp->keep_idle = (u32_t)v * 1000;
+		return 0;
+	case TCP_KEEPINTVL:
+		if (!v || v > 32767)
+			return -EINVAL;
+		s->pcb.tcp->keep_intvl = (u32_t)v * 1000;
+		return 0;
+	case TCP_KEEPCNT:
+		if (!v || v > 127)
+			return -EINVAL;
+		s->pcb.tcp->keep_cnt = (u32_t)v;
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+static int op_getsockopt(struct ns_sock *s, const struct jr_sqe *sqe, uint64_t *value)
+{
+	uint32_t level = sqe->u.sockopt.level, name = sqe->u.sockopt.name;
+	u8_t *so = sock_so_options(s);
+
+	if (level == SOL_SOCKET) {
+		switch (name) {
+		case SO_REUSEADDR: *value = so && (*so & SOF_REUSEADDR); return 0;
+		case SO_KEEPALIVE: *value = so && (*so & SOF_KEEPALIVE); return 0;
+		case SO_BROADCAST: *value = so && (*so & SOF_BROADCAST); return 0;
+		case SO_RCVBUF:    *value = rx_size(s); return 0;
+		case SO_SNDBUF:    *value = tx_size(s); return 0;
+		default:	   return -ENOPROTOOPT;
+		}
+	}
+	if (s->type != SOCK_STREAM || !s->pcb.tcp)
+		return -ENOPROTOOPT;
+	switch (name) {
+	case TCP_NODELAY:	*value = tcp_nagle_disabled(s->pcb.tcp) ? 1 : 0; return 0;
+	case TCP_KEEPIDLE:	*value = s->pcb.tcp->keep_idle / 1000; return 0;
+	case TCP_KEEPINTVL:	*value = s->pcb.tcp->keep_intvl / 1000; return 0;
+	case TCP_KEEPCNT:	*value = s->pcb.tcp->keep_cnt; return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+static int op_getname(struct ns_sock *s, const struct jr_sqe *sqe,
+		      struct jr_sockaddr *addr)
+{
+	bool peer = sqe->u.getname.peer;
+
+	if (s->type == SOCK_STREAM) {
+		struct tcp_pcb *pcb = s->pcb.tcp;
+
+		if (!pcb)
+			return -ENOTCONN;
+		if (peer && s->state != NS_SOCK_CONNECTED)
+			return -ENOTCONN;
+		if (peer)
+			to_jr_addr(&pcb->remote_ip, pcb->remote_port, addr);
+		else
+			to_jr_addr(&pcb->local_ip, pcb->local_port, addr);
+		return 0;
+	}
+	if (!s->pcb.udp)
+		return -ENOTCONN;
+	if (peer) {
+		if (!(s->pcb.udp->flags & UDP_FLAGS_CONNECTED))
+			return -ENOTCONN;
+		to_jr_addr(&s->pcb.udp->remote_ip, s->pcb.udp->remote_port, addr);
+	} else {
+		to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, addr);
+	}
+	return 0;
+}
+
+static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
+{
+	struct ns_sock *s = sqe->op == JR_OP_REPLAY_DONE ? NULL : &front->socks[sqe->slot];
+	struct jr_sockaddr addr = { 0 };
+	struct jr_cqe cqe;
+	uint64_t value = 0;
+	int res;
+
+	/* Requests for an existing socket must name its generation. */
+	if (s && sqe->op != JR_OP_SOCKET && sqe->op != JR_OP_ACCEPT &&
+	    (s->state == NS_SOCK_FREE || s->gen != sqe->slot_gen)) {
+		if (jr_op_has_reply(sqe->op))
+			reply(front, sqe->op, sqe->slot, sqe->tag, -EBADF, NULL);
+		return;
+	}
+
+	switch (sqe->op) {
+	case JR_OP_SOCKET:
+		res = op_socket(s, sqe);
+		break;
+	case JR_OP_BIND:
+		res = op_bind(s, sqe, &addr);
+		break;
+	case JR_OP_LISTEN:
+		res = op_listen(s, sqe);
+		break;
+	case JR_OP_ACCEPT:
+		res = op_accept(front, s, sqe);
+		break;
+	case JR_OP_CONNECT:
+		res = op_connect(s, sqe, &addr);
+		break;
+	case JR_OP_SHUTDOWN:
+		res = op_shutdown(s, sqe);
+		break;
+	case JR_OP_CLOSE:
+		res = op_close(s, sqe);
+		break;
+	case JR_OP_SETSOCKOPT:
+		res = op_setsockopt(s, sqe);
+		break;
+	case JR_OP_GETSOCKOPT:
+		res = op_getsockopt(s, sqe, &value);
+		if (res == 0) {
+			memset(&cqe, 0, sizeof(cqe));
+			cqe.op = sqe->op;
+			cqe.slot = sqe->slot;
+			cqe.tag = sqe->tag;
+			cqe.u.sockopt.value = value;
+			front_post(front, &cqe);
+			return;
+		}
+		break;
+	case JR_OP_GETNAME:
+		res = op_getname(s, sqe, &addr);
+		break;
+	case JR_OP_TX:
+		if (s->type == SOCK_STREAM)
+			tcp_tx_drain(s);
+		else
+			udp_tx_drain(s);
+		return;
+	case JR_OP_RX_SPACE:
+		if (s->type == SOCK_STREAM && s->state != NS_SOCK_LISTEN)
+			tcp_rx_space(s);
+		return;
+	case JR_OP_REPLAY_DONE:
+		res = 0;
+		break;
+	default:
+		res = -EOPNOTSUPP;
+		break;
+	}
+	if (res <= 0)
+		reply(front, sqe->op, sqe->slot, sqe->tag, res,
+		      jr_op_reply_has_addr(sqe->op) ? &addr : NULL);
+}
+
+/* ------------------------------------------------------- frontends */
+
+struct ns_front *ns_front_create(struct ns_engine *eng, const char *name)
+{
+	struct ns_front *front = calloc(1, sizeof(*front));
+
+	if (!front)
+		return NULL;
+	front->eng = eng;
+	front->name = name;
+	front->region.fd = front->region.sq_eventfd = front->region.cq_eventfd = -1;
+	return front;
+}
+
+/* After the region is mapped: per-slot state and the overflow queue. */
+int ns_front_setup(struct ns_front *front)
+{
+	uint32_t nr = front->region.params.nr_slots;
+
+	front->socks = calloc(nr, sizeof(*front->socks));
+	front->overflow_cap = front->region.params.sq_entries + nr;
+	front->overflow = calloc(front->overflow_cap, sizeof(*front->overflow));
+	if (!front->socks || !front->overflow)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < nr; i++) {
+		front->socks[i].front = front;
+		front->socks[i].slot = i;
+	}
+	return 0;
+}
+
+unsigned int ns_front_serve(struct ns_front *front)
+{
+	struct jr_sqe sqe;
+	int ready, i, err;
+
+	if (front->dead)
+		return 0;
+	flush_overflow(front);
+	if (front->overflow_nr)
+		return 0;	/* back-pressure: answer before taking more */
+	ready = jr_ring_ready(&front->region.sq);
+	if (ready < 0) {
+		ns_warn("%s: submission queue index out of range; dropping the frontend",
+			front->name);
+		front->dead = true;
+		return 0;
+	}
+	if (ready > NS_SQ_BUDGET)
+		ready = NS_SQ_BUDGET;
+	for (i = 0; i < ready; i++) {
+		/* Read once: validate and act on our own copy. */
+		memcpy(&sqe, jr_ring_entry(&front->region.sq, front->region.sq.own + i),
+		       sizeof(sqe));
+		err = jr_validate_sqe(&sqe, &front->region.limits);
+		if (err) {
+			ns_warn("%s: malformed request (op %u slot %u): %s; dropping the frontend",
+				front->name, sqe.op, sqe.slot, strerror(-err));
+			front->dead = true;
+			break;
+		}
+		dispatch(front, &sqe);
+	}
+	jr_ring_consume(&front->region.sq, (uint32_t)i);
+	return (unsigned int)ready;
+}
+
+void ns_front_flush(struct ns_front *front)
+{
+	struct ns_sock *s = front->work, *next;
+
+	front->work = NULL;
+	for (; s; s = next) {
+		next = s->work_next;
+		s->on_work_list = false;
+		if (s->ev_rx) {
+			event(s, JR_EV_RX, 0);
+			s->ev_rx = false;
+		}
+		if (s->ev_tx_space) {
+			event(s, JR_EV_TX_SPACE, 0);
+			s->ev_tx_space = false;
+		}
+	}
+	if (front->produced && !front->dead) {
+		front->produced = false;
+		front->region.stats->s_kicks++;
+		if (jr_server_kick(&front->region) < 0) {
+			ns_warn("%s: kick failed; dropping the frontend", front->name);
+			front->dead = true;
+		}
+	}
+}
+
+/* Close every socket of a frontend (it went away, or we stop). */
+void ns_front_shutdown(struct ns_front *front)
+{
+	uint32_t nr = front->socks ? front->region.params.nr_slots : 0;
+
+	front->dead = true;
+	for (uint32_t i = 0; i < nr; i++) {
+		struct ns_sock *s = &front->socks[i];
+
+		if (s->state == NS_SOCK_FREE)
+			continue;
+		if (s->type == SOCK_STREAM) {
+			if (s->state == NS_SOCK_LISTEN) {
+				listener_close(s);
+			} else if (s->pcb.tcp) {
+				tcp_detach(s->pcb.tcp);
+				/* Established connections end with a reset:
+				 * their data lived in this frontend's rings. */
+				tcp_abort(s->pcb.tcp);
+				if (s->state == NS_SOCK_CONNECTED ||
+				    s->state == NS_SOCK_CLOSING)
+					front->eng->tcp_conns--;
+			}
+		} else if (s->pcb.udp) {
+			udp_remove(s->pcb.udp);
+		}
+		if (s->rx_pending)
+			pbuf_free(s->rx_pending);
+		sock_reset(s);
+	}
+}
+
+void ns_front_destroy(struct ns_front *front)
+{
+	ns_front_shutdown(front);
+	jr_region_destroy(&front->region);
+	free(front->socks);
+	free(front->overflow);
+	free(front);
+}
