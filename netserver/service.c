@@ -610,7 +610,7 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 {
 	struct ns_sock *s = arg;
 	struct jr_dgram_hdr h = { 0 };
-	uint32_t size, pos, to_end, len, need, space;
+	uint32_t size, pos, len, space;
 	int fill;
 
 	(void)pcb;
@@ -634,29 +634,13 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 		len = size / 2 - sizeof(h);
 		len &= ~(JR_DGRAM_ALIGN - 1);
 	}
-	/* Tail bytes too short for a header are skipped; a record that does
-	 * not fit before the ring end is preceded by a filler record. */
-	pos = s->rx_prod;
-	need = jr_dgram_skip(pos, size);
-	to_end = size - ((pos + need) & (size - 1));
-	if (JR_DGRAM_RECORD(len) > to_end)
-		need += to_end;
-	need += JR_DGRAM_RECORD(len);
-	if (need > space) {
+	if (jr_dgram_need(s->rx_prod, size, len) > space) {
 		/* A full receive buffer drops, as Linux's does for UDP. */
 		s->front->region.stats->s_rx_dropped++;
 		pbuf_free(p);
 		return;
 	}
-	pos += jr_dgram_skip(pos, size);
-	if (JR_DGRAM_RECORD(len) > to_end) {
-		struct jr_dgram_hdr pad = {
-			.len = to_end - sizeof(pad), .flags = JR_DGRAM_F_PAD,
-		};
-
-		memcpy(slot_rx(s) + (pos & (size - 1)), &pad, sizeof(pad));
-		pos += to_end;
-	}
+	pos = jr_dgram_begin(slot_rx(s), size, s->rx_prod, len);
 	h.len = len;
 	to_jr_addr(addr, port, &h.addr);
 	memcpy(slot_rx(s) + (pos & (size - 1)), &h, sizeof(h));
@@ -776,6 +760,9 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 	err_t err;
 
 	if (s->state != NS_SOCK_OPEN)
+		return -EINVAL;
+	/* Linux: a socket is bound once. */
+	if (s->type == SOCK_STREAM ? s->pcb.tcp->local_port : s->pcb.udp->local_port)
 		return -EINVAL;
 	from_jr_addr(&sqe->u.addr, &ip, &port);
 	if (!local_addr_ok(s->front, &ip))
@@ -1140,6 +1127,8 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 		res = -EOPNOTSUPP;
 		break;
 	}
+	ns_dbg("%s: op %u slot %u gen %u -> %d (state %d)", front->name, sqe->op,
+	       sqe->slot, sqe->slot_gen, res, s ? (int)s->state : -1);
 	if (res <= 0)
 		reply(front, sqe->op, sqe->slot, sqe->tag, res,
 		      jr_op_reply_has_addr(sqe->op) ? &addr : NULL);

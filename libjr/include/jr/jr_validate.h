@@ -29,10 +29,12 @@
 #include <linux/in.h>
 #include <linux/net.h>
 #include <linux/tcp.h>
+#include <linux/string.h>
 #else
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -264,6 +266,42 @@ static inline __u32 jr_dgram_skip(__u32 pos, __u32 ring_size)
 	__u32 to_end = ring_size - (pos & (ring_size - 1));
 
 	return to_end < sizeof(struct jr_dgram_hdr) ? to_end : 0;
+}
+
+/*
+ * Producer side of datagram records.  jr_dgram_need(): ring bytes that a
+ * record of len payload bytes takes at position pos, counting the skipped
+ * tail and the filler record it may need first.  jr_dgram_begin(): write
+ * that filler (if any) and return the position where the record's header
+ * goes; the caller writes header and payload there and advances by
+ * JR_DGRAM_RECORD(len).
+ */
+static inline __u32 jr_dgram_need(__u32 pos, __u32 ring_size, __u32 len)
+{
+	__u32 skip = jr_dgram_skip(pos, ring_size);
+	__u32 to_end = ring_size - ((pos + skip) & (ring_size - 1));
+	__u32 record = (__u32)JR_DGRAM_RECORD(len);
+
+	return skip + (record > to_end ? to_end : 0) + record;
+}
+
+static inline __u32 jr_dgram_begin(unsigned char *ring, __u32 ring_size,
+				   __u32 pos, __u32 len)
+{
+	__u32 to_end;
+
+	pos += jr_dgram_skip(pos, ring_size);
+	to_end = ring_size - (pos & (ring_size - 1));
+	if (JR_DGRAM_RECORD(len) > to_end) {
+		struct jr_dgram_hdr pad;
+
+		memset(&pad, 0, sizeof(pad));
+		pad.len = to_end - (__u32)sizeof(pad);
+		pad.flags = JR_DGRAM_F_PAD;
+		memcpy(ring + (pos & (ring_size - 1)), &pad, sizeof(pad));
+		pos += to_end;
+	}
+	return pos;
 }
 
 /*

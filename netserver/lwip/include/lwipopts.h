@@ -25,7 +25,7 @@
 #define MEMP_NUM_TCP_PCB		12288
 #define MEMP_NUM_TCP_PCB_LISTEN		1024
 #define MEMP_NUM_UDP_PCB		4096
-#define MEMP_NUM_TCP_SEG		65536
+#define MEMP_NUM_TCP_SEG		32768	/* lwIP counts pool elements in a u16 */
 #define MEMP_NUM_PBUF			32768	/* PBUF_REF/ROM headers */
 #define MEMP_NUM_REASSDATA		32
 #define IP_REASS_MAX_PBUFS		128

@@ -1,0 +1,962 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The client library: the kernel's half of the ABI, in a process.
+ *
+ * The process owns a user-frontend region: it allocates slots, posts
+ * requests with tags, consumes replies and events, and copies payload into
+ * and out of the slots' byte rings, exactly as joyride.ko does for
+ * AF_JOYRIDE sockets.  The netserver is not trusted here either: every CQE
+ * is validated on a private copy, and ring positions are checked.
+ *
+ * Waiting spins briefly on the CQ (cheap when the netserver is busy), then
+ * flags NEED_WAKEUP and sleeps on the CQ doorbell eventfd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jr/jr_client.h"
+#include "jr/libjr.h"
+
+#define CLIENT_ACCEPT_PREPOST	8	/* ACCEPTs kept posted per listener */
+#define CLIENT_SPIN_NS		50000
+
+enum csock_state {
+	CS_FREE,
+	CS_OPEN,
+	CS_LISTEN,
+	CS_CONNECTING,
+	CS_CONNECTED,
+	CS_ACCEPT_POSTED,	/* child slot named in an outstanding ACCEPT */
+	CS_ACCEPT_READY,	/* accepted, waiting in the listener's queue */
+	CS_CLOSING,		/* CLOSE posted; slot reusable after its reply */
+};
+
+struct csock {
+	enum csock_state	state;
+	int			type;
+	uint32_t		gen;
+	/* The one outstanding request that has a reply. */
+	uint64_t		tag;
+	uint16_t		op;
+	bool			done;
+	int			res;
+	struct jr_cqe		reply;
+	/* Our own ring positions (never read back from shared memory). */
+	uint32_t		rx_cons;
+	uint32_t		tx_prod;
+	uint32_t		rx_prod_seen;	/* validated server position */
+	uint32_t		tx_cons_seen;
+	bool			rx_fin;
+	bool			shut_rd, shut_wr;
+	int			err;		/* pending error (reset) */
+	struct sockaddr_in	local, peer;
+	/* Listener: accepted children in arrival order. */
+	int			acceptq[64];
+	unsigned int		acceptq_head, acceptq_nr;
+	unsigned int		accepts_posted;
+	int			backlog;
+	int			listener;	/* for a child: its listener */
+};
+
+struct jr_client {
+	struct jr_region	r;
+	struct csock		*socks;
+	uint64_t		next_tag;
+	int			*free_slots;
+	unsigned int		nr_free;
+	bool			broken;		/* the netserver misbehaved or left */
+};
+
+static struct csock *csock(struct jr_client *c, int sd)
+{
+	if (sd < 0 || (uint32_t)sd >= c->r.params.nr_slots)
+		return NULL;
+	if (c->socks[sd].state == CS_FREE || c->socks[sd].state == CS_CLOSING)
+		return NULL;
+	return &c->socks[sd];
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ CQ side */
+
+static void sockaddr_from_jr(const struct jr_sockaddr *sa, struct sockaddr_in *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_port = sa->port;
+	memcpy(&out->sin_addr, sa->addr, 4);
+}
+
+static void sockaddr_to_jr(const struct sockaddr_in *in, struct jr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET;
+	sa->port = in->sin_port;
+	memcpy(sa->addr, &in->sin_addr, 4);
+}
+
+static int post(struct jr_client *c, struct jr_sqe *sqe);
+static void post_accept(struct jr_client *c, int listener);
+
+static void slot_release(struct jr_client *c, int sd)
+{
+	c->socks[sd].state = CS_FREE;
+	c->free_slots[c->nr_free++] = sd;
+}
+
+static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
+{
+	struct csock *s = &c->socks[cqe->slot];
+
+	if (!s->op || s->tag != cqe->tag || s->op != cqe->op)
+		return;		/* stale or forged: nobody waits for it */
+	s->op = 0;
+	s->done = true;
+	s->res = cqe->res;
+	s->reply = *cqe;
+
+	switch (cqe->op) {
+	case JR_OP_CLOSE:
+		slot_release(c, (int)cqe->slot);
+		break;
+	case JR_OP_ACCEPT: {
+		struct csock *l = &c->socks[s->listener];
+
+		s->done = false;
+		l->accepts_posted--;
+		if (cqe->res < 0 || l->state != CS_LISTEN ||
+		    l->acceptq_nr == sizeof(l->acceptq) / sizeof(l->acceptq[0])) {
+			/* The listener went away: close the child quietly. */
+			struct jr_sqe close = {
+				.op = JR_OP_CLOSE, .slot = cqe->slot, .slot_gen = s->gen,
+			};
+
+			if (cqe->res < 0) {
+				slot_release(c, (int)cqe->slot);
+			} else {
+				s->state = CS_CLOSING;
+				close.tag = s->tag = ++c->next_tag;
+				s->op = JR_OP_CLOSE;
+				post(c, &close);
+			}
+			break;
+		}
+		s->state = CS_ACCEPT_READY;
+		s->type = SOCK_STREAM;
+		sockaddr_from_jr(&cqe->u.addr, &s->peer);
+		s->local = l->local;
+		l->acceptq[(l->acceptq_head + l->acceptq_nr++) %
+			   (sizeof(l->acceptq) / sizeof(l->acceptq[0]))] = (int)cqe->slot;
+		break;
+	}
+	case JR_OP_CONNECT:
+		if (cqe->res == 0) {
+			s->state = CS_CONNECTED;
+			sockaddr_from_jr(&cqe->u.addr, &s->local);
+		} else if (s->type == SOCK_STREAM) {
+			s->state = CS_OPEN;
+			s->err = -cqe->res;
+		}
+		break;
+	case JR_OP_BIND:
+		if (cqe->res == 0)
+			sockaddr_from_jr(&cqe->u.addr, &s->local);
+		break;
+	default:
+		break;
+	}
+}
+
+static void handle_event(struct jr_client *c, const struct jr_cqe *cqe)
+{
+	struct csock *s = &c->socks[cqe->slot];
+
+	if (s->state == CS_FREE || s->gen != cqe->slot_gen)
+		return;		/* an old socket's event */
+	switch (cqe->op) {
+	case JR_EV_RX_FIN:
+		s->rx_fin = true;
+		break;
+	case JR_EV_RESET:
+		s->err = -cqe->res;
+		s->rx_fin = true;
+		break;
+	case JR_EV_ERROR:
+		s->err = -cqe->res;
+		break;
+	default:
+		/* RX, TX_SPACE, ACCEPTABLE: readiness is read from the rings
+		 * and queues themselves when needed. */
+		break;
+	}
+}
+
+/* Consume every available CQE.  Returns how many, or -EIO. */
+static int process_cq(struct jr_client *c)
+{
+	struct jr_cqe cqe;
+	int ready, i;
+
+	if (c->broken)
+		return -EIO;
+	ready = jr_ring_ready(&c->r.cq);
+	if (ready < 0) {
+		c->broken = true;
+		return -EIO;
+	}
+	for (i = 0; i < ready; i++) {
+		memcpy(&cqe, jr_ring_entry(&c->r.cq, c->r.cq.own + i), sizeof(cqe));
+		if (jr_validate_cqe(&cqe, &c->r.limits))
+			continue;	/* counted as the kernel would */
+		if (cqe.flags & JR_CQE_F_EVENT)
+			handle_event(c, &cqe);
+		else
+			handle_reply(c, &cqe);
+	}
+	jr_ring_consume(&c->r.cq, (uint32_t)i);
+	return ready;
+}
+
+/*
+ * Wait for anything on the CQ, at most timeout_ms (< 0: forever).
+ * Returns 0, -ETIMEDOUT, or -EIO if the netserver went away.
+ */
+static int wait_cq(struct jr_client *c, int timeout_ms)
+{
+	uint64_t start = now_ns();
+	struct pollfd pfd[2] = {
+		{ .fd = c->r.cq_eventfd, .events = POLLIN },
+		{ .fd = c->r.conn_fd, .events = POLLIN },
+	};
+	int ret;
+
+	for (;;) {
+		ret = process_cq(c);
+		if (ret)
+			return ret < 0 ? ret : 0;
+		if (now_ns() - start < CLIENT_SPIN_NS)
+			continue;
+		if (jr_ring_prepare_sleep(&c->r.cq)) {
+			jr_ring_finish_sleep(&c->r.cq);
+			continue;
+		}
+		ret = poll(pfd, 2, timeout_ms);
+		jr_ring_finish_sleep(&c->r.cq);
+		if (pfd[0].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(c->r.cq_eventfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				return -errno;
+		}
+		if (pfd[1].revents) {
+			process_cq(c);
+			c->broken = true;
+			return -EIO;
+		}
+		if (ret == 0)
+			return process_cq(c) > 0 ? 0 : -ETIMEDOUT;
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (timeout_ms >= 0) {
+			uint64_t spent = (now_ns() - start) / 1000000;
+
+			if (spent >= (uint64_t)timeout_ms)
+				return process_cq(c) > 0 ? 0 : -ETIMEDOUT;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ SQ side */
+
+static int post(struct jr_client *c, struct jr_sqe *sqe)
+{
+	int err;
+
+	if (c->broken)
+		return -EIO;
+	while ((err = jr_owner_post(&c->r, sqe)) == -EAGAIN) {
+		/* SQ full: the netserver is behind; let it catch up. */
+		jr_owner_doorbell(&c->r);
+		err = wait_cq(c, 10);
+		if (err && err != -ETIMEDOUT)
+			return err;
+	}
+	if (err)
+		return err;
+	return jr_owner_doorbell(&c->r);
+}
+
+/* Post a request on s and wait for its reply. */
+static int call(struct jr_client *c, int sd, struct jr_sqe *sqe)
+{
+	struct csock *s = &c->socks[sd];
+	int err;
+
+	sqe->slot = (uint32_t)sd;
+	sqe->slot_gen = s->gen;
+	sqe->tag = s->tag = ++c->next_tag;
+	s->op = sqe->op;
+	s->done = false;
+	err = post(c, sqe);
+	if (err)
+		return err;
+	while (!s->done) {
+		err = wait_cq(c, -1);
+		if (err)
+			return err;
+	}
+	s->done = false;
+	return s->res;
+}
+
+static void post_notify(struct jr_client *c, int sd, uint16_t op)
+{
+	struct jr_sqe sqe = {
+		.op = op, .slot = (uint32_t)sd, .slot_gen = c->socks[sd].gen,
+	};
+
+	post(c, &sqe);
+}
+
+static int slot_alloc(struct jr_client *c)
+{
+	uint32_t gen;
+	int sd;
+
+	if (!c->nr_free) {
+		/* Slots closing may come back with the next replies. */
+		process_cq(c);
+		if (!c->nr_free)
+			return -EMFILE;
+	}
+	sd = c->free_slots[--c->nr_free];
+	/* A new generation, so events for the slot's last socket are ignored. */
+	gen = c->socks[sd].gen + 1;
+	memset(&c->socks[sd], 0, sizeof(c->socks[sd]));
+	c->socks[sd].gen = gen ? gen : 1;
+	/* Each side resets the ring counters it owns when a slot is made. */
+	jr_store_release(&c->r.slots[sd].rx_cons, 0);
+	jr_store_release(&c->r.slots[sd].tx_prod, 0);
+	return sd;
+}
+
+/* ------------------------------------------------------------- public */
+
+int jr_client_open(const char *path, struct jr_client **out)
+{
+	struct jr_client *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = jr_ufront_connect(path, 0, 0, &c->r);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->socks = calloc(c->r.params.nr_slots, sizeof(*c->socks));
+	c->free_slots = calloc(c->r.params.nr_slots, sizeof(*c->free_slots));
+	if (!c->socks || !c->free_slots) {
+		jr_client_close(c);
+		return -ENOMEM;
+	}
+	for (uint32_t i = c->r.params.nr_slots; i-- > 0;)
+		c->free_slots[c->nr_free++] = (int)i;
+	*out = c;
+	return 0;
+}
+
+void jr_client_close(struct jr_client *c)
+{
+	if (!c)
+		return;
+	if (c->socks) {
+		for (uint32_t i = 0; i < c->r.params.nr_slots; i++)
+			if (csock(c, (int)i))
+				jr_close(c, (int)i);
+	}
+	jr_region_destroy(&c->r);
+	free(c->socks);
+	free(c->free_slots);
+	free(c);
+}
+
+unsigned int jr_client_open_sockets(const struct jr_client *c)
+{
+	return c->r.params.nr_slots - c->nr_free;
+}
+
+int jr_socket(struct jr_client *c, int type)
+{
+	struct jr_sqe sqe = { .op = JR_OP_SOCKET };
+	int sd, err;
+
+	if (type != SOCK_STREAM && type != SOCK_DGRAM)
+		return -ESOCKTNOSUPPORT;
+	sd = slot_alloc(c);
+	if (sd < 0)
+		return sd;
+	c->socks[sd].state = CS_OPEN;
+	c->socks[sd].type = type;
+	sqe.u.socket.family = AF_INET;
+	sqe.u.socket.type = (uint16_t)type;
+	err = call(c, sd, &sqe);
+	if (err) {
+		slot_release(c, sd);
+		return err;
+	}
+	return sd;
+}
+
+int jr_bind(struct jr_client *c, int sd, const struct sockaddr_in *addr)
+{
+	struct jr_sqe sqe = { .op = JR_OP_BIND };
+
+	if (!csock(c, sd))
+		return -EBADF;
+	if (addr->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	sockaddr_to_jr(addr, &sqe.u.addr);
+	return call(c, sd, &sqe);
+}
+
+static void post_accept(struct jr_client *c, int listener)
+{
+	struct csock *l = &c->socks[listener];
+	struct jr_sqe sqe = { .op = JR_OP_ACCEPT };
+	struct csock *child;
+	int sd;
+
+	sd = slot_alloc(c);
+	if (sd < 0)
+		return;
+	child = &c->socks[sd];
+	child->state = CS_ACCEPT_POSTED;
+	child->listener = listener;
+	sqe.slot = (uint32_t)sd;
+	sqe.slot_gen = child->gen;
+	sqe.tag = child->tag = ++c->next_tag;
+	sqe.u.accept.listener_slot = (uint32_t)listener;
+	sqe.u.accept.listener_gen = l->gen;
+	child->op = JR_OP_ACCEPT;
+	if (post(c, &sqe)) {
+		slot_release(c, sd);
+		return;
+	}
+	l->accepts_posted++;
+}
+
+int jr_listen(struct jr_client *c, int sd, int backlog)
+{
+	struct jr_sqe sqe = { .op = JR_OP_LISTEN };
+	struct csock *s = csock(c, sd);
+	int err, want;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_STREAM)
+		return -EOPNOTSUPP;
+	if (backlog < 0)
+		backlog = 0;
+	sqe.u.listen.backlog = (uint32_t)(backlog > 4096 ? 4096 : backlog);
+	err = call(c, sd, &sqe);
+	if (err)
+		return err;
+	s->state = CS_LISTEN;
+	s->backlog = backlog;
+	if (!s->local.sin_port) {
+		struct jr_sqe name = { .op = JR_OP_GETNAME };
+
+		if (call(c, sd, &name) == 0)
+			sockaddr_from_jr(&s->reply.u.addr, &s->local);
+	}
+	want = backlog < CLIENT_ACCEPT_PREPOST ? (backlog ? backlog : 1)
+					       : CLIENT_ACCEPT_PREPOST;
+	while ((int)s->accepts_posted < want)
+		post_accept(c, sd);
+	return 0;
+}
+
+int jr_accept(struct jr_client *c, int sd, struct sockaddr_in *peer, int flags)
+{
+	struct csock *l = csock(c, sd);
+	int child, err;
+
+	if (!l)
+		return -EBADF;
+	if (l->state != CS_LISTEN)
+		return -EINVAL;
+	while (!l->acceptq_nr) {
+		if (flags & JR_MSG_DONTWAIT) {
+			process_cq(c);
+			if (!l->acceptq_nr)
+				return -EAGAIN;
+			break;
+		}
+		err = wait_cq(c, -1);
+		if (err)
+			return err;
+	}
+	child = l->acceptq[l->acceptq_head];
+	l->acceptq_head = (l->acceptq_head + 1) % (sizeof(l->acceptq) / sizeof(l->acceptq[0]));
+	l->acceptq_nr--;
+	c->socks[child].state = CS_CONNECTED;
+	if (peer)
+		*peer = c->socks[child].peer;
+	post_accept(c, sd);
+	return child;
+}
+
+int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
+{
+	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (addr->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (s->state == CS_CONNECTED && s->type == SOCK_STREAM)
+		return -EISCONN;
+	sockaddr_to_jr(addr, &sqe.u.addr);
+	s->state = CS_CONNECTING;
+	err = call(c, sd, &sqe);
+	if (err) {
+		s->state = CS_OPEN;
+		return err;
+	}
+	s->state = CS_CONNECTED;
+	s->peer = *addr;
+	return 0;
+}
+
+/* Bytes the netserver has put in the rx ring, or -EIO if it lies. */
+static int rx_ready(struct jr_client *c, struct csock *s, int sd)
+{
+	uint32_t prod = jr_load_acquire(&c->r.slots[sd].rx_prod);
+	int fill = jr_bytes_fill(prod, s->rx_cons, c->r.params.rx_buf_size);
+
+	if (fill < 0) {
+		s->err = EIO;
+		return -EIO;
+	}
+	s->rx_prod_seen = prod;
+	return fill;
+}
+
+/* Free bytes in the tx ring, or -EIO. */
+static int tx_space(struct jr_client *c, struct csock *s, int sd)
+{
+	uint32_t cons = jr_load_acquire(&c->r.slots[sd].tx_cons);
+	int fill = jr_bytes_fill(s->tx_prod, cons, c->r.params.tx_buf_size);
+
+	if (fill < 0) {
+		s->err = EIO;
+		return -EIO;
+	}
+	s->tx_cons_seen = cons;
+	return (int)c->r.params.tx_buf_size - fill;
+}
+
+ssize_t jr_send(struct jr_client *c, int sd, const void *buf, size_t len, int flags)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t size;
+	size_t done = 0;
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type == SOCK_DGRAM)
+		return jr_sendto(c, sd, buf, len, flags, NULL);
+	if (s->state != CS_CONNECTED)
+		return -ENOTCONN;
+	size = c->r.params.tx_buf_size;
+	while (done < len) {
+		int space;
+
+		process_cq(c);
+		if (s->err)
+			return done ? (ssize_t)done : -(ssize_t)(s->err == ECONNRESET ? EPIPE : s->err);
+		if (s->shut_wr)
+			return done ? (ssize_t)done : -EPIPE;
+		space = tx_space(c, s, sd);
+		if (space < 0)
+			return space;
+		if (!space) {
+			if (flags & JR_MSG_DONTWAIT)
+				return done ? (ssize_t)done : -EAGAIN;
+			err = wait_cq(c, -1);
+			if (err)
+				return done ? (ssize_t)done : err;
+			continue;
+		}
+		uint32_t n = len - done < (size_t)space ? (uint32_t)(len - done) : (uint32_t)space;
+
+		jr_bytes_copy_in(jr_slot_tx(&c->r, (uint32_t)sd), size, s->tx_prod,
+				 (const char *)buf + done, n);
+		s->tx_prod += n;
+		/* Release: the bytes are in the ring before tx_prod says so. */
+		jr_store_release(&c->r.slots[sd].tx_prod, s->tx_prod);
+		post_notify(c, sd, JR_OP_TX);
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t jr_recv(struct jr_client *c, int sd, void *buf, size_t len, int flags)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t size;
+	size_t done = 0;
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type == SOCK_DGRAM)
+		return jr_recvfrom(c, sd, buf, len, flags, NULL, NULL);
+	if (s->state != CS_CONNECTED)
+		return -ENOTCONN;
+	size = c->r.params.rx_buf_size;
+	while (done < len || !len) {
+		int avail;
+
+		process_cq(c);
+		avail = rx_ready(c, s, sd);
+		if (avail < 0)
+			return avail;
+		if (avail) {
+			uint32_t n = len - done < (size_t)avail ? (uint32_t)(len - done) : (uint32_t)avail;
+
+			jr_bytes_copy_out(jr_slot_rx(&c->r, (uint32_t)sd), size, s->rx_cons,
+					  (char *)buf + done, n);
+			if (flags & JR_MSG_PEEK)
+				return (ssize_t)n;
+			s->rx_cons += n;
+			/* Release: we are done reading before the space is reused. */
+			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
+			post_notify(c, sd, JR_OP_RX_SPACE);
+			done += n;
+			if (!(flags & JR_MSG_WAITALL) || !len)
+				break;
+			continue;
+		}
+		if (done)
+			break;
+		if (s->err && s->err != EPIPE) {
+			int e = s->err;
+
+			s->err = 0;
+			return -e;
+		}
+		if (s->rx_fin || s->shut_rd)
+			return 0;
+		if (flags & JR_MSG_DONTWAIT)
+			return -EAGAIN;
+		err = wait_cq(c, -1);
+		if (err)
+			return err;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
+		  int flags, const struct sockaddr_in *to)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t size, pos;
+	struct jr_dgram_hdr h;
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM)
+		return to ? -EISCONN : jr_send(c, sd, buf, len, flags);
+	size = c->r.params.tx_buf_size;
+	if (len > JR_DGRAM_MAX || JR_DGRAM_RECORD(len) > size / 2)
+		return -EMSGSIZE;
+	if (!to && s->state != CS_CONNECTED)
+		return -EDESTADDRREQ;
+	for (;;) {
+		int space = tx_space(c, s, sd);
+
+		if (space < 0)
+			return space;
+		if (jr_dgram_need(s->tx_prod, size, (uint32_t)len) <= (uint32_t)space)
+			break;
+		if (flags & JR_MSG_DONTWAIT)
+			return -EAGAIN;
+		err = wait_cq(c, -1);
+		if (err)
+			return err;
+	}
+	memset(&h, 0, sizeof(h));
+	h.len = (uint32_t)len;
+	if (to)
+		sockaddr_to_jr(to, &h.addr);
+	pos = jr_dgram_begin(jr_slot_tx(&c->r, (uint32_t)sd), size, s->tx_prod, (uint32_t)len);
+	memcpy(jr_slot_tx(&c->r, (uint32_t)sd) + (pos & (size - 1)), &h, sizeof(h));
+	memcpy(jr_slot_tx(&c->r, (uint32_t)sd) + (pos & (size - 1)) + sizeof(h), buf, len);
+	s->tx_prod = pos + (uint32_t)JR_DGRAM_RECORD(len);
+	jr_store_release(&c->r.slots[sd].tx_prod, s->tx_prod);
+	post_notify(c, sd, JR_OP_TX);
+	return (ssize_t)len;
+}
+
+ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
+		    int flags, struct sockaddr_in *from, int *flags_out)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t size;
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM)
+		return jr_recv(c, sd, buf, len, flags);
+	size = c->r.params.rx_buf_size;
+	if (flags_out)
+		*flags_out = 0;
+	for (;;) {
+		int avail = rx_ready(c, s, sd);
+		uint32_t skip, record;
+		struct jr_dgram_hdr h;
+
+		if (avail < 0)
+			return avail;
+		if (!avail) {
+			if (s->err) {
+				int e = s->err;
+
+				s->err = 0;
+				return -e;
+			}
+			if (flags & JR_MSG_DONTWAIT)
+				return -EAGAIN;
+			err = wait_cq(c, -1);
+			if (err)
+				return err;
+			continue;
+		}
+		skip = jr_dgram_skip(s->rx_cons, size);
+		if (skip) {
+			if ((uint32_t)avail < skip)
+				return -EIO;
+			s->rx_cons += skip;
+			continue;
+		}
+		memcpy(&h, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)), sizeof(h));
+		if (jr_validate_dgram(&h, s->rx_cons, (uint32_t)avail, size, &c->r.limits, &record))
+			return -EIO;
+		if (h.flags & JR_DGRAM_F_PAD) {
+			s->rx_cons += record;
+			continue;
+		}
+		size_t n = h.len < len ? h.len : len;
+
+		memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) + sizeof(h), n);
+		if (from)
+			sockaddr_from_jr(&h.addr, from);
+		if (flags_out && (n < h.len || (h.flags & JR_DGRAM_F_TRUNC)))
+			*flags_out = JR_MSG_TRUNC;
+		if (!(flags & JR_MSG_PEEK)) {
+			s->rx_cons += record;
+			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
+			post_notify(c, sd, JR_OP_RX_SPACE);
+		}
+		return (ssize_t)n;
+	}
+}
+
+int jr_shutdown(struct jr_client *c, int sd, int how)
+{
+	struct jr_sqe sqe = { .op = JR_OP_SHUTDOWN };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	if (s->type == SOCK_STREAM && s->state != CS_CONNECTED)
+		return -ENOTCONN;
+	sqe.u.shutdown.how = (uint32_t)how;
+	err = call(c, sd, &sqe);
+	if (err)
+		return err;
+	if (how != SHUT_WR)
+		s->shut_rd = true;
+	if (how != SHUT_RD)
+		s->shut_wr = true;
+	return 0;
+}
+
+int jr_close(struct jr_client *c, int sd)
+{
+	struct jr_sqe sqe = { .op = JR_OP_CLOSE };
+	struct csock *s = csock(c, sd);
+
+	if (!s)
+		return -EBADF;
+	if (s->state == CS_LISTEN) {
+		/* Queued children were never handed out: close them too. */
+		while (s->acceptq_nr) {
+			int child = s->acceptq[s->acceptq_head];
+
+			s->acceptq_head = (s->acceptq_head + 1) %
+					  (sizeof(s->acceptq) / sizeof(s->acceptq[0]));
+			s->acceptq_nr--;
+			c->socks[child].state = CS_CONNECTED;
+			jr_close(c, child);
+		}
+		s->state = CS_OPEN;	/* late ACCEPT replies close themselves */
+	}
+	/* Like close(2), this does not wait for the netserver: the slot is
+	 * reused only after the CLOSE reply arrives. */
+	sqe.slot = (uint32_t)sd;
+	sqe.slot_gen = s->gen;
+	sqe.tag = s->tag = ++c->next_tag;
+	s->op = JR_OP_CLOSE;
+	s->state = CS_CLOSING;
+	post(c, &sqe);
+	return 0;
+}
+
+int jr_setsockopt(struct jr_client *c, int sd, int level, int name, int value)
+{
+	struct jr_sqe sqe = { .op = JR_OP_SETSOCKOPT };
+
+	if (!csock(c, sd))
+		return -EBADF;
+	if (!jr_sockopt_known((uint32_t)level, (uint32_t)name))
+		return -ENOPROTOOPT;
+	sqe.u.sockopt.level = (uint32_t)level;
+	sqe.u.sockopt.name = (uint32_t)name;
+	sqe.u.sockopt.value = (uint64_t)(int64_t)value;
+	return call(c, sd, &sqe);
+}
+
+int jr_getsockopt(struct jr_client *c, int sd, int level, int name, int *value)
+{
+	struct jr_sqe sqe = { .op = JR_OP_GETSOCKOPT };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (level == SOL_SOCKET && name == SO_ERROR) {
+		process_cq(c);
+		*value = s->err;
+		s->err = 0;
+		return 0;
+	}
+	if (level == SOL_SOCKET && name == SO_TYPE) {
+		*value = s->type;
+		return 0;
+	}
+	if (!jr_sockopt_known((uint32_t)level, (uint32_t)name))
+		return -ENOPROTOOPT;
+	sqe.u.sockopt.level = (uint32_t)level;
+	sqe.u.sockopt.name = (uint32_t)name;
+	err = call(c, sd, &sqe);
+	if (!err)
+		*value = (int)s->reply.u.sockopt.value;
+	return err;
+}
+
+int jr_getsockname(struct jr_client *c, int sd, struct sockaddr_in *addr)
+{
+	struct jr_sqe sqe = { .op = JR_OP_GETNAME };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	err = call(c, sd, &sqe);
+	if (!err)
+		sockaddr_from_jr(&s->reply.u.addr, addr);
+	return err;
+}
+
+int jr_getpeername(struct jr_client *c, int sd, struct sockaddr_in *addr)
+{
+	struct csock *s = csock(c, sd);
+
+	if (!s)
+		return -EBADF;
+	if (s->state != CS_CONNECTED)
+		return -ENOTCONN;
+	*addr = s->peer;
+	return 0;
+}
+
+static short revents_of(struct jr_client *c, int sd, short events)
+{
+	struct csock *s = csock(c, sd);
+	short rev = 0;
+
+	if (!s)
+		return 0x020;	/* POLLNVAL */
+	if (s->state == CS_LISTEN)
+		return s->acceptq_nr ? (events & JR_POLLIN) : 0;
+	if (s->err)
+		rev |= JR_POLLERR;
+	if (s->state == CS_CONNECTED || s->type == SOCK_DGRAM) {
+		int avail = rx_ready(c, s, sd);
+		int space = tx_space(c, s, sd);
+
+		if (avail > 0 || s->rx_fin)
+			rev |= events & JR_POLLIN;
+		if (s->rx_fin)
+			rev |= events & JR_POLLRDHUP;
+		if (space > 0 && !s->shut_wr)
+			rev |= events & JR_POLLOUT;
+		if (s->rx_fin && (s->shut_wr || s->err))
+			rev |= JR_POLLHUP;
+	}
+	return rev;
+}
+
+int jr_poll(struct jr_client *c, struct jr_pollfd *fds, unsigned int nfds,
+	    int timeout_ms)
+{
+	uint64_t deadline = timeout_ms < 0 ? UINT64_MAX
+					   : now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		int ready = 0, err;
+
+		process_cq(c);
+		for (unsigned int i = 0; i < nfds; i++) {
+			fds[i].revents = revents_of(c, fds[i].sd, fds[i].events);
+			ready += fds[i].revents != 0;
+		}
+		if (ready)
+			return ready;
+		if (c->broken)
+			return -EIO;
+		uint64_t now = now_ns();
+
+		if (now >= deadline)
+			return 0;
+		err = wait_cq(c, deadline == UINT64_MAX ? -1
+				 : (int)((deadline - now + 999999) / 1000000));
+		if (err && err != -ETIMEDOUT)
+			return err;
+	}
+}
