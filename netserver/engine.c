@@ -177,13 +177,42 @@ static void reap_fronts(struct ns_engine *eng)
 /* ------------------------------------------------------------ sleep */
 
 #define NS_SLEEP_TAG	0x534c454550ULL		/* every SQE of one sleep */
+#define NS_KICK_TAG	0x4b49434bULL		/* user-frontend kicks */
 
-static void drain_eventfd(int fd)
+/*
+ * Kick a user frontend through io_uring rather than write(2), for the same
+ * reason the doorbells are read that way: the descriptor is the client's.
+ * Submitted once per loop turn with the others (ns_engine_submit_kicks).
+ */
+void ns_engine_kick(struct ns_engine *eng, struct ns_front *front)
 {
-	uint64_t v;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&eng->ring);
 
-	if (fd >= 0 && read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		ns_dbg("eventfd read: %s", strerror(errno));
+	if (!sqe) {
+		io_uring_submit(&eng->ring);
+		sqe = io_uring_get_sqe(&eng->ring);
+		if (!sqe)
+			return;
+	}
+	io_uring_prep_write(sqe, front->region.cq_eventfd, &eng->kick_value,
+			    sizeof(eng->kick_value), 0);
+	io_uring_sqe_set_data64(sqe, NS_KICK_TAG);
+	eng->kicks_queued++;
+}
+
+static void submit_kicks(struct ns_engine *eng)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, seen = 0;
+
+	if (eng->kicks_queued) {
+		io_uring_submit(&eng->ring);
+		eng->kicks_queued = 0;
+	}
+	/* Reaping is a memory read: no system call unless something is there. */
+	io_uring_for_each_cqe(&eng->ring, head, cqe)
+		seen++;
+	io_uring_cq_advance(&eng->ring, seen);
 }
 
 static bool work_pending(struct ns_engine *eng)
@@ -227,12 +256,20 @@ static void engine_sleep(struct ns_engine *eng)
 		sleep_us = NS_SLEEP_MAX_US;
 
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
-		int fds[2] = { f->region.sq_eventfd, f->region.conn_fd };
-
-		for (int i = 0; i < 2; i++) {
-			if (fds[i] < 0 || !(sqe = io_uring_get_sqe(ring)))
-				continue;
-			io_uring_prep_poll_add(sqe, fds[i], POLLIN);
+		/*
+		 * The doorbell is read by io_uring, never by read(2): a user
+		 * frontend could hand us a descriptor that blocks, and only an
+		 * io_uring worker would wait on it, not the engine.
+		 */
+		if (f->region.sq_eventfd >= 0 && armed < NS_MAX_SLEEP_FDS &&
+		    (sqe = io_uring_get_sqe(ring))) {
+			io_uring_prep_read(sqe, f->region.sq_eventfd,
+					   &eng->doorbell_buf[armed], sizeof(uint64_t), 0);
+			io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
+			armed++;
+		}
+		if (f->region.conn_fd >= 0 && (sqe = io_uring_get_sqe(ring))) {
+			io_uring_prep_poll_add(sqe, f->region.conn_fd, POLLIN);
 			io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
 			armed++;
 		}
@@ -275,10 +312,9 @@ static void engine_sleep(struct ns_engine *eng)
 		if (io_uring_wait_cqe(ring, &cqe))
 			break;
 	}
-	/* Polls that completed after the cancel was issued may still trail;
-	 * they carry our tag and are harmless: reap them next time. */
-	for (struct ns_front *f = eng->fronts; f; f = f->next)
-		drain_eventfd(f->region.sq_eventfd);
+	/* Requests that completed after the cancel may still trail; they
+	 * carry our tag, write only into the engine's doorbell buffer, and are
+	 * reaped with the next completions. */
 	/* The RX interrupt fd is not drained: for some PMDs (tap) it is the
 	 * queue itself, and reading it would eat a frame. */
 	eng->wakeups++;
@@ -342,7 +378,8 @@ int ns_engine_init(struct ns_engine *eng)
 	err = embryos_init(eng);
 	if (err)
 		return err;
-	err = io_uring_queue_init(64, &eng->ring, 0);
+	eng->kick_value = 1;
+	err = io_uring_queue_init(512, &eng->ring, 0);
 	if (err) {
 		ns_err("io_uring: cannot set up: %s", strerror(-err));
 		return err;
@@ -364,6 +401,7 @@ int ns_engine_run(struct ns_engine *eng)
 		sys_check_timeouts();
 		for (struct ns_front *f = eng->fronts; f; f = f->next)
 			ns_front_flush(f);
+		submit_kicks(eng);
 		ns_port_flush(&eng->port);
 		eng->loops++;
 

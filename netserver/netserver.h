@@ -144,11 +144,16 @@ struct ns_engine {
 	struct ns_sock		*embryo_mem;
 	uint64_t		loops, sleeps, wakeups;
 	uint64_t		tcp_conns;
+	uint64_t		kick_value;	/* 1: what a kick writes */
+	unsigned int		kicks_queued;
+#define NS_MAX_SLEEP_FDS	256
+	uint64_t		doorbell_buf[NS_MAX_SLEEP_FDS];
 	volatile int		stop;
 	volatile int		print_stats;
 };
 
 int ns_engine_run(struct ns_engine *eng);
+void ns_engine_kick(struct ns_engine *eng, struct ns_front *front);
 void ns_engine_print_stats(struct ns_engine *eng, FILE *out);
 
 struct ns_sock *ns_embryo_get(struct ns_engine *eng);

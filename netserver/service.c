@@ -1220,10 +1220,17 @@ void ns_front_flush(struct ns_front *front)
 	}
 	if (front->produced && !front->dead) {
 		front->produced = false;
-		front->region.stats->s_kicks++;
-		if (jr_server_kick(&front->region) < 0) {
-			ns_warn("%s: kick failed; dropping the frontend", front->name);
-			front->dead = true;
+		if (!front->region.kernel) {
+			if (jr_ring_needs_wakeup(&front->region.cq)) {
+				front->region.stats->s_kicks++;
+				ns_engine_kick(front->eng, front);
+			}
+		} else if (jr_ring_needs_wakeup(&front->region.cq)) {
+			front->region.stats->s_kicks++;
+			if (jr_server_kick(&front->region) < 0) {
+				ns_warn("%s: kick failed; dropping the frontend", front->name);
+				front->dead = true;
+			}
 		}
 	}
 }

@@ -63,7 +63,7 @@
 #define TCP_MSS				1460
 #define LWIP_WND_SCALE			1
 #define TCP_RCV_SCALE			7
-#define TCP_WND				(1024 * 1024)
+#define TCP_WND				(256 * 1024)	/* = the default rx ring */
 #define TCP_SND_BUF			(1024 * 1024)
 #define TCP_SND_QUEUELEN		((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_SNDLOWAT			32768	/* lwIP keeps this in a u16 */
