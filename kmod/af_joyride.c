@@ -13,50 +13,116 @@
  * packet.
  *
  * The code is split like vsock's: this file is the socket family (what an
- * application sees: proto_ops, socket state, wait queues); jr_dev.c is the
- * transport (the /dev/joyride character device, the shared region, the
- * rings and doorbells, the netserver's life cycle).
+ * application sees: proto_ops, socket state, waiting); jr_dev.c is the
+ * transport (/dev/joyride, the region, rings, doorbells, the slot table and
+ * the netserver's life).  The transport calls back through jr_family.
  *
  * Objects and ownership
  *   struct jr_sock   - one per socket; struct sock first (jr_sk()/sk_jr()).
- *                      Owned by the socket layer; freed through sk_free().
- *   struct jr_dev    - the one device (global); owns the attached server.
- *   struct jr_server - one attached netserver: its region (vmalloc_user),
- *                      the kernel's private copy of the negotiated geometry,
- *                      its doorbell.  Freed when its file is released.
+ *                      While it owns a slot it holds a reference on the
+ *                      server (jsk->srv) and the slot table points at it.
+ *   struct jr_server - one attached netserver (kref; jr_dev.c).
  *
- * Trust
- *   The netserver is an unprivileged process.  Every value read from the
- *   shared region is read once into a private copy, validated by the rules
- *   in libjr/include/jr/jr_validate.h (shared with user space) and never
- *   used as a pointer.  A bad entry fails the socket it names with -EIO and
- *   a rate-limited warning; it never reaches a WARN/BUG.
+ * A socket's life: socket() takes a slot and sends SOCKET; close() sends
+ * CLOSE and keeps a reference on the sock until the reply, because the
+ * netserver may still be draining the slot's transmit ring; the reply (or
+ * the netserver's death) frees the slot and drops that reference.
+ *
+ * Requests and replies.  A socket has at most two requests outstanding:
+ * one synchronous (the caller waits: BIND, LISTEN, SETSOCKOPT, GETNAME,
+ * SHUTDOWN, UDP CONNECT) and one asynchronous (TCP CONNECT, ACCEPT on a
+ * child, CLOSE).  Replies are matched by tag; anything else is stale and
+ * dropped.  Data never waits for a reply: sendmsg copies into the tx ring
+ * and posts TX; recvmsg copies out of the rx ring and posts RX_SPACE.
+ *
+ * Accepting.  A listener keeps a few children pre-allocated, each with a
+ * slot and an ACCEPT posted; the netserver completes one per connection and
+ * the child moves to the listener's accept queue, which accept() and poll()
+ * read.  Each accept() posts a replacement.
+ *
+ * Trust.  The netserver is an unprivileged process.  Every value read from
+ * the region is read once into a private copy, validated by the rules in
+ * libjr/include/jr/jr_validate.h (shared with user space) and never used as
+ * a pointer; ring positions are checked against the socket's own copies.
+ * A bad entry or position fails the socket with EIO and a rate-limited
+ * message; it never reaches a WARN/BUG.
  *
  * Locking (outer to inner)
- *   jr_dev.lock (mutex)      - device state and the server pointer.
- *   lock_sock(sk)            - per-socket state, as in every family.
- *   jr_server.cq_lock (mutex)- one CQ consumer at a time.
- *   jr_server.sq_lock (spin) - one SQ producer at a time.
+ *   lock_sock(sk)            - one system call at a time on a socket; the
+ *                              socket's slot and server may change only
+ *                              under it (and under jsk->lock).
+ *   jsk->lock (spinlock)     - what completions change: replies, rx_fin,
+ *                              the accept queue, srv for lock-free readers
+ *                              such as poll().
+ *   jr_server locks          - see joyride.h.
+ *   Completions run in the netserver's JR_IOC_KICK and take only
+ *   jsk->lock: an application holding lock_sock may itself be waiting for
+ *   the netserver.
  *
- * Socket life without a netserver
- *   socket() fails with ENETDOWN while no netserver is attached: there is
- *   nothing that could carry the socket, and failing early is clearer than
- *   a socket whose every call fails.
+ * No netserver.  socket() fails with ENETDOWN while none is attached.
+ * When the netserver goes away every socket it carried fails: connected
+ * and connecting TCP sockets with ECONNRESET (send: EPIPE), others with
+ * ENETDOWN; blocked callers wake.  Nothing waits for a reply longer than
+ * net.joyride.request_timeout_ms.
  *
- * Module life
- *   Each socket pins the module through its proto_ops owner, so rmmod is
- *   refused (EBUSY) while sockets exist; an attached netserver pins it
- *   through its open file.
+ * Module life.  Each socket pins the module through its proto_ops owner,
+ * so rmmod is refused (EBUSY) while sockets exist; an attached netserver
+ * pins it through its open file.
  */
 #include <linux/module.h>
 #include <linux/net.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/socket.h>
+#include <linux/sockios.h>
+#include <linux/termios.h>
+#include <linux/uio.h>
+#include <linux/proc_fs.h>
+#include <linux/sysctl.h>
+#include <linux/workqueue.h>
+#include <net/ip.h>
+#include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp_states.h>
 
 #include "joyride.h"
 
+#define JR_ACCEPT_PREPOST	8
+
+struct jr_req {
+	u64		tag;
+	u16		op;
+	bool		done;
+	int		res;
+	struct jr_cqe	cqe;
+};
+
 struct jr_sock {
-	struct sock	sk;		/* must be first */
+	struct sock		sk;		/* must be first */
+	spinlock_t		lock;
+	struct jr_server	*srv;		/* with a reference while slotted */
+	u32			slot;
+	u32			gen;
+	struct jr_req		sync;
+	struct jr_req		async;
+	/* Our own ring positions; shared ones are only ever compared. */
+	u32			rx_cons;
+	u32			tx_prod;
+	bool			rx_fin;		/* peer sent FIN (after the data) */
+	bool			closing;	/* CLOSE sent; waiting for the reply */
+	bool			bound;
+	struct sockaddr_in	local;
+	struct sockaddr_in	peer;
+	/* Listener */
+	struct list_head	accept_queue;	/* children ready for accept() */
+	unsigned int		accept_len;
+	unsigned int		accepts_posted;
+	/* Child */
+	struct list_head	accept_node;
+	struct jr_sock		*listener;	/* with a reference while posted */
+	struct list_head	all_node;	/* jr_socks, for /proc */
+	struct work_struct	close_work;	/* a close the kick cannot post */
 };
 
 static inline struct jr_sock *jr_sk(const struct sock *sk)
@@ -69,42 +135,1428 @@ static inline struct sock *sk_jr(struct jr_sock *jsk)
 	return &jsk->sk;
 }
 
+/* Every socket, for /proc/net/joyride. */
+static LIST_HEAD(jr_socks);
+static DEFINE_SPINLOCK(jr_socks_lock);
+
+static void jr_sock_destruct(struct sock *sk)
+{
+	struct jr_sock *jsk = jr_sk(sk);
+
+	spin_lock(&jr_socks_lock);
+	list_del(&jsk->all_node);
+	spin_unlock(&jr_socks_lock);
+}
+
+static void jr_keepalive(struct sock *sk, int valbool);
+
 static struct proto jr_proto = {
 	.name		= "JOYRIDE",
 	.owner		= THIS_MODULE,
 	.obj_size	= sizeof(struct jr_sock),
+	.keepalive	= jr_keepalive,
 };
+
+static const struct proto_ops jr_stream_ops;
+static const struct proto_ops jr_dgram_ops;
+
+/* ------------------------------------------------------------ helpers */
+
+static void jr_set_state(struct sock *sk, int state)
+{
+	WRITE_ONCE(sk->sk_state, state);
+}
+
+static void jr_addr_to_sin(const struct jr_sockaddr *sa, struct sockaddr_in *sin)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sa->port;
+	memcpy(&sin->sin_addr, sa->addr, 4);
+}
+
+static void jr_sin_to_addr(const struct sockaddr_in *sin, struct jr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET;
+	sa->port = sin->sin_port;
+	memcpy(sa->addr, &sin->sin_addr, 4);
+}
+
+/* Fail a socket: every waiter wakes; sk_err is what the next call sees. */
+static void jr_sock_fail(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
+	sk->sk_state_change(sk);
+	sk->sk_write_space(sk);
+}
+
+/* The socket's server if it still lives. */
+static struct jr_server *jr_live_srv(struct jr_sock *jsk)
+{
+	struct jr_server *srv = READ_ONCE(jsk->srv);
+
+	return srv && !READ_ONCE(srv->dead) ? srv : NULL;
+}
+
+/* Give the slot and the server reference back. */
+static void jr_sock_unslot(struct jr_sock *jsk)
+{
+	struct jr_server *srv;
+
+	spin_lock_bh(&jsk->lock);
+	srv = jsk->srv;
+	WRITE_ONCE(jsk->srv, NULL);
+	spin_unlock_bh(&jsk->lock);
+	if (!srv)
+		return;
+	jr_slot_free(srv, jsk->slot);
+	jr_server_put(srv);
+}
+
+/* Take a slot on srv; the caller's server reference moves to the socket. */
+static int jr_sock_slot(struct jr_sock *jsk, struct jr_server *srv)
+{
+	int err = jr_slot_alloc(srv, jsk, &jsk->slot, &jsk->gen);
+
+	if (err)
+		return err;
+	jsk->rx_cons = 0;
+	jsk->tx_prod = 0;
+	WRITE_ONCE(jsk->srv, srv);
+	return 0;
+}
+
+/* Post a request that has no reply (TX, RX_SPACE). */
+static void jr_notify(struct jr_sock *jsk, u16 op)
+{
+	struct jr_server *srv = jr_live_srv(jsk);
+	struct jr_sqe sqe = {
+		.op = op, .slot = jsk->slot, .slot_gen = jsk->gen,
+	};
+
+	if (srv)
+		jr_post(srv, &sqe);
+}
+
+/*
+ * A synchronous request: post it and wait for its reply, under lock_sock,
+ * which is released while waiting so completions and poll() go on.  The
+ * netserver answers these at once; the wait is bounded all the same, so a
+ * netserver that stops answering gives ETIMEDOUT, never a hung task.
+ */
+static int jr_call(struct jr_sock *jsk, struct jr_sqe *sqe)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_server *srv = jr_live_srv(jsk);
+	long timeo = msecs_to_jiffies(READ_ONCE(jr_request_timeout_ms));
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err;
+
+	if (!srv)
+		return -ENETDOWN;
+	sqe->slot = jsk->slot;
+	sqe->slot_gen = jsk->gen;
+	sqe->tag = jr_next_tag(srv);
+	spin_lock_bh(&jsk->lock);
+	jsk->sync.tag = sqe->tag;
+	jsk->sync.op = sqe->op;
+	jsk->sync.done = false;
+	spin_unlock_bh(&jsk->lock);
+	err = jr_post(srv, sqe);
+	if (err)
+		goto out;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!READ_ONCE(jsk->sync.done) && jr_live_srv(jsk) && timeo) {
+		release_sock(sk);
+		timeo = wait_woken(&wait, TASK_UNINTERRUPTIBLE, timeo);
+		lock_sock(sk);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (READ_ONCE(jsk->sync.done))
+		err = jsk->sync.res;
+	else if (!jr_live_srv(jsk))
+		err = -ENETDOWN;
+	else
+		err = -ETIMEDOUT;
+out:
+	spin_lock_bh(&jsk->lock);
+	jsk->sync.op = 0;
+	spin_unlock_bh(&jsk->lock);
+	return err;
+}
+
+static int jr_setopt(struct jr_sock *jsk, u32 level, u32 name, u64 value)
+{
+	struct jr_sqe sqe = { .op = JR_OP_SETSOCKOPT };
+
+	sqe.u.sockopt.level = level;
+	sqe.u.sockopt.name = name;
+	sqe.u.sockopt.value = value;
+	return jr_call(jsk, &sqe);
+}
+
+/* Bytes the netserver has put in the rx ring for us, or -EOVERFLOW. */
+static int jr_rx_avail(struct jr_sock *jsk, struct jr_server *srv)
+{
+	u32 prod = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->rx_prod);
+
+	return jr_bytes_fill(prod, jsk->rx_cons, srv->params.rx_buf_size);
+}
+
+/* Free bytes in the tx ring, or -EOVERFLOW. */
+static int jr_tx_room(struct jr_sock *jsk, struct jr_server *srv)
+{
+	u32 cons = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->tx_cons);
+	int fill = jr_bytes_fill(jsk->tx_prod, cons, srv->params.tx_buf_size);
+
+	return fill < 0 ? fill : (int)srv->params.tx_buf_size - fill;
+}
+
+static int jr_tx_queued(struct jr_sock *jsk, struct jr_server *srv)
+{
+	u32 cons = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->tx_cons);
+	int fill = jr_bytes_fill(jsk->tx_prod, cons, srv->params.tx_buf_size);
+
+	return fill < 0 ? 0 : fill;
+}
+
+static int jr_bad_ring(struct jr_sock *jsk)
+{
+	pr_warn_ratelimited("joyride: slot %u: ring position out of range; socket fails\n",
+			    jsk->slot);
+	jr_sock_fail(sk_jr(jsk), EIO);
+	return -EIO;
+}
+
+/* ------------------------------------------------------- life and close */
+
+static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
+				  int type, int kern)
+{
+	struct jr_sock *jsk;
+	struct sock *sk;
+
+	sk = sk_alloc(net, PF_JOYRIDE, GFP_KERNEL, &jr_proto, kern);
+	if (!sk)
+		return NULL;
+	sock_init_data(sock, sk);
+	sk->sk_type = type;
+	sk->sk_protocol = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	sk->sk_destruct = NULL;
+	jsk = jr_sk(sk);
+	spin_lock_init(&jsk->lock);
+	INIT_LIST_HEAD(&jsk->accept_queue);
+	INIT_LIST_HEAD(&jsk->accept_node);
+	jr_set_state(sk, TCP_CLOSE);
+	spin_lock(&jr_socks_lock);
+	list_add_tail(&jsk->all_node, &jr_socks);
+	spin_unlock(&jr_socks_lock);
+	sk->sk_destruct = jr_sock_destruct;
+	return sk;
+}
+
+/*
+ * Send CLOSE for a socket nobody will use again.  The caller's reference
+ * becomes the one that waits for the reply (the netserver may still be
+ * draining the slot's tx ring); without a live server it is dropped now.
+ */
+static void jr_sock_close(struct jr_sock *jsk, bool abort)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_server *srv = jr_live_srv(jsk);
+	struct jr_sqe sqe = {
+		.op = JR_OP_CLOSE, .slot = jsk->slot, .slot_gen = jsk->gen,
+	};
+
+	if (srv) {
+		sqe.tag = jr_next_tag(srv);
+		sqe.u.close.linger_on = abort;
+		spin_lock_bh(&jsk->lock);
+		/* A pending CONNECT is answered -ECANCELED first; forget it. */
+		jsk->async.tag = sqe.tag;
+		jsk->async.op = JR_OP_CLOSE;
+		jsk->closing = true;
+		spin_unlock_bh(&jsk->lock);
+		if (!jr_post(srv, &sqe))
+			return;
+		spin_lock_bh(&jsk->lock);
+		jsk->async.op = 0;
+		jsk->closing = false;
+		spin_unlock_bh(&jsk->lock);
+	}
+	jr_sock_unslot(jsk);
+	sock_put(sk);
+}
+
+static void jr_close_work(struct work_struct *work)
+{
+	jr_sock_close(container_of(work, struct jr_sock, close_work), false);
+}
+
+/* The CLOSE reply: the slot is free on the netserver's side too. */
+static void jr_close_done(struct jr_sock *jsk)
+{
+	spin_lock_bh(&jsk->lock);
+	jsk->closing = false;
+	spin_unlock_bh(&jsk->lock);
+	jr_sock_unslot(jsk);
+	sock_put(sk_jr(jsk));
+}
+
+/* ----------------------------------------------------------- accepting */
+
+/* Post an ACCEPT on a fresh child; under the listener's lock_sock. */
+static int jr_post_accept(struct jr_sock *l)
+{
+	struct sock *lsk = sk_jr(l);
+	struct jr_server *srv = jr_live_srv(l);
+	struct jr_sqe sqe = { .op = JR_OP_ACCEPT };
+	struct jr_sock *child;
+	struct sock *csk;
+	int err;
+
+	if (!srv)
+		return -ENETDOWN;
+	csk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, 0);
+	if (!csk)
+		return -ENOMEM;
+	child = jr_sk(csk);
+	kref_get(&srv->ref);
+	err = jr_sock_slot(child, srv);
+	if (err) {
+		jr_server_put(srv);
+		sk_free(csk);
+		return err;
+	}
+	sock_hold(lsk);
+	child->listener = l;
+	sqe.slot = child->slot;
+	sqe.slot_gen = child->gen;
+	sqe.tag = jr_next_tag(srv);
+	sqe.u.accept.listener_slot = l->slot;
+	sqe.u.accept.listener_gen = l->gen;
+	child->async.tag = sqe.tag;
+	child->async.op = JR_OP_ACCEPT;
+	l->accepts_posted++;
+	err = jr_post(srv, &sqe);
+	if (err) {
+		l->accepts_posted--;
+		child->listener = NULL;
+		sock_put(lsk);
+		jr_sock_unslot(child);
+		sk_free(csk);
+	}
+	return err;
+}
+
+/* An ACCEPT completed (kick context): queue the child or drop it. */
+static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
+{
+	struct jr_sock *l = child->listener;
+	struct sock *lsk = sk_jr(l);
+	struct sock *csk = sk_jr(child);
+	bool queued = false;
+
+	child->listener = NULL;
+	if (cqe->res == 0) {
+		jr_addr_to_sin(&cqe->u.addr, &child->peer);
+		child->local = l->local;
+		child->bound = true;
+		jr_set_state(csk, TCP_ESTABLISHED);
+		spin_lock_bh(&l->lock);
+		l->accepts_posted--;
+		if (READ_ONCE(lsk->sk_state) == TCP_LISTEN) {
+			list_add_tail(&child->accept_node, &l->accept_queue);
+			l->accept_len++;
+			queued = true;
+		}
+		spin_unlock_bh(&l->lock);
+		if (queued) {
+			lsk->sk_data_ready(lsk);
+		} else {
+			/* The listener closed meanwhile: close the connection.
+			 * Posting may wait for SQ room, which this context
+			 * must never do, so a worker posts it. */
+			INIT_WORK(&child->close_work, jr_close_work);
+			schedule_work(&child->close_work);
+		}
+	} else {
+		/* A failed ACCEPT leaves the netserver's slot free. */
+		spin_lock_bh(&l->lock);
+		l->accepts_posted--;
+		spin_unlock_bh(&l->lock);
+		jr_sock_unslot(child);
+		sock_put(csk);
+	}
+	sock_put(lsk);
+}
+
+/* ------------------------------------------------------- completions */
+
+/* A validated CQE for this socket, from the netserver's kick. */
+static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
+{
+	struct sock *sk = sk_jr(jsk);
+
+	if (cqe->flags & JR_CQE_F_EVENT) {
+		if (cqe->slot_gen != jsk->gen)
+			return;		/* for the slot's previous socket */
+		switch (cqe->op) {
+		case JR_EV_RX:
+			sk->sk_data_ready(sk);
+			break;
+		case JR_EV_TX_SPACE:
+			sk->sk_write_space(sk);
+			break;
+		case JR_EV_RX_FIN:
+			spin_lock_bh(&jsk->lock);
+			jsk->rx_fin = true;
+			WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+			spin_unlock_bh(&jsk->lock);
+			sk->sk_state_change(sk);
+			sk->sk_data_ready(sk);
+			break;
+		case JR_EV_RESET:
+			spin_lock_bh(&jsk->lock);
+			jsk->rx_fin = true;
+			WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+			if (sk->sk_state != TCP_LISTEN)
+				jr_set_state(sk, TCP_CLOSE);
+			spin_unlock_bh(&jsk->lock);
+			jr_sock_fail(sk, -cqe->res);
+			break;
+		case JR_EV_ERROR:
+			jr_sock_fail(sk, -cqe->res);
+			break;
+		default:
+			/* ACCEPTABLE: our accept queue says it all. */
+			break;
+		}
+		return;
+	}
+
+	spin_lock_bh(&jsk->lock);
+	if (jsk->sync.op && jsk->sync.tag == cqe->tag && jsk->sync.op == cqe->op) {
+		jsk->sync.cqe = *cqe;
+		jsk->sync.res = cqe->res;
+		WRITE_ONCE(jsk->sync.done, true);
+		spin_unlock_bh(&jsk->lock);
+		wake_up_all(sk_sleep(sk));
+		return;
+	}
+	if (!jsk->async.op || jsk->async.tag != cqe->tag || jsk->async.op != cqe->op) {
+		spin_unlock_bh(&jsk->lock);
+		return;		/* stale: nobody waits for it any more */
+	}
+	jsk->async.op = 0;
+	jsk->async.res = cqe->res;
+	spin_unlock_bh(&jsk->lock);
+
+	switch (cqe->op) {
+	case JR_OP_CONNECT:
+		if (cqe->res == 0) {
+			jr_addr_to_sin(&cqe->u.addr, &jsk->local);
+			jsk->bound = true;
+			jr_set_state(sk, TCP_ESTABLISHED);
+			sk->sk_state_change(sk);
+			sk->sk_write_space(sk);
+		} else {
+			jr_set_state(sk, TCP_CLOSE);
+			jr_sock_fail(sk, -cqe->res);
+		}
+		break;
+	case JR_OP_ACCEPT:
+		jr_child_ready(jsk, cqe);
+		break;
+	case JR_OP_CLOSE:
+		jr_close_done(jsk);
+		break;
+	}
+}
+
+/*
+ * The netserver died (its file was released).  Connected and connecting
+ * TCP sockets fail as on a reset; everything else with ENETDOWN.  The slot
+ * and the server reference are given back here; a socket that was only
+ * waiting for its CLOSE reply, or a child waiting for a connection, ends.
+ */
+static void jr_server_gone(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+	bool closing, child;
+	int err;
+
+	lock_sock(sk);
+	spin_lock_bh(&jsk->lock);
+	closing = jsk->closing;
+	child = jsk->listener != NULL;
+	jsk->closing = false;
+	jsk->async.op = 0;
+	jsk->sync.op = 0;
+	spin_unlock_bh(&jsk->lock);
+	if (!closing && !child) {
+		err = sk->sk_type == SOCK_STREAM &&
+		      (sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_SYN_SENT)
+		      ? ECONNRESET : ENETDOWN;
+		jsk->rx_fin = true;
+		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+		if (sk->sk_state != TCP_LISTEN)
+			jr_set_state(sk, TCP_CLOSE);
+	}
+	release_sock(sk);
+	jr_sock_unslot(jsk);
+	if (closing) {
+		sock_put(sk);
+	} else if (child) {
+		struct jr_sock *l = jsk->listener;
+
+		jsk->listener = NULL;
+		spin_lock_bh(&l->lock);
+		l->accepts_posted--;
+		spin_unlock_bh(&l->lock);
+		sock_put(sk_jr(l));
+		sock_put(sk);
+	} else {
+		jr_sock_fail(sk, err);
+	}
+}
+
+static void jr_hold(struct jr_sock *jsk)
+{
+	sock_hold(sk_jr(jsk));
+}
+
+static void jr_put(struct jr_sock *jsk)
+{
+	sock_put(sk_jr(jsk));
+}
+
+const struct jr_family_ops jr_family = {
+	.complete	= jr_complete,
+	.server_gone	= jr_server_gone,
+	.hold		= jr_hold,
+	.put		= jr_put,
+};
+
+/* ----------------------------------------------------------- proto_ops */
 
 static int jr_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
+	struct jr_sock *jsk, *child, *tmp;
+	LIST_HEAD(orphans);
+	bool abort;
 
 	if (!sk)
 		return 0;
+	jsk = jr_sk(sk);
 	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		/* Connections nobody accepted are reset, as Linux does. */
+		spin_lock_bh(&jsk->lock);
+		jr_set_state(sk, TCP_CLOSE);
+		list_splice_init(&jsk->accept_queue, &orphans);
+		jsk->accept_len = 0;
+		spin_unlock_bh(&jsk->lock);
+	}
+	abort = sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime;
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sock_orphan(sk);
-	sk->sk_shutdown = SHUTDOWN_MASK;
 	release_sock(sk);
-	sock_put(sk);
+
+	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
+		list_del_init(&child->accept_node);
+		jr_sock_close(child, true);
+	}
+	/* The socket layer's reference becomes the one that waits for the
+	 * CLOSE reply (or is dropped now). */
+	jr_sock_close(jsk, abort);
 	sock->sk = NULL;
 	return 0;
+}
+
+static int jr_check_sin(const struct sockaddr *addr, int len)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+
+	if (len < (int)sizeof(*sin))
+		return -EINVAL;
+	if (sin->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
+	struct jr_sqe sqe = { .op = JR_OP_BIND };
+	int err;
+
+	if (len < (int)sizeof(*sin))
+		return -EINVAL;
+	/* As inet_bind(): AF_UNSPEC is accepted for INADDR_ANY only. */
+	if (sin->sin_family != AF_INET &&
+	    (sin->sin_family != AF_UNSPEC || sin->sin_addr.s_addr != htonl(INADDR_ANY)))
+		return -EAFNOSUPPORT;
+	/* The caller's privilege decides, not the netserver's. */
+	if (sin->sin_port && inet_port_requires_bind_service(sock_net(sk), ntohs(sin->sin_port)) &&
+	    !ns_capable(sock_net(sk)->user_ns, CAP_NET_BIND_SERVICE))
+		return -EACCES;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (jsk->bound || sk->sk_state != TCP_CLOSE)
+		goto out;
+	if (sk->sk_reuse) {
+		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (err)
+			goto out;
+	}
+	jr_sin_to_addr(sin, &sqe.u.addr);
+	sqe.u.addr.family = AF_INET;
+	err = jr_call(jsk, &sqe);
+	if (!err) {
+		jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jsk->bound = true;
+	}
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int jr_wait_connect(struct sock *sk, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int done;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	do {
+		if (!*timeo || signal_pending(current))
+			break;
+		done = sk_wait_event(sk, timeo, READ_ONCE(sk->sk_state) != TCP_SYN_SENT, &wait);
+	} while (!done);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return READ_ONCE(sk->sk_state) != TCP_SYN_SENT;
+}
+
+static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
+			     int len, int flags)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_server *srv;
+	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	long timeo;
+	int err;
+
+	if (len < (int)sizeof(sa_family_t))
+		return -EINVAL;
+	lock_sock(sk);
+	switch (sk->sk_state) {
+	case TCP_ESTABLISHED:
+		err = -EISCONN;
+		goto out;
+	case TCP_SYN_SENT:
+		err = -EALREADY;
+		if (flags & O_NONBLOCK)
+			goto out;
+		goto wait;
+	case TCP_LISTEN:
+		err = -EISCONN;
+		goto out;
+	}
+	/* A previous attempt's error is consumed by this one. */
+	WRITE_ONCE(sk->sk_err, 0);
+	err = jr_check_sin(addr, len);
+	if (err)
+		goto out;
+	srv = jr_live_srv(jsk);
+	err = -ENETDOWN;
+	if (!srv)
+		goto out;
+	if (sk->sk_reuse && !jsk->bound) {
+		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (err)
+			goto out;
+	}
+	jr_sin_to_addr((const struct sockaddr_in *)addr, &sqe.u.addr);
+	sqe.slot = jsk->slot;
+	sqe.slot_gen = jsk->gen;
+	sqe.tag = jr_next_tag(srv);
+	memcpy(&jsk->peer, addr, sizeof(jsk->peer));
+	spin_lock_bh(&jsk->lock);
+	jsk->async.tag = sqe.tag;
+	jsk->async.op = JR_OP_CONNECT;
+	spin_unlock_bh(&jsk->lock);
+	jr_set_state(sk, TCP_SYN_SENT);
+	sock->state = SS_CONNECTING;
+	WRITE_ONCE(sk->sk_err, 0);
+	err = jr_post(srv, &sqe);
+	if (err) {
+		jr_set_state(sk, TCP_CLOSE);
+		sock->state = SS_UNCONNECTED;
+		goto out;
+	}
+wait:
+	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
+	if (READ_ONCE(sk->sk_state) == TCP_SYN_SENT) {
+		/* Like Linux: non-blocking, or timed out, is EINPROGRESS; a
+		 * signal interrupts the wait, not the connection. */
+		err = -EINPROGRESS;
+		if (!timeo || !jr_wait_connect(sk, &timeo)) {
+			if (timeo && signal_pending(current))
+				err = sock_intr_errno(timeo);
+			goto out;
+		}
+	}
+	if (sk->sk_state == TCP_ESTABLISHED) {
+		sock->state = SS_CONNECTED;
+		err = 0;
+	} else {
+		sock->state = SS_UNCONNECTED;
+		err = sock_error(sk);
+		if (!err)
+			err = -ECONNABORTED;
+	}
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
+			    int len, int flags)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	int err;
+
+	if (len < (int)sizeof(sa_family_t))
+		return -EINVAL;
+	if (addr->sa_family == AF_UNSPEC)
+		return -EOPNOTSUPP;	/* disconnect: not offered by the netserver */
+	err = jr_check_sin(addr, len);
+	if (err)
+		return err;
+	lock_sock(sk);
+	jr_sin_to_addr((const struct sockaddr_in *)addr, &sqe.u.addr);
+	err = jr_call(jsk, &sqe);
+	if (!err) {
+		memcpy(&jsk->peer, addr, sizeof(jsk->peer));
+		jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jsk->bound = true;
+		jr_set_state(sk, TCP_ESTABLISHED);
+		sock->state = SS_CONNECTED;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static int jr_accept(struct socket *sock, struct socket *newsock, int flags,
+		     bool kern)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk), *child = NULL;
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long timeo;
+	int err = 0;
+
+	lock_sock(sk);
+	if (sk->sk_state != TCP_LISTEN) {
+		err = -EINVAL;
+		goto out;
+	}
+	timeo = sock_rcvtimeo(sk, flags & O_NONBLOCK);
+	add_wait_queue(sk_sleep(sk), &wait);
+	for (;;) {
+		spin_lock_bh(&jsk->lock);
+		child = list_first_entry_or_null(&jsk->accept_queue, struct jr_sock,
+						 accept_node);
+		if (child) {
+			list_del_init(&child->accept_node);
+			jsk->accept_len--;
+		}
+		spin_unlock_bh(&jsk->lock);
+		if (child)
+			break;
+		if (sk->sk_err) {
+			err = sock_error(sk);
+			break;
+		}
+		if (sk->sk_state != TCP_LISTEN) {
+			err = -EINVAL;
+			break;
+		}
+		if (!timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		sk_wait_event(sk, &timeo, !list_empty(&jsk->accept_queue) ||
+			      sk->sk_err || sk->sk_state != TCP_LISTEN, &wait);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	if (child) {
+		struct sock *csk = sk_jr(child);
+
+		/* Keep the pre-posted accepts topped up. */
+		if (jsk->accepts_posted < min_t(u32, JR_ACCEPT_PREPOST,
+						max_t(u32, sk->sk_max_ack_backlog, 1)))
+			jr_post_accept(jsk);
+		lock_sock(csk);
+		sock_graft(csk, newsock);
+		newsock->ops = &jr_stream_ops;
+		newsock->state = SS_CONNECTED;
+		release_sock(csk);
+		err = 0;
+	}
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int jr_getname(struct socket *sock, struct sockaddr *addr, int peer)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
+
+	lock_sock(sk);
+	if (peer) {
+		if (sk->sk_state != TCP_ESTABLISHED &&
+		    !(sk->sk_state == TCP_CLOSE && sk->sk_type == SOCK_STREAM &&
+		      sock->state == SS_CONNECTED)) {
+			release_sock(sk);
+			return -ENOTCONN;
+		}
+		*sin = jsk->peer;
+	} else {
+		/* An accepted child of a wildcard listener learns its own
+		 * address from the netserver, once. */
+		if (jsk->bound && !jsk->local.sin_addr.s_addr &&
+		    sk->sk_state == TCP_ESTABLISHED) {
+			struct jr_sqe sqe = { .op = JR_OP_GETNAME };
+
+			if (!jr_call(jsk, &sqe))
+				jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		}
+		*sin = jsk->local;
+		sin->sin_family = AF_INET;
+	}
+	release_sock(sk);
+	memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+	return sizeof(*sin);
+}
+
+static __poll_t jr_poll(struct file *file, struct socket *sock, poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_server *srv;
+	__poll_t mask = 0;
+	int state, avail = 0, room = 0;
+
+	sock_poll_wait(file, sock, wait);
+	state = READ_ONCE(sk->sk_state);
+	if (state == TCP_LISTEN)
+		return READ_ONCE(jsk->accept_len) ? EPOLLIN | EPOLLRDNORM : 0;
+	if (READ_ONCE(sk->sk_err))
+		mask |= EPOLLERR;
+	if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	if (sk->sk_shutdown == SHUTDOWN_MASK ||
+	    (state == TCP_CLOSE && sk->sk_type == SOCK_STREAM))
+		mask |= EPOLLHUP;
+
+	/* The region stays mapped while we hold jsk->lock: the socket's
+	 * server reference is dropped only after srv is cleared under it. */
+	spin_lock_bh(&jsk->lock);
+	srv = jsk->srv;
+	if (srv && (state == TCP_ESTABLISHED || sk->sk_type == SOCK_DGRAM)) {
+		avail = jr_rx_avail(jsk, srv);
+		room = jr_tx_room(jsk, srv);
+	}
+	spin_unlock_bh(&jsk->lock);
+	if (avail < 0 || room < 0)
+		return mask | EPOLLERR;
+	if (avail > 0)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (state == TCP_ESTABLISHED || sk->sk_type == SOCK_DGRAM) {
+		if (room > 0 && !(sk->sk_shutdown & SEND_SHUTDOWN))
+			mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
+		else if (sk->sk_shutdown & SEND_SHUTDOWN)
+			mask |= EPOLLOUT | EPOLLWRNORM;
+	}
+	return mask;
+}
+
+/* The payload length of the next datagram, or 0. */
+static int jr_dgram_peek_len(struct jr_sock *jsk, struct jr_server *srv)
+{
+	u32 size = srv->params.rx_buf_size, pos = jsk->rx_cons, record;
+	int avail = jr_rx_avail(jsk, srv);
+	struct jr_dgram_hdr h;
+
+	while (avail > 0) {
+		u32 skip = jr_dgram_skip(pos, size);
+
+		if (skip) {
+			if ((u32)avail < skip)
+				return 0;
+			pos += skip;
+			avail -= skip;
+			continue;
+		}
+		memcpy(&h, jr_slot_rx(srv, jsk->slot) + (pos & (size - 1)), sizeof(h));
+		if (jr_validate_dgram(&h, pos, avail, size, &srv->limits, &record))
+			return 0;
+		if (!(h.flags & JR_DGRAM_F_PAD))
+			return h.len;
+		pos += record;
+		avail -= record;
+	}
+	return 0;
+}
+
+static int jr_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_server *srv;
+	int val;
+
+	switch (cmd) {
+	case SIOCINQ:
+	case SIOCOUTQ:
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN) {
+		release_sock(sk);
+		return -EINVAL;
+	}
+	srv = jsk->srv;
+	val = 0;
+	if (srv && cmd == SIOCINQ)
+		val = sk->sk_type == SOCK_DGRAM ? jr_dgram_peek_len(jsk, srv)
+						: max(jr_rx_avail(jsk, srv), 0);
+	else if (srv)
+		val = jr_tx_queued(jsk, srv);
+	release_sock(sk);
+	return put_user(val, (int __user *)arg);
+}
+
+static int jr_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_sqe sqe = { .op = JR_OP_LISTEN };
+	u32 want;
+	int err;
+
+	lock_sock(sk);
+	err = -EINVAL;
+	if (sock->state != SS_UNCONNECTED ||
+	    (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN))
+		goto out;
+	backlog = clamp(backlog, 0, (int)READ_ONCE(sock_net(sk)->core.sysctl_somaxconn));
+	if (sk->sk_reuse && !jsk->bound) {
+		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
+		if (err)
+			goto out;
+	}
+	sqe.u.listen.backlog = backlog;
+	err = jr_call(jsk, &sqe);
+	if (err)
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	if (sk->sk_state == TCP_LISTEN)
+		goto out;
+	if (!jsk->bound) {
+		struct jr_sqe name = { .op = JR_OP_GETNAME };
+
+		/* listen() on an unbound socket picked a port: learn it. */
+		if (!jr_call(jsk, &name))
+			jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jsk->bound = true;
+	}
+	jr_set_state(sk, TCP_LISTEN);
+	want = min_t(u32, JR_ACCEPT_PREPOST, max(backlog, 1));
+	while (jsk->accepts_posted < want && !jr_post_accept(jsk))
+		;
+	err = 0;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int jr_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_sqe sqe = { .op = JR_OP_SHUTDOWN };
+	int err = 0;
+
+	/* SHUT_RD/WR/RDWR become RCV/SEND_SHUTDOWN bits, as in inet. */
+	how++;
+	if ((how & ~SHUTDOWN_MASK) || !how)
+		return -EINVAL;
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN && sk->sk_type == SOCK_STREAM) {
+		/* Linux stops listening; so do we, by closing the queue. */
+		err = (how & RCV_SHUTDOWN) ? 0 : -ENOTCONN;
+		goto out;
+	}
+	if (sk->sk_state != TCP_ESTABLISHED && sock->state != SS_CONNECTED) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	if (sk->sk_type == SOCK_STREAM && (how & SEND_SHUTDOWN) &&
+	    !(sk->sk_shutdown & SEND_SHUTDOWN) && jr_live_srv(jsk)) {
+		sqe.u.shutdown.how = SHUT_WR;
+		err = jr_call(jsk, &sqe);
+		if (err == -ENOTCONN)
+			err = 0;	/* already reset: the bits still apply */
+	}
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+	sk->sk_state_change(sk);
+	sk->sk_data_ready(sk);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static void jr_keepalive(struct sock *sk, int valbool)
+{
+	/* Called by sock_setsockopt() under lock_sock. */
+	jr_setopt(jr_sk(sk), SOL_SOCKET, SO_KEEPALIVE, !!valbool);
+}
+
+static int jr_setsockopt(struct socket *sock, int level, int optname,
+			 sockptr_t optval, unsigned int optlen)
+{
+	struct sock *sk = sock->sk;
+	int val, err;
+
+	if (level != SOL_TCP || sk->sk_type != SOCK_STREAM)
+		return -ENOPROTOOPT;
+	if (!jr_sockopt_known(level, optname))
+		return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (optname != TCP_NODELAY && val < 1)
+		return -EINVAL;
+	lock_sock(sk);
+	err = jr_setopt(jr_sk(sk), level, optname, optname == TCP_NODELAY ? !!val : val);
+	release_sock(sk);
+	return err;
+}
+
+static int jr_getsockopt(struct socket *sock, int level, int optname,
+			 char __user *optval, int __user *optlen)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_sqe sqe = { .op = JR_OP_GETSOCKOPT };
+	int len, val, err;
+
+	if (level != SOL_TCP || sk->sk_type != SOCK_STREAM ||
+	    !jr_sockopt_known(level, optname))
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	len = min_t(int, len, sizeof(int));
+	sqe.u.sockopt.level = level;
+	sqe.u.sockopt.name = optname;
+	lock_sock(sk);
+	err = jr_call(jsk, &sqe);
+	val = (int)jsk->sync.cqe.u.sockopt.value;
+	release_sock(sk);
+	if (err)
+		return err;
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
+/* SIGPIPE on EPIPE unless MSG_NOSIGNAL, as sk_stream_error() does. */
+static int jr_send_error(struct sock *sk, int flags, int err)
+{
+	if (err == -EPIPE && !(flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
+/* Copy len bytes from the message into a byte ring at pos. */
+static int jr_copy_in(struct msghdr *msg, unsigned char *ring, u32 size,
+		      u32 pos, u32 len)
+{
+	u32 first = jr_bytes_chunk(size, pos, len);
+
+	if (copy_from_iter(ring + (pos & (size - 1)), first, &msg->msg_iter) != first)
+		return -EFAULT;
+	if (len > first && copy_from_iter(ring, len - first, &msg->msg_iter) != len - first)
+		return -EFAULT;
+	return 0;
+}
+
+static int jr_copy_out(struct msghdr *msg, const unsigned char *ring, u32 size,
+		       u32 pos, u32 len)
+{
+	u32 first = jr_bytes_chunk(size, pos, len);
+
+	if (copy_to_iter(ring + (pos & (size - 1)), first, &msg->msg_iter) != first)
+		return -EFAULT;
+	if (len > first && copy_to_iter(ring, len - first, &msg->msg_iter) != len - first)
+		return -EFAULT;
+	return 0;
+}
+
+/* Wait until cond, an error, or the timeout/signal; 0 or -errno. */
+#define jr_wait(sk, timeo, cond)					\
+({									\
+	DEFINE_WAIT_FUNC(__wait, woken_wake_function);			\
+	int __err = 0;							\
+	add_wait_queue(sk_sleep(sk), &__wait);				\
+	while (!(cond)) {						\
+		if (!*(timeo)) {					\
+			__err = -EAGAIN;				\
+			break;						\
+		}							\
+		if (signal_pending(current)) {				\
+			__err = sock_intr_errno(*(timeo));		\
+			break;						\
+		}							\
+		sk_wait_event(sk, timeo, (cond), &__wait);		\
+	}								\
+	remove_wait_queue(sk_sleep(sk), &__wait);			\
+	__err;								\
+})
+
+static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_server *srv;
+	size_t done = 0;
+	long timeo;
+	int err = 0, room;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	if (sk->sk_state == TCP_SYN_SENT) {
+		err = jr_wait(sk, &timeo, READ_ONCE(sk->sk_state) != TCP_SYN_SENT);
+		if (err)
+			goto out;
+	}
+	while (done < len || !len) {
+		if (sk->sk_err) {
+			err = sock_error(sk);
+			if (err == -ECONNRESET && done == 0 && jsk->rx_fin)
+				err = -ECONNRESET;
+			break;
+		}
+		if ((sk->sk_shutdown & SEND_SHUTDOWN) || sk->sk_state != TCP_ESTABLISHED) {
+			err = -EPIPE;
+			break;
+		}
+		srv = jr_live_srv(jsk);
+		if (!srv) {
+			err = -EPIPE;
+			break;
+		}
+		if (!len)
+			break;
+		room = jr_tx_room(jsk, srv);
+		if (room < 0) {
+			err = jr_bad_ring(jsk);
+			break;
+		}
+		if (!room) {
+			err = jr_wait(sk, &timeo, !jr_live_srv(jsk) || sk->sk_err ||
+				      (sk->sk_shutdown & SEND_SHUTDOWN) ||
+				      jr_tx_room(jsk, jsk->srv) != 0);
+			if (err)
+				break;
+			continue;
+		}
+		room = min_t(size_t, room, len - done);
+		err = jr_copy_in(msg, jr_slot_tx(srv, jsk->slot),
+				 srv->params.tx_buf_size, jsk->tx_prod, room);
+		if (err)
+			break;
+		jsk->tx_prod += room;
+		/* Release: the bytes are in the ring before tx_prod says so. */
+		jr_store_release(&jr_slot_ctl(srv, jsk->slot)->tx_prod, jsk->tx_prod);
+		jr_notify(jsk, JR_OP_TX);
+		done += room;
+	}
+out:
+	release_sock(sk);
+	if (done)
+		return done;
+	return jr_send_error(sk, msg->msg_flags, err);
+}
+
+static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+			     int flags)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_server *srv;
+	size_t done = 0;
+	long timeo;
+	int err = 0, avail;
+
+	if (flags & MSG_OOB)
+		return -EINVAL;
+	lock_sock(sk);
+	if (sk->sk_state == TCP_LISTEN ||
+	    (sk->sk_state == TCP_CLOSE && sock->state != SS_CONNECTED && !jsk->rx_fin)) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	while (done < len) {
+		srv = jsk->srv;
+		avail = srv ? jr_rx_avail(jsk, srv) : 0;
+		if (avail < 0) {
+			err = jr_bad_ring(jsk);
+			break;
+		}
+		if (avail > 0) {
+			u32 n = min_t(size_t, avail, len - done);
+
+			err = jr_copy_out(msg, jr_slot_rx(srv, jsk->slot),
+					  srv->params.rx_buf_size, jsk->rx_cons, n);
+			if (err)
+				break;
+			done += n;
+			if (flags & MSG_PEEK)
+				break;
+			jsk->rx_cons += n;
+			/* Release: our reads finish before the space is reused. */
+			jr_store_release(&jr_slot_ctl(srv, jsk->slot)->rx_cons, jsk->rx_cons);
+			jr_notify(jsk, JR_OP_RX_SPACE);
+			if (!(flags & MSG_WAITALL))
+				break;
+			continue;
+		}
+		if (done && !(flags & MSG_WAITALL))
+			break;
+		if (sk->sk_err) {
+			if (!done)
+				err = sock_error(sk);
+			break;
+		}
+		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk))
+			break;
+		err = jr_wait(sk, &timeo, sk->sk_err || jsk->rx_fin ||
+			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk) ||
+			      jr_rx_avail(jsk, jsk->srv) != 0);
+		if (err)
+			break;
+	}
+out:
+	release_sock(sk);
+	return done ? (int)done : err;
+}
+
+static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg->msg_name);
+	struct jr_dgram_hdr h = { 0 };
+	struct jr_server *srv;
+	u32 size, pos;
+	long timeo;
+	int err, room;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (sin) {
+		if (msg->msg_namelen < (int)sizeof(*sin))
+			return -EINVAL;
+		if (sin->sin_family != AF_INET)
+			return sin->sin_family == AF_UNSPEC ? -EDESTADDRREQ : -EAFNOSUPPORT;
+		if (!sin->sin_port)
+			return -EINVAL;
+		jr_sin_to_addr(sin, &h.addr);
+	}
+	if (len > JR_DGRAM_MAX)
+		return -EMSGSIZE;
+	lock_sock(sk);
+	err = -EDESTADDRREQ;
+	if (!sin && sk->sk_state != TCP_ESTABLISHED)
+		goto out;
+	srv = jr_live_srv(jsk);
+	err = -ENETDOWN;
+	if (!srv)
+		goto out;
+	size = srv->params.tx_buf_size;
+	err = -EMSGSIZE;
+	if (JR_DGRAM_RECORD(len) > size / 2)
+		goto out;
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	for (;;) {
+		room = jr_tx_room(jsk, srv);
+		if (room < 0) {
+			err = jr_bad_ring(jsk);
+			goto out;
+		}
+		if (jr_dgram_need(jsk->tx_prod, size, len) <= (u32)room)
+			break;
+		err = jr_wait(sk, &timeo, !jr_live_srv(jsk) ||
+			      jr_dgram_need(jsk->tx_prod, size, len) <=
+			      (u32)max(jr_tx_room(jsk, srv), 0));
+		if (err)
+			goto out;
+		err = -ENETDOWN;
+		if (!jr_live_srv(jsk))
+			goto out;
+	}
+	h.len = len;
+	pos = jr_dgram_begin(jr_slot_tx(srv, jsk->slot), size, jsk->tx_prod, len);
+	memcpy(jr_slot_tx(srv, jsk->slot) + (pos & (size - 1)), &h, sizeof(h));
+	if (copy_from_iter(jr_slot_tx(srv, jsk->slot) + (pos & (size - 1)) + sizeof(h),
+			   len, &msg->msg_iter) != len) {
+		err = -EFAULT;
+		goto out;
+	}
+	jsk->tx_prod = pos + JR_DGRAM_RECORD(len);
+	jr_store_release(&jr_slot_ctl(srv, jsk->slot)->tx_prod, jsk->tx_prod);
+	jr_notify(jsk, JR_OP_TX);
+	err = len;
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+			    int flags)
+{
+	struct sock *sk = sock->sk;
+	struct jr_sock *jsk = jr_sk(sk);
+	DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg->msg_name);
+	struct jr_dgram_hdr h;
+	struct jr_server *srv;
+	u32 size, record, skip, n;
+	long timeo;
+	int err, avail;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	for (;;) {
+		srv = jsk->srv;
+		avail = srv ? jr_rx_avail(jsk, srv) : 0;
+		if (avail < 0) {
+			err = jr_bad_ring(jsk);
+			goto out;
+		}
+		if (!avail) {
+			if (sk->sk_err) {
+				err = sock_error(sk);
+				goto out;
+			}
+			if (!jr_live_srv(jsk)) {
+				err = -ENETDOWN;
+				goto out;
+			}
+			if (sk->sk_shutdown & RCV_SHUTDOWN) {
+				err = 0;
+				goto out;
+			}
+			err = jr_wait(sk, &timeo, sk->sk_err || !jr_live_srv(jsk) ||
+				      (sk->sk_shutdown & RCV_SHUTDOWN) ||
+				      jr_rx_avail(jsk, jsk->srv) != 0);
+			if (err)
+				goto out;
+			continue;
+		}
+		size = srv->params.rx_buf_size;
+		skip = jr_dgram_skip(jsk->rx_cons, size);
+		if (skip) {
+			if ((u32)avail < skip) {
+				err = jr_bad_ring(jsk);
+				goto out;
+			}
+			jsk->rx_cons += skip;
+			continue;
+		}
+		memcpy(&h, jr_slot_rx(srv, jsk->slot) + (jsk->rx_cons & (size - 1)), sizeof(h));
+		if (jr_validate_dgram(&h, jsk->rx_cons, avail, size, &srv->limits, &record)) {
+			err = jr_bad_ring(jsk);
+			goto out;
+		}
+		if (h.flags & JR_DGRAM_F_PAD) {
+			jsk->rx_cons += record;
+			continue;
+		}
+		break;
+	}
+	n = min_t(size_t, h.len, len);
+	if (copy_to_iter(jr_slot_rx(srv, jsk->slot) + (jsk->rx_cons & (size - 1)) + sizeof(h),
+			 n, &msg->msg_iter) != n) {
+		err = -EFAULT;
+		goto out;
+	}
+	if (sin) {
+		jr_addr_to_sin(&h.addr, sin);
+		memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+		msg->msg_namelen = sizeof(*sin);
+	}
+	/* The datagram's real size: the one on the wire if the netserver cut it. */
+	record = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : h.len;
+	if (n < record)
+		msg->msg_flags |= MSG_TRUNC;
+	err = (flags & MSG_TRUNC) ? record : n;
+	if (!(flags & MSG_PEEK)) {
+		jsk->rx_cons += jr_dgram_skip(jsk->rx_cons, size) +
+				JR_DGRAM_RECORD(h.len);
+		jr_store_release(&jr_slot_ctl(srv, jsk->slot)->rx_cons, jsk->rx_cons);
+		jr_notify(jsk, JR_OP_RX_SPACE);
+	}
+out:
+	release_sock(sk);
+	return err;
 }
 
 static const struct proto_ops jr_stream_ops = {
 	.family		= PF_JOYRIDE,
 	.owner		= THIS_MODULE,
 	.release	= jr_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
+	.bind		= jr_bind,
+	.connect	= jr_stream_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.accept		= jr_accept,
+	.getname	= jr_getname,
+	.poll		= jr_poll,
+	.ioctl		= jr_ioctl,
+	.listen		= jr_listen,
+	.shutdown	= jr_shutdown,
+	.setsockopt	= jr_setsockopt,
+	.getsockopt	= jr_getsockopt,
+	.sendmsg	= jr_stream_sendmsg,
+	.recvmsg	= jr_stream_recvmsg,
 	.mmap		= sock_no_mmap,
 	.sendpage	= sock_no_sendpage,
 };
@@ -113,17 +1565,19 @@ static const struct proto_ops jr_dgram_ops = {
 	.family		= PF_JOYRIDE,
 	.owner		= THIS_MODULE,
 	.release	= jr_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
+	.bind		= jr_bind,
+	.connect	= jr_dgram_connect,
 	.socketpair	= sock_no_socketpair,
 	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
+	.getname	= jr_getname,
+	.poll		= jr_poll,
+	.ioctl		= jr_ioctl,
 	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.shutdown	= jr_shutdown,
+	.setsockopt	= jr_setsockopt,
+	.getsockopt	= jr_getsockopt,
+	.sendmsg	= jr_dgram_sendmsg,
+	.recvmsg	= jr_dgram_recvmsg,
 	.mmap		= sock_no_mmap,
 	.sendpage	= sock_no_sendpage,
 };
@@ -136,35 +1590,59 @@ static const struct proto_ops jr_dgram_ops = {
 static int jr_create(struct net *net, struct socket *sock, int protocol,
 		     int kern)
 {
-	const struct proto_ops *ops;
+	struct jr_server *srv;
+	struct jr_sqe sqe = { .op = JR_OP_SOCKET };
 	struct sock *sk;
+	int err;
 
 	switch (sock->type) {
 	case SOCK_STREAM:
 		if (protocol && protocol != IPPROTO_TCP)
 			return -EPROTONOSUPPORT;
-		ops = &jr_stream_ops;
 		break;
 	case SOCK_DGRAM:
 		if (protocol && protocol != IPPROTO_UDP)
 			return -EPROTONOSUPPORT;
-		ops = &jr_dgram_ops;
 		break;
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
 	if (!net_eq(net, &init_net))
 		return -EAFNOSUPPORT;
-	if (!jr_dev_attached())
+	srv = jr_server_get();
+	if (!srv)
 		return -ENETDOWN;
 
-	sk = sk_alloc(net, PF_JOYRIDE, GFP_KERNEL, &jr_proto, kern);
-	if (!sk)
+	sk = jr_sock_alloc(net, sock, sock->type, kern);
+	if (!sk) {
+		jr_server_put(srv);
 		return -ENOMEM;
-	sock_init_data(sock, sk);
-	sock->ops = ops;
-	sk->sk_protocol = sock->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+	}
+	sock->ops = sock->type == SOCK_STREAM ? &jr_stream_ops : &jr_dgram_ops;
+	sock->state = SS_UNCONNECTED;
+	err = jr_sock_slot(jr_sk(sk), srv);
+	if (err) {
+		jr_server_put(srv);
+		goto err_sk;
+	}
+	sqe.u.socket.family = AF_INET;
+	sqe.u.socket.type = sock->type;
+	sqe.u.socket.protocol = sk->sk_protocol;
+	lock_sock(sk);
+	err = jr_call(jr_sk(sk), &sqe);
+	release_sock(sk);
+	if (err)
+		goto err_slot;
 	return 0;
+
+err_slot:
+	jr_sock_unslot(jr_sk(sk));
+err_sk:
+	sock->ops = NULL;
+	sock_orphan(sk);
+	sock_put(sk);
+	sock->sk = NULL;
+	return err;
 }
 
 static const struct net_proto_family jr_family_ops = {
@@ -172,6 +1650,94 @@ static const struct net_proto_family jr_family_ops = {
 	.create	= jr_create,
 	.owner	= THIS_MODULE,
 };
+
+/* ----------------------------------------------------- /proc, sysctl */
+
+static const char *const jr_state_names[] = {
+	[TCP_ESTABLISHED] = "ESTAB", [TCP_SYN_SENT] = "SYN-SENT",
+	[TCP_CLOSE] = "CLOSE", [TCP_LISTEN] = "LISTEN",
+};
+
+static void *jr_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(&jr_socks_lock)
+{
+	spin_lock(&jr_socks_lock);
+	return seq_list_start_head(&jr_socks, *pos);
+}
+
+static void *jr_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	return seq_list_next(v, &jr_socks, pos);
+}
+
+static void jr_seq_stop(struct seq_file *seq, void *v)
+	__releases(&jr_socks_lock)
+{
+	spin_unlock(&jr_socks_lock);
+}
+
+static int jr_seq_show(struct seq_file *seq, void *v)
+{
+	struct jr_sock *jsk;
+	struct sock *sk;
+	struct jr_server *srv;
+	int rxq = 0, txq = 0, state;
+	const char *name;
+
+	if (v == &jr_socks) {
+		seq_puts(seq, "Proto State     Slot  Recv-Q Send-Q Local                 Peer                  Flags\n");
+		return 0;
+	}
+	jsk = list_entry(v, struct jr_sock, all_node);
+	sk = sk_jr(jsk);
+	spin_lock_bh(&jsk->lock);
+	srv = jsk->srv;
+	if (srv && sk->sk_state != TCP_LISTEN) {
+		rxq = max(jr_rx_avail(jsk, srv), 0);
+		txq = jr_tx_queued(jsk, srv);
+	}
+	spin_unlock_bh(&jsk->lock);
+	state = READ_ONCE(sk->sk_state);
+	name = state < ARRAY_SIZE(jr_state_names) && jr_state_names[state] ?
+	       jr_state_names[state] : "?";
+	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s\n",
+		   sk->sk_type == SOCK_STREAM ? "tcp" : "udp",
+		   sk->sk_type == SOCK_DGRAM && state == TCP_CLOSE ? "UNCONN" : name,
+		   srv ? (int)jsk->slot : -1, rxq, txq,
+		   &jsk->local.sin_addr, ntohs(jsk->local.sin_port),
+		   &jsk->peer.sin_addr, ntohs(jsk->peer.sin_port),
+		   jsk->closing ? "closing " : "",
+		   jsk->listener ? "accept-posted " : "",
+		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
+	return 0;
+}
+
+static const struct seq_operations jr_seq_ops = {
+	.start	= jr_seq_start,
+	.next	= jr_seq_next,
+	.stop	= jr_seq_stop,
+	.show	= jr_seq_show,
+};
+
+static unsigned int jr_timeout_min = 1;
+static unsigned int jr_timeout_max = 600000;
+
+static struct ctl_table jr_sysctl_table[] = {
+	{
+		.procname	= "request_timeout_ms",
+		.data		= &jr_request_timeout_ms,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= &jr_timeout_min,
+		.extra2		= &jr_timeout_max,
+	},
+	{ }
+};
+
+static struct ctl_table_header *jr_sysctl_header;
+
+/* ------------------------------------------------------------- module */
 
 static int __init jr_init(void)
 {
@@ -186,10 +1752,20 @@ static int __init jr_init(void)
 	err = jr_dev_init();
 	if (err)
 		goto err_sock;
+	err = -ENOMEM;
+	if (!proc_create_seq("joyride", 0444, init_net.proc_net, &jr_seq_ops))
+		goto err_dev;
+	jr_sysctl_header = register_net_sysctl(&init_net, "net/joyride", jr_sysctl_table);
+	if (!jr_sysctl_header)
+		goto err_proc;
 	pr_info("joyride: AF_JOYRIDE (%d) registered, ABI %u.%u\n",
 		AF_JOYRIDE, JR_ABI_MAJOR, JR_ABI_MINOR);
 	return 0;
 
+err_proc:
+	remove_proc_entry("joyride", init_net.proc_net);
+err_dev:
+	jr_dev_exit();
 err_sock:
 	sock_unregister(PF_JOYRIDE);
 err_proto:
@@ -200,8 +1776,12 @@ err_out:
 
 static void __exit jr_exit(void)
 {
+	unregister_net_sysctl_table(jr_sysctl_header);
+	remove_proc_entry("joyride", init_net.proc_net);
 	jr_dev_exit();
 	sock_unregister(PF_JOYRIDE);
+	/* Deferred closes hold socket references; let them finish. */
+	flush_scheduled_work();
 	proto_unregister(&jr_proto);
 }
 

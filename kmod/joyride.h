@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * joyride.ko internals shared by the socket family (af_joyride.c) and the
- * transport to the netserver (jr_dev.c).
+ * transport to the netserver (jr_dev.c).  The family calls the transport
+ * through the functions below; the transport calls back into the family
+ * through struct jr_family_ops, so neither reaches into the other's state.
  */
 #ifndef _JR_KMOD_JOYRIDE_H
 #define _JR_KMOD_JOYRIDE_H
 
 #include <linux/eventfd.h>
+#include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <net/sock.h>
 
 #include <linux/joyride.h>
+#include "jr/jr_layout.h"
 #include "jr/jr_ring.h"
 #include "jr/jr_validate.h"
 
@@ -25,31 +30,53 @@ enum jr_dev_state {
 	JR_DEV_RECOVERING,	/* the netserver went away; waiting for a new one */
 };
 
+struct jr_sock;
+
 /*
  * One attached netserver: the region it maps and the kernel's private view
  * of it.  Everything here that describes geometry is the kernel's own copy;
  * the region itself is writable by the netserver and is never trusted.
+ *
+ * Lifetime: a kref.  The device holds one while the netserver's file is
+ * open; each socket that owns a slot holds one.  The region is freed with
+ * the last reference, so a socket can always read its rings safely, even
+ * after the netserver died (it finds `dead` set and stops).
  */
 struct jr_server {
+	struct kref		ref;
 	struct file		*file;		/* the /dev/joyride open file */
 	void			*region;	/* vmalloc_user() memory */
 	struct jr_attach	params;		/* granted values */
 	struct jr_limits	limits;
 	struct jr_stats		*stats;
+	struct jr_slot_ctl	*slots;
 	struct jr_ring		sq;		/* kernel produces */
 	struct jr_ring		cq;		/* kernel consumes */
 	spinlock_t		sq_lock;	/* serialises SQ producers */
+	wait_queue_head_t	sq_wait;	/* producers waiting for SQ room */
 	struct mutex		cq_lock;	/* serialises CQ consumers */
 	struct eventfd_ctx	*sq_doorbell;	/* NULL: never signal */
+	atomic64_t		next_tag;
+	bool			dead;		/* the netserver's file is gone */
+
+	/* Slot table: which socket owns each slot (NULL: free). */
+	spinlock_t		slot_lock;
+	struct jr_sock		**slot_owner;
+	u32			*slot_gen;
+	u32			free_hint;
+	u32			nr_used;
+
 	/* Counters kept privately; the stats area only receives copies. */
+	u64			sqes;
 	u64			cqes;
+	u64			doorbells;
 	u64			bad_entries;
 };
 
 /*
  * The device: at most one attached netserver.
  * jr_dev.lock protects state, server and epoch; socket code takes it only
- * to look the server up, never while sleeping on a reply.
+ * to look the server up (jr_server_get), never while it waits.
  */
 struct jr_dev {
 	struct mutex		lock;
@@ -60,12 +87,47 @@ struct jr_dev {
 
 extern struct jr_dev jr_dev;
 
+/* Transport, for the family. */
 int jr_dev_init(void);
 void jr_dev_exit(void);
-bool jr_dev_attached(void);
+struct jr_server *jr_server_get(void);		/* the live server, or NULL */
+void jr_server_put(struct jr_server *srv);
+int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen);
+void jr_slot_free(struct jr_server *srv, u32 slot);
+int jr_post(struct jr_server *srv, struct jr_sqe *sqe);
+u64 jr_next_tag(struct jr_server *srv);
+
+static inline struct jr_slot_ctl *jr_slot_ctl(struct jr_server *srv, u32 slot)
+{
+	return &srv->slots[slot];
+}
+
+static inline unsigned char *jr_slot_rx(struct jr_server *srv, u32 slot)
+{
+	return (unsigned char *)srv->region + jr_slot_rx_off(&srv->params, slot);
+}
+
+static inline unsigned char *jr_slot_tx(struct jr_server *srv, u32 slot)
+{
+	return (unsigned char *)srv->region + jr_slot_tx_off(&srv->params, slot);
+}
+
+/* Family, for the transport. */
+struct jr_family_ops {
+	/* A validated reply or event for the socket owning cqe->slot. */
+	void (*complete)(struct jr_sock *jsk, const struct jr_cqe *cqe);
+	/* The server is gone: fail the socket and give its slot back. */
+	void (*server_gone)(struct jr_sock *jsk);
+	/* Take/drop a reference on the socket (sock_hold/sock_put). */
+	void (*hold)(struct jr_sock *jsk);
+	void (*put)(struct jr_sock *jsk);
+};
+
+extern const struct jr_family_ops jr_family;
 
 /* Module parameters and sysctls. */
 extern unsigned int jr_max_slots;
 extern unsigned int jr_max_buf;
+extern unsigned int jr_request_timeout_ms;
 
 #endif /* _JR_KMOD_JOYRIDE_H */

@@ -44,22 +44,147 @@ MODULE_PARM_DESC(max_buf, "Largest per-socket ring a netserver may ask for");
 /* Keep the region below this so a netserver cannot exhaust vmalloc space. */
 #define JR_REGION_MAX	(1ULL << 32)
 
-bool jr_dev_attached(void)
-{
-	bool live;
-
-	mutex_lock(&jr_dev.lock);
-	live = jr_dev.state == JR_DEV_LIVE;
-	mutex_unlock(&jr_dev.lock);
-	return live;
-}
+unsigned int jr_request_timeout_ms = 10000;	/* net.joyride.request_timeout_ms */
 
 static void jr_server_free(struct jr_server *srv)
 {
 	if (srv->sq_doorbell)
 		eventfd_ctx_put(srv->sq_doorbell);
 	vfree(srv->region);
+	kvfree(srv->slot_owner);
+	kvfree(srv->slot_gen);
 	kfree(srv);
+}
+
+static void jr_server_release(struct kref *ref)
+{
+	jr_server_free(container_of(ref, struct jr_server, ref));
+}
+
+void jr_server_put(struct jr_server *srv)
+{
+	kref_put(&srv->ref, jr_server_release);
+}
+
+/* The live server with a reference, or NULL when none is attached. */
+struct jr_server *jr_server_get(void)
+{
+	struct jr_server *srv;
+
+	mutex_lock(&jr_dev.lock);
+	srv = jr_dev.state == JR_DEV_LIVE ? jr_dev.server : NULL;
+	if (srv)
+		kref_get(&srv->ref);
+	mutex_unlock(&jr_dev.lock);
+	return srv;
+}
+
+/*
+ * Tags never repeat for the life of the module: the attach epoch in the
+ * high bits, a counter below, so a reply from a dead netserver can never
+ * match a request made to its successor.
+ */
+u64 jr_next_tag(struct jr_server *srv)
+{
+	return (srv->params.epoch << 40) |
+	       ((u64)atomic64_inc_return(&srv->next_tag) & ((1ULL << 40) - 1));
+}
+
+int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen)
+{
+	u32 nr = srv->params.nr_slots, i;
+	int err = -ENOBUFS;
+
+	spin_lock(&srv->slot_lock);
+	if (srv->dead) {
+		err = -ENETDOWN;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		u32 s = (srv->free_hint + i) & (nr - 1);
+
+		if (srv->slot_owner[s])
+			continue;
+		srv->slot_owner[s] = jsk;
+		/* A new generation: events for the slot's last socket are stale. */
+		if (++srv->slot_gen[s] == 0)
+			srv->slot_gen[s] = 1;
+		*slot = s;
+		*gen = srv->slot_gen[s];
+		srv->free_hint = s + 1;
+		srv->nr_used++;
+		/* Each side resets the counters it owns when a slot is made. */
+		WRITE_ONCE(srv->slots[s].rx_cons, 0);
+		WRITE_ONCE(srv->slots[s].tx_prod, 0);
+		err = 0;
+		break;
+	}
+out:
+	spin_unlock(&srv->slot_lock);
+	return err;
+}
+
+void jr_slot_free(struct jr_server *srv, u32 slot)
+{
+	spin_lock(&srv->slot_lock);
+	if (srv->slot_owner[slot]) {
+		srv->slot_owner[slot] = NULL;
+		srv->nr_used--;
+	}
+	spin_unlock(&srv->slot_lock);
+}
+
+static bool jr_sq_room(struct jr_server *srv)
+{
+	bool room;
+
+	spin_lock(&srv->sq_lock);
+	room = READ_ONCE(srv->dead) || jr_ring_space(&srv->sq, 1) != 0;
+	spin_unlock(&srv->sq_lock);
+	return room;
+}
+
+/*
+ * Post one request.  The SQ is rarely full (the netserver drains it every
+ * loop); when it is, wait for room, polling because a netserver that
+ * drains requests without producing completions never kicks us.
+ */
+int jr_post(struct jr_server *srv, struct jr_sqe *sqe)
+{
+	bool wake;
+	int space;
+
+	for (;;) {
+		spin_lock(&srv->sq_lock);
+		if (READ_ONCE(srv->dead)) {
+			spin_unlock(&srv->sq_lock);
+			return -ENETDOWN;
+		}
+		space = jr_ring_space(&srv->sq, 1);
+		if (space > 0)
+			break;
+		spin_unlock(&srv->sq_lock);
+		if (space < 0) {
+			pr_warn_ratelimited("joyride: netserver SQ consumer index out of range\n");
+			return -EIO;
+		}
+		if (wait_event_interruptible_timeout(srv->sq_wait, jr_sq_room(srv),
+						     msecs_to_jiffies(1)) < 0)
+			return -ERESTARTSYS;
+	}
+	memcpy(jr_ring_entry(&srv->sq, srv->sq.own), sqe, sizeof(*sqe));
+	jr_ring_produce(&srv->sq, 1);
+	srv->sqes++;
+	WRITE_ONCE(srv->stats->k_sqes, srv->sqes);
+	wake = jr_ring_needs_wakeup(&srv->sq);
+	if (wake) {
+		srv->doorbells++;
+		WRITE_ONCE(srv->stats->k_doorbells, srv->doorbells);
+	}
+	spin_unlock(&srv->sq_lock);
+	if (wake && srv->sq_doorbell)
+		eventfd_signal(srv->sq_doorbell, 1);
+	return 0;
 }
 
 static struct jr_server *jr_server_create(struct jr_attach *a)
@@ -73,8 +198,17 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	srv = kzalloc(sizeof(*srv), GFP_KERNEL);
 	if (!srv)
 		return ERR_PTR(-ENOMEM);
+	kref_init(&srv->ref);
 	spin_lock_init(&srv->sq_lock);
+	init_waitqueue_head(&srv->sq_wait);
 	mutex_init(&srv->cq_lock);
+	spin_lock_init(&srv->slot_lock);
+	srv->slot_owner = kvcalloc(a->nr_slots, sizeof(*srv->slot_owner), GFP_KERNEL);
+	srv->slot_gen = kvcalloc(a->nr_slots, sizeof(*srv->slot_gen), GFP_KERNEL);
+	if (!srv->slot_owner || !srv->slot_gen) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 
 	if (a->sq_eventfd >= 0) {
 		srv->sq_doorbell = eventfd_ctx_fdget(a->sq_eventfd);
@@ -97,6 +231,7 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	srv->limits.tx_buf_size = a->tx_buf_size;
 	srv->limits.features = a->features;
 	srv->stats = (struct jr_stats *)(base + l->stats_off);
+	srv->slots = (struct jr_slot_ctl *)(base + l->slots_off);
 	jr_ring_init(&srv->sq, (struct jr_ring_ctl *)(base + l->sq_off),
 		     base + l->sq_entries_off, a->sq_entries,
 		     sizeof(struct jr_sqe), true);
@@ -178,13 +313,26 @@ out_unlock:
 	return err;
 }
 
+/* A bad entry: dropped and counted, never trusted, never a WARN. */
+static void jr_bad_entry(struct jr_server *srv, const struct jr_cqe *cqe, int err)
+{
+	srv->bad_entries++;
+	WRITE_ONCE(srv->stats->k_bad_entries, srv->bad_entries);
+	pr_warn_ratelimited("joyride: dropped bad CQE (op %u slot %u): %d\n",
+			    cqe->op, cqe->slot, err);
+}
+
 /*
- * Consume the CQ.  Nothing is outstanding yet in this version, so every
- * reply is stale by definition; entries are still validated so that the
- * accounting of bad entries is exercised from the first version on.
+ * Consume the CQ, in the netserver's JR_IOC_KICK.  Each entry is copied
+ * once, validated, and handed to the socket that owns its slot (with a
+ * reference, so the socket cannot go away meanwhile).  A malformed entry
+ * naming a live socket fails that socket with EIO.  Runs in the
+ * netserver's context: it must never wait for a socket's lock, since an
+ * application holding it may itself wait for the netserver.
  */
 static long jr_ioctl_kick(struct jr_server *srv)
 {
+	struct jr_sock *jsk;
 	struct jr_cqe cqe;
 	int ready, i, err;
 
@@ -198,19 +346,40 @@ static long jr_ioctl_kick(struct jr_server *srv)
 	for (i = 0; i < ready; i++) {
 		memcpy(&cqe, jr_ring_entry(&srv->cq, srv->cq.own + i), sizeof(cqe));
 		err = jr_validate_cqe(&cqe, &srv->limits);
-		if (!err && !(cqe.flags & JR_CQE_F_EVENT))
-			err = -EPROTO;		/* a reply nobody waits for */
-		if (err) {
-			srv->bad_entries++;
-			WRITE_ONCE(srv->stats->k_bad_entries, srv->bad_entries);
-			pr_warn_ratelimited("joyride: dropped bad CQE (op %u slot %u): %d\n",
-					    cqe.op, cqe.slot, err);
+		if (cqe.op == JR_OP_REPLAY_DONE && !err)
+			continue;	/* recovery: nothing replayed yet */
+		jsk = NULL;
+		if (cqe.slot < srv->params.nr_slots) {
+			spin_lock(&srv->slot_lock);
+			jsk = srv->slot_owner[cqe.slot];
+			if (jsk)
+				jr_family.hold(jsk);
+			spin_unlock(&srv->slot_lock);
 		}
+		if (err) {
+			jr_bad_entry(srv, &cqe, err);
+			if (jsk) {
+				/* Fail the socket it names: an EIO reset. */
+				struct jr_cqe fail = {
+					.op = JR_EV_RESET, .flags = JR_CQE_F_EVENT,
+					.slot = cqe.slot, .res = -EIO,
+					.slot_gen = srv->slot_gen[cqe.slot],
+				};
+
+				jr_family.complete(jsk, &fail);
+			}
+		} else if (jsk) {
+			jr_family.complete(jsk, &cqe);
+		}
+		if (jsk)
+			jr_family.put(jsk);
 	}
 	jr_ring_consume(&srv->cq, ready);
 	srv->cqes += ready;
 	WRITE_ONCE(srv->stats->k_cqes, srv->cqes);
 	mutex_unlock(&srv->cq_lock);
+	/* The netserver consumed SQEs too, probably: let waiting posters look. */
+	wake_up_all(&srv->sq_wait);
 	return 0;
 }
 
@@ -246,6 +415,32 @@ static int jr_dev_mmap(struct file *file, struct vm_area_struct *vma)
 	return remap_vmalloc_range(vma, srv->region, 0);
 }
 
+/*
+ * Every socket with a slot on a dead server fails and gives the slot
+ * back.  One at a time, with a reference, outside slot_lock: failing a
+ * socket takes its lock and may wait for a caller in the middle of a copy.
+ */
+static void jr_server_fail_sockets(struct jr_server *srv)
+{
+	u32 slot;
+
+	for (slot = 0; slot < srv->params.nr_slots; slot++) {
+		struct jr_sock *jsk;
+
+		spin_lock(&srv->slot_lock);
+		jsk = srv->slot_owner[slot];
+		if (jsk)
+			jr_family.hold(jsk);
+		spin_unlock(&srv->slot_lock);
+		if (!jsk)
+			continue;
+		jr_family.server_gone(jsk);
+		jr_family.put(jsk);
+		/* Whatever the socket did, the slot is no longer in use. */
+		jr_slot_free(srv, slot);
+	}
+}
+
 static int jr_dev_release(struct inode *inode, struct file *file)
 {
 	struct jr_server *srv = file->private_data;
@@ -256,7 +451,16 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	jr_dev.server = NULL;
 	jr_dev.state = JR_DEV_RECOVERING;
 	mutex_unlock(&jr_dev.lock);
-	jr_server_free(srv);
+
+	/* No new requests, no new slots; wake anyone waiting for SQ room. */
+	spin_lock(&srv->sq_lock);
+	WRITE_ONCE(srv->dead, true);
+	spin_unlock(&srv->sq_lock);
+	spin_lock(&srv->slot_lock);
+	spin_unlock(&srv->slot_lock);
+	wake_up_all(&srv->sq_wait);
+	jr_server_fail_sockets(srv);
+	jr_server_put(srv);
 	return 0;
 }
 

@@ -560,9 +560,9 @@ static void listener_close(struct ns_sock *l)
 	while ((c = l->waiting_head)) {
 		l->waiting_head = c->next;
 		c->next = NULL;
-		c->listener = NULL;
-		c->state = NS_SOCK_DEAD;
+		/* A failed ACCEPT leaves its child slot free (abi.md). */
 		complete_pending(c, -ECONNABORTED, NULL);
+		sock_reset(c);
 	}
 	l->waiting_tail = NULL;
 	if (l->pcb.tcp) {
@@ -796,6 +796,11 @@ static int op_listen(struct ns_sock *s, const struct jr_sqe *sqe)
 	if (s->state != NS_SOCK_OPEN)
 		return -EINVAL;
 	/* Linux binds an unbound socket to an ephemeral port on listen(). */
+	if (!s->pcb.tcp->local_port) {
+		err = tcp_bind(s->pcb.tcp, IP4_ADDR_ANY, 0);
+		if (err != ERR_OK)
+			return errno_from_err(err);
+	}
 	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, backlog, &err);
 	if (!lpcb)
 		return errno_from_err(err);
@@ -861,6 +866,14 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 		return -EALREADY;
 	if (s->state == NS_SOCK_CONNECTED)
 		return -EISCONN;
+	if (s->state == NS_SOCK_DEAD && !s->pcb.tcp) {
+		/* Linux lets a socket whose connect failed try again. */
+		s->pcb.tcp = tcp_new_ip_type(IPADDR_TYPE_V4);
+		if (!s->pcb.tcp)
+			return -ENOBUFS;
+		tcp_set_callbacks(s, s->pcb.tcp);
+		s->state = NS_SOCK_OPEN;
+	}
 	if (s->state != NS_SOCK_OPEN)
 		return -EINVAL;
 	err = tcp_connect(s->pcb.tcp, &ip, port, tcp_connected_cb);
