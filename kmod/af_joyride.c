@@ -333,13 +333,17 @@ static int jr_bad_ring(struct jr_sock *jsk)
 
 /* ------------------------------------------------------- life and close */
 
+/*
+ * family is what the socket reports (sk_family, SO_DOMAIN): AF_JOYRIDE, or
+ * AF_INET for a redirected socket.
+ */
 static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
-				  int type, int kern)
+				  int type, int family, int kern)
 {
 	struct jr_sock *jsk;
 	struct sock *sk;
 
-	sk = sk_alloc(net, PF_JOYRIDE, GFP_KERNEL, &jr_proto, kern);
+	sk = sk_alloc(net, family, GFP_KERNEL, &jr_proto, kern);
 	if (!sk)
 		return NULL;
 	sock_init_data(sock, sk);
@@ -420,7 +424,7 @@ static int jr_post_accept(struct jr_sock *l)
 
 	if (!srv)
 		return -ENETDOWN;
-	csk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, 0);
+	csk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, lsk->sk_family, 0);
 	if (!csk)
 		return -ENOMEM;
 	child = jr_sk(csk);
@@ -1587,8 +1591,8 @@ static const struct proto_ops jr_dgram_ops = {
  * first, with the errno inet_create() gives, so a program probing for
  * support sees the same answers as on AF_INET.
  */
-static int jr_create(struct net *net, struct socket *sock, int protocol,
-		     int kern)
+static int jr_create_family(struct net *net, struct socket *sock, int protocol,
+			    int kern, int family)
 {
 	struct jr_server *srv;
 	struct jr_sqe sqe = { .op = JR_OP_SOCKET };
@@ -1613,7 +1617,7 @@ static int jr_create(struct net *net, struct socket *sock, int protocol,
 	if (!srv)
 		return -ENETDOWN;
 
-	sk = jr_sock_alloc(net, sock, sock->type, kern);
+	sk = jr_sock_alloc(net, sock, sock->type, family, kern);
 	if (!sk) {
 		jr_server_put(srv);
 		return -ENOMEM;
@@ -1645,9 +1649,27 @@ err_sk:
 	return err;
 }
 
+static int jr_create(struct net *net, struct socket *sock, int protocol, int kern)
+{
+	return jr_create_family(net, sock, protocol, kern, AF_JOYRIDE);
+}
+
+/* A redirected socket(AF_INET): a Joyride socket that says AF_INET. */
+static int jr_create_inet(struct net *net, struct socket *sock, int protocol,
+			  int kern)
+{
+	return jr_create_family(net, sock, protocol, kern, AF_INET);
+}
+
 static const struct net_proto_family jr_family_ops = {
 	.family	= PF_JOYRIDE,
 	.create	= jr_create,
+	.owner	= THIS_MODULE,
+};
+
+static const struct net_proto_family jr_inet_family_ops = {
+	.family	= AF_JOYRIDE_INET,
+	.create	= jr_create_inet,
 	.owner	= THIS_MODULE,
 };
 
@@ -1700,7 +1722,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	state = READ_ONCE(sk->sk_state);
 	name = state < ARRAY_SIZE(jr_state_names) && jr_state_names[state] ?
 	       jr_state_names[state] : "?";
-	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s\n",
+	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s%s\n",
 		   sk->sk_type == SOCK_STREAM ? "tcp" : "udp",
 		   sk->sk_type == SOCK_DGRAM && state == TCP_CLOSE ? "UNCONN" : name,
 		   srv ? (int)jsk->slot : -1, rxq, txq,
@@ -1708,6 +1730,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		   &jsk->peer.sin_addr, ntohs(jsk->peer.sin_port),
 		   jsk->closing ? "closing " : "",
 		   jsk->listener ? "accept-posted " : "",
+		   sk->sk_family == AF_INET ? "inet " : "",
 		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
 	return 0;
 }
@@ -1723,6 +1746,15 @@ static unsigned int jr_timeout_min = 1;
 static unsigned int jr_timeout_max = 600000;
 
 static struct ctl_table jr_sysctl_table[] = {
+	{
+		.procname	= "redirect_inet",
+		.data		= &jr_redirect_inet,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= jr_redirect_sysctl,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
 	{
 		.procname	= "request_timeout_ms",
 		.data		= &jr_request_timeout_ms,
@@ -1749,9 +1781,12 @@ static int __init jr_init(void)
 	err = sock_register(&jr_family_ops);
 	if (err)
 		goto err_proto;
-	err = jr_dev_init();
+	err = sock_register(&jr_inet_family_ops);
 	if (err)
 		goto err_sock;
+	err = jr_dev_init();
+	if (err)
+		goto err_inet;
 	err = -ENOMEM;
 	if (!proc_create_seq("joyride", 0444, init_net.proc_net, &jr_seq_ops))
 		goto err_dev;
@@ -1766,6 +1801,8 @@ err_proc:
 	remove_proc_entry("joyride", init_net.proc_net);
 err_dev:
 	jr_dev_exit();
+err_inet:
+	sock_unregister(AF_JOYRIDE_INET);
 err_sock:
 	sock_unregister(PF_JOYRIDE);
 err_proto:
@@ -1776,9 +1813,12 @@ err_out:
 
 static void __exit jr_exit(void)
 {
+	/* First, so no new socket() is sent our way while we go. */
+	jr_redirect_exit();
 	unregister_net_sysctl_table(jr_sysctl_header);
 	remove_proc_entry("joyride", init_net.proc_net);
 	jr_dev_exit();
+	sock_unregister(AF_JOYRIDE_INET);
 	sock_unregister(PF_JOYRIDE);
 	/* Deferred closes hold socket references; let them finish. */
 	flush_scheduled_work();

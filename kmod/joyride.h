@@ -125,6 +125,13 @@ struct jr_family_ops {
 
 extern const struct jr_family_ops jr_family;
 
+/* The redirect of AF_INET sockets (jr_redirect.c). */
+extern int jr_redirect_inet;
+int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
+		       size_t *lenp, loff_t *ppos);
+void jr_redirect_exit(void);
+u64 jr_redirect_count(void);
+
 /* Module parameters and sysctls. */
 extern unsigned int jr_max_slots;
 extern unsigned int jr_max_buf;

@@ -44,6 +44,13 @@
 #define AF_JOYRIDE		25
 #define PF_JOYRIDE		AF_JOYRIDE
 
+/*
+ * The family that redirected socket(AF_INET) calls enter through
+ * (net.joyride.redirect_inet): Joyride sockets that report AF_INET.  22
+ * (once reserved for AF_SNA, never implemented) is free in Debian's kernel.
+ */
+#define AF_JOYRIDE_INET		22
+
 /* The character device the netserver attaches through. */
 #define JR_DEVICE_NAME		"joyride"
 #define JR_DEVICE_PATH		"/dev/joyride"

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transparent redirect: socket(AF_INET, ...) served by Joyride.
+ *
+ * With net.joyride.redirect_inet = 1, a kprobe at the entry of
+ * __sock_create() rewrites the family argument of user-space AF_INET
+ * TCP/UDP sockets to AF_JOYRIDE_INET, a second family this module
+ * registers: its sockets are Joyride sockets that report AF_INET
+ * (sk_family, SO_DOMAIN, addresses), so the program cannot tell.
+ *
+ * Why a kprobe: Debian's kernel lets an out-of-tree module do nothing
+ * cleaner here.  socket(2) reaches __sock_create() directly (sock_create()
+ * is inlined), so a livepatch of sock_create() never fires; LSMs cannot be
+ * registered by modules; BPF's cgroup sock_create hook runs after the inet
+ * socket already exists.  __sock_create() is out of line, not blacklisted,
+ * and its arguments are still in their registers at the entry: rdi net,
+ * esi family, edx type (already masked), ecx protocol, r8 res, r9d kern.
+ *
+ * What is redirected: sockets that user space creates (kern == 0), in the
+ * initial network namespace, of type SOCK_STREAM or SOCK_DGRAM with
+ * protocol 0 or the matching TCP/UDP, and only while a netserver is
+ * attached.  Kernel-internal sockets, other namespaces, raw, SCTP and
+ * AF_INET6 stay with Linux.
+ *
+ * Limits: LSMs and audit see family AF_JOYRIDE_INET at socket creation
+ * (the rewrite happens before security_socket_create()).  The probe is
+ * armed only while the sysctl is 1 and always removed before the module
+ * goes away, so socket() never sees a family whose module is unloading.
+ */
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/sysctl.h>
+#include <net/net_namespace.h>
+
+#include "joyride.h"
+
+int jr_redirect_inet;			/* net.joyride.redirect_inet */
+static DEFINE_MUTEX(jr_redirect_lock);
+static struct kprobe jr_redirect_probe;
+static bool jr_redirect_armed;
+static atomic64_t jr_redirected;
+
+#ifdef CONFIG_X86_64
+static bool jr_redirectable(int type, int protocol)
+{
+	switch (type) {
+	case SOCK_STREAM:
+		return !protocol || protocol == IPPROTO_TCP;
+	case SOCK_DGRAM:
+		return !protocol || protocol == IPPROTO_UDP;
+	default:
+		return false;
+	}
+}
+
+static int jr_redirect_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct net *net = (struct net *)regs->di;
+
+	if ((int)regs->r9 || (int)regs->si != AF_INET || net != &init_net ||
+	    !jr_redirectable((int)regs->dx, (int)regs->cx) ||
+	    READ_ONCE(jr_dev.state) != JR_DEV_LIVE)
+		return 0;
+	regs->si = AF_JOYRIDE_INET;
+	atomic64_inc(&jr_redirected);
+	return 0;
+}
+
+static int jr_redirect_arm(void)
+{
+	int err;
+
+	/* A reused struct kprobe must look unused to register_kprobe(). */
+	memset(&jr_redirect_probe, 0, sizeof(jr_redirect_probe));
+	jr_redirect_probe.symbol_name = "__sock_create";
+	jr_redirect_probe.pre_handler = jr_redirect_pre;
+	err = register_kprobe(&jr_redirect_probe);
+	if (err)
+		pr_warn("joyride: cannot probe __sock_create for the redirect: %d\n", err);
+	return err;
+}
+#else
+static int jr_redirect_arm(void)
+{
+	return -EOPNOTSUPP;	/* the register convention above is x86-64's */
+}
+#endif
+
+static void jr_redirect_disarm(void)
+{
+#ifdef CONFIG_X86_64
+	unregister_kprobe(&jr_redirect_probe);
+#endif
+}
+
+u64 jr_redirect_count(void)
+{
+	return atomic64_read(&jr_redirected);
+}
+
+int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
+		       size_t *lenp, loff_t *ppos)
+{
+	int err;
+
+	mutex_lock(&jr_redirect_lock);
+	err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+	if (err || !write)
+		goto out;
+	if (jr_redirect_inet && !jr_redirect_armed) {
+		err = jr_redirect_arm();
+		if (err)
+			jr_redirect_inet = 0;
+		else
+			jr_redirect_armed = true;
+	} else if (!jr_redirect_inet && jr_redirect_armed) {
+		jr_redirect_disarm();
+		jr_redirect_armed = false;
+	}
+out:
+	mutex_unlock(&jr_redirect_lock);
+	return err;
+}
+
+void jr_redirect_exit(void)
+{
+	mutex_lock(&jr_redirect_lock);
+	if (jr_redirect_armed) {
+		jr_redirect_disarm();
+		jr_redirect_armed = false;
+		jr_redirect_inet = 0;
+	}
+	mutex_unlock(&jr_redirect_lock);
+}
