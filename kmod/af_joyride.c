@@ -123,6 +123,11 @@ struct jr_sock {
 	struct jr_sock		*listener;	/* with a reference while posted */
 	struct list_head	all_node;	/* jr_socks, for /proc */
 	struct work_struct	close_work;	/* a close the kick cannot post */
+	/* Recovery: what rebuilds the socket on the next netserver. */
+	struct list_head	survivor_node;	/* on jr_survivors while slotless */
+	bool			survivor;
+	bool			ever_connected;
+	bool			nodelay;
 };
 
 static inline struct jr_sock *jr_sk(const struct sock *sk)
@@ -138,6 +143,13 @@ static inline struct sock *sk_jr(struct jr_sock *jsk)
 /* Every socket, for /proc/net/joyride. */
 static LIST_HEAD(jr_socks);
 static DEFINE_SPINLOCK(jr_socks_lock);
+
+/*
+ * Sockets that outlive their netserver (listening, bound, unconnected),
+ * waiting for the next one to replay them.  Each holds a reference.
+ */
+static LIST_HEAD(jr_survivors);
+static DEFINE_MUTEX(jr_survivors_lock);
 
 static void jr_sock_destruct(struct sock *sk)
 {
@@ -354,6 +366,7 @@ static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
 	spin_lock_init(&jsk->lock);
 	INIT_LIST_HEAD(&jsk->accept_queue);
 	INIT_LIST_HEAD(&jsk->accept_node);
+	INIT_LIST_HEAD(&jsk->survivor_node);
 	jr_set_state(sk, TCP_CLOSE);
 	spin_lock(&jr_socks_lock);
 	list_add_tail(&jsk->all_node, &jr_socks);
@@ -469,6 +482,7 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 		jr_addr_to_sin(&cqe->u.addr, &child->peer);
 		child->local = l->local;
 		child->bound = true;
+		child->ever_connected = true;
 		jr_set_state(csk, TCP_ESTABLISHED);
 		spin_lock_bh(&l->lock);
 		l->accepts_posted--;
@@ -564,6 +578,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 		if (cqe->res == 0) {
 			jr_addr_to_sin(&cqe->u.addr, &jsk->local);
 			jsk->bound = true;
+			jsk->ever_connected = true;
 			jr_set_state(sk, TCP_ESTABLISHED);
 			sk->sk_state_change(sk);
 			sk->sk_write_space(sk);
@@ -582,50 +597,269 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 }
 
 /*
+ * Does the socket outlive its netserver?  Listening and bound sockets keep
+ * their identity (address, backlog, options), and so do TCP sockets never
+ * connected and UDP sockets: nothing of theirs lived in the netserver but
+ * what a replay rebuilds.  Connections do not survive: their state was in
+ * the dead stack.
+ */
+static bool jr_sock_survives(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+
+	if (sock_flag(sk, SOCK_DEAD) || jsk->closing || jsk->listener)
+		return false;
+	if (sk->sk_type == SOCK_DGRAM)
+		return true;
+	return sk->sk_state == TCP_LISTEN ||
+	       (sk->sk_state == TCP_CLOSE && !jsk->ever_connected && !sk->sk_err);
+}
+
+/*
  * The netserver died (its file was released).  Connected and connecting
- * TCP sockets fail as on a reset; everything else with ENETDOWN.  The slot
- * and the server reference are given back here; a socket that was only
- * waiting for its CLOSE reply, or a child waiting for a connection, ends.
+ * TCP sockets fail as on a reset (ECONNRESET; send: EPIPE).  Survivors
+ * give their slot back and wait on jr_survivors for the next netserver.
+ * A socket only waiting for its CLOSE reply, or a child waiting for a
+ * connection, ends here.
  */
 static void jr_server_gone(struct jr_sock *jsk)
 {
 	struct sock *sk = sk_jr(jsk);
-	bool closing, child;
-	int err;
+	struct jr_sock *child, *tmp;
+	LIST_HEAD(orphans);
+	bool closing, child_posted, survives;
 
 	lock_sock(sk);
 	spin_lock_bh(&jsk->lock);
 	closing = jsk->closing;
-	child = jsk->listener != NULL;
+	child_posted = jsk->listener != NULL;
 	jsk->closing = false;
 	jsk->async.op = 0;
 	jsk->sync.op = 0;
+	/* Connections accepted but not yet taken died with the stack. */
+	list_splice_init(&jsk->accept_queue, &orphans);
+	jsk->accept_len = 0;
+	jsk->accepts_posted = 0;
 	spin_unlock_bh(&jsk->lock);
-	if (!closing && !child) {
-		err = sk->sk_type == SOCK_STREAM &&
-		      (sk->sk_state == TCP_ESTABLISHED || sk->sk_state == TCP_SYN_SENT)
-		      ? ECONNRESET : ENETDOWN;
+	survives = !closing && !child_posted && jr_sock_survives(jsk);
+	if (!closing && !child_posted && !survives) {
 		jsk->rx_fin = true;
 		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-		if (sk->sk_state != TCP_LISTEN)
-			jr_set_state(sk, TCP_CLOSE);
+		jr_set_state(sk, TCP_CLOSE);
+	}
+	jr_sock_unslot(jsk);
+	if (survives) {
+		mutex_lock(&jr_survivors_lock);
+		jsk->survivor = true;
+		sock_hold(sk);
+		list_add_tail(&jsk->survivor_node, &jr_survivors);
+		mutex_unlock(&jr_survivors_lock);
 	}
 	release_sock(sk);
-	jr_sock_unslot(jsk);
+
+	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
+		list_del_init(&child->accept_node);
+		jr_sock_close(child, true);
+	}
 	if (closing) {
 		sock_put(sk);
-	} else if (child) {
+	} else if (child_posted) {
 		struct jr_sock *l = jsk->listener;
 
 		jsk->listener = NULL;
-		spin_lock_bh(&l->lock);
-		l->accepts_posted--;
-		spin_unlock_bh(&l->lock);
 		sock_put(sk_jr(l));
 		sock_put(sk);
-	} else {
-		jr_sock_fail(sk, err);
+	} else if (!survives) {
+		jr_sock_fail(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
 	}
+}
+
+/* Leave the survivors' list (the socket closes, or was replayed). */
+static void jr_survivor_drop(struct jr_sock *jsk)
+{
+	bool was = false;
+
+	mutex_lock(&jr_survivors_lock);
+	if (jsk->survivor) {
+		list_del_init(&jsk->survivor_node);
+		jsk->survivor = false;
+		was = true;
+	}
+	mutex_unlock(&jr_survivors_lock);
+	if (was)
+		sock_put(sk_jr(jsk));
+}
+
+/*
+ * A surviving socket's call during recovery: wait (releasing lock_sock)
+ * until the replay gives it a slot again, up to recovery_timeout_ms.
+ */
+static int jr_wait_recovered(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+	long timeo = msecs_to_jiffies(READ_ONCE(jr_recovery_timeout_ms));
+	long left;
+
+	if (jr_live_srv(jsk))
+		return 0;
+	if (!READ_ONCE(jsk->survivor))
+		return -ENETDOWN;
+	release_sock(sk);
+	left = wait_event_interruptible_timeout(jr_dev.live_wait,
+			READ_ONCE(jsk->srv) || !READ_ONCE(jsk->survivor), timeo);
+	lock_sock(sk);
+	if (left < 0)
+		return -ERESTARTSYS;
+	return jr_live_srv(jsk) ? 0 : -ENETDOWN;
+}
+
+/* Rebuild one survivor on srv (under its lock_sock); 0 or -errno. */
+static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_sqe sqe = { .op = JR_OP_SOCKET, .flags = JR_SQE_F_REPLAY };
+	int err;
+
+	kref_get(&srv->ref);
+	err = jr_sock_slot(jsk, srv);
+	if (err) {
+		jr_server_put(srv);
+		return err;
+	}
+	sqe.u.socket.family = AF_INET;
+	sqe.u.socket.type = sk->sk_type;
+	sqe.u.socket.protocol = sk->sk_protocol;
+	err = jr_call(jsk, &sqe);
+	if (!err && sk->sk_reuse)
+		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (!err && sock_flag(sk, SOCK_KEEPOPEN))
+		err = jr_setopt(jsk, SOL_SOCKET, SO_KEEPALIVE, 1);
+	if (!err && jsk->nodelay)
+		err = jr_setopt(jsk, SOL_TCP, TCP_NODELAY, 1);
+	if (!err && jsk->bound) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.op = JR_OP_BIND;
+		sqe.flags = JR_SQE_F_REPLAY;
+		jr_sin_to_addr(&jsk->local, &sqe.u.addr);
+		err = jr_call(jsk, &sqe);
+	}
+	if (!err && sk->sk_state == TCP_LISTEN) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.op = JR_OP_LISTEN;
+		sqe.flags = JR_SQE_F_REPLAY;
+		sqe.u.listen.backlog = sk->sk_max_ack_backlog;
+		err = jr_call(jsk, &sqe);
+	}
+	if (!err && sk->sk_type == SOCK_DGRAM && sk->sk_state == TCP_ESTABLISHED) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.op = JR_OP_CONNECT;
+		sqe.flags = JR_SQE_F_REPLAY;
+		jr_sin_to_addr(&jsk->peer, &sqe.u.addr);
+		err = jr_call(jsk, &sqe);
+	}
+	if (!err && sk->sk_state == TCP_LISTEN) {
+		u32 want = min_t(u32, JR_ACCEPT_PREPOST, max_t(u32, sk->sk_max_ack_backlog, 1));
+
+		while (jsk->accepts_posted < want && !jr_post_accept(jsk))
+			;
+	}
+	return err;
+}
+
+struct jr_replay {
+	struct work_struct	work;
+	struct jr_server	*srv;
+};
+
+/*
+ * Replay every survivor to a new netserver, then end recovery.  A worker
+ * does it, not the attach ioctl: posting may wait for SQ room, which only
+ * the netserver, once it runs its loop, can make.
+ */
+static void jr_replay_work(struct work_struct *work)
+{
+	struct jr_replay *rp = container_of(work, struct jr_replay, work);
+	struct jr_server *srv = rp->srv;
+	unsigned int replayed = 0, failed = 0;
+	struct jr_sock *jsk;
+
+	for (;;) {
+		struct sock *sk;
+		int err;
+
+		mutex_lock(&jr_survivors_lock);
+		jsk = list_first_entry_or_null(&jr_survivors, struct jr_sock, survivor_node);
+		if (jsk) {
+			list_del_init(&jsk->survivor_node);
+			jsk->survivor = false;
+		}
+		mutex_unlock(&jr_survivors_lock);
+		if (!jsk || READ_ONCE(srv->dead)) {
+			if (jsk) {
+				/* Back where it was: the next netserver replays it. */
+				mutex_lock(&jr_survivors_lock);
+				jsk->survivor = true;
+				list_add(&jsk->survivor_node, &jr_survivors);
+				mutex_unlock(&jr_survivors_lock);
+			}
+			break;
+		}
+		sk = sk_jr(jsk);
+		lock_sock(sk);
+		err = sock_flag(sk, SOCK_DEAD) ? 0 : jr_replay_sock(jsk, srv);
+		if (err) {
+			failed++;
+			jr_sock_unslot(jsk);
+			jr_set_state(sk, TCP_CLOSE);
+			jr_sock_fail(sk, -err);
+		} else {
+			replayed++;
+		}
+		release_sock(sk);
+		/* Wake callers waiting in jr_wait_recovered(). */
+		wake_up_all(&jr_dev.live_wait);
+		sock_put(sk);	/* the survivors' list reference */
+	}
+	if (!READ_ONCE(srv->dead))
+		jr_post_replay_done(srv);
+	pr_info("joyride: replayed %u sockets to the new netserver (%u failed)\n",
+		replayed, failed);
+	jr_server_put(srv);
+	kfree(rp);
+}
+
+static void jr_recover(struct jr_server *srv, bool replay)
+{
+	struct jr_replay *rp;
+	struct jr_sock *jsk;
+
+	if (replay) {
+		rp = kzalloc(sizeof(*rp), GFP_KERNEL);
+		if (rp) {
+			kref_get(&srv->ref);
+			rp->srv = srv;
+			INIT_WORK(&rp->work, jr_replay_work);
+			schedule_work(&rp->work);
+			return;
+		}
+	}
+	/* No replay: the survivors' identity cannot be restored. */
+	for (;;) {
+		mutex_lock(&jr_survivors_lock);
+		jsk = list_first_entry_or_null(&jr_survivors, struct jr_sock, survivor_node);
+		if (jsk) {
+			list_del_init(&jsk->survivor_node);
+			jsk->survivor = false;
+		}
+		mutex_unlock(&jr_survivors_lock);
+		if (!jsk)
+			break;
+		jr_set_state(sk_jr(jsk), TCP_CLOSE);
+		jr_sock_fail(sk_jr(jsk), ENETDOWN);
+		sock_put(sk_jr(jsk));
+	}
+	if (replay)
+		jr_post_replay_done(srv);
 }
 
 static void jr_hold(struct jr_sock *jsk)
@@ -641,6 +875,7 @@ static void jr_put(struct jr_sock *jsk)
 const struct jr_family_ops jr_family = {
 	.complete	= jr_complete,
 	.server_gone	= jr_server_gone,
+	.recover	= jr_recover,
 	.hold		= jr_hold,
 	.put		= jr_put,
 };
@@ -670,6 +905,7 @@ static int jr_release(struct socket *sock)
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sock_orphan(sk);
 	release_sock(sk);
+	jr_survivor_drop(jsk);
 
 	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
 		list_del_init(&child->accept_node);
@@ -715,6 +951,9 @@ static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
 	lock_sock(sk);
 	err = -EINVAL;
 	if (jsk->bound || sk->sk_state != TCP_CLOSE)
+		goto out;
+	err = jr_wait_recovered(jsk);
+	if (err)
 		goto out;
 	if (sk->sk_reuse) {
 		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
@@ -779,10 +1018,10 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	err = jr_check_sin(addr, len);
 	if (err)
 		goto out;
-	srv = jr_live_srv(jsk);
-	err = -ENETDOWN;
-	if (!srv)
+	err = jr_wait_recovered(jsk);
+	if (err)
 		goto out;
+	srv = jr_live_srv(jsk);
 	if (sk->sk_reuse && !jsk->bound) {
 		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
 		if (err)
@@ -848,6 +1087,9 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 	if (err)
 		return err;
 	lock_sock(sk);
+	err = jr_wait_recovered(jsk);
+	if (err)
+		goto out;
 	jr_sin_to_addr((const struct sockaddr_in *)addr, &sqe.u.addr);
 	err = jr_call(jsk, &sqe);
 	if (!err) {
@@ -857,6 +1099,7 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 		jr_set_state(sk, TCP_ESTABLISHED);
 		sock->state = SS_CONNECTED;
 	}
+out:
 	release_sock(sk);
 	return err;
 }
@@ -1074,6 +1317,9 @@ static int jr_listen(struct socket *sock, int backlog)
 	    (sk->sk_state != TCP_CLOSE && sk->sk_state != TCP_LISTEN))
 		goto out;
 	backlog = clamp(backlog, 0, (int)READ_ONCE(sock_net(sk)->core.sysctl_somaxconn));
+	err = jr_wait_recovered(jsk);
+	if (err)
+		goto out;
 	if (sk->sk_reuse && !jsk->bound) {
 		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
 		if (err)
@@ -1164,6 +1410,8 @@ static int jr_setsockopt(struct socket *sock, int level, int optname,
 		return -EINVAL;
 	lock_sock(sk);
 	err = jr_setopt(jr_sk(sk), level, optname, optname == TCP_NODELAY ? !!val : val);
+	if (!err && optname == TCP_NODELAY)
+		jr_sk(sk)->nodelay = !!val;
 	release_sock(sk);
 	return err;
 }
@@ -1410,6 +1658,9 @@ static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	err = -EDESTADDRREQ;
 	if (!sin && sk->sk_state != TCP_ESTABLISHED)
 		goto out;
+	err = jr_wait_recovered(jsk);
+	if (err)
+		goto out;
 	srv = jr_live_srv(jsk);
 	err = -ENETDOWN;
 	if (!srv)
@@ -1613,7 +1864,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	}
 	if (!net_eq(net, &init_net))
 		return -EAFNOSUPPORT;
-	srv = jr_server_get();
+	srv = jr_server_get_wait();
 	if (!srv)
 		return -ENETDOWN;
 
@@ -1722,7 +1973,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	state = READ_ONCE(sk->sk_state);
 	name = state < ARRAY_SIZE(jr_state_names) && jr_state_names[state] ?
 	       jr_state_names[state] : "?";
-	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s%s\n",
+	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s%s%s\n",
 		   sk->sk_type == SOCK_STREAM ? "tcp" : "udp",
 		   sk->sk_type == SOCK_DGRAM && state == TCP_CLOSE ? "UNCONN" : name,
 		   srv ? (int)jsk->slot : -1, rxq, txq,
@@ -1730,6 +1981,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		   &jsk->peer.sin_addr, ntohs(jsk->peer.sin_port),
 		   jsk->closing ? "closing " : "",
 		   jsk->listener ? "accept-posted " : "",
+		   jsk->survivor ? "recovering " : "",
 		   sk->sk_family == AF_INET ? "inet " : "",
 		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
 	return 0;
@@ -1754,6 +2006,15 @@ static struct ctl_table jr_sysctl_table[] = {
 		.proc_handler	= jr_redirect_sysctl,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "recovery_timeout_ms",
+		.data		= &jr_recovery_timeout_ms,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec_minmax,
+		.extra1		= &jr_timeout_min,
+		.extra2		= &jr_timeout_max,
 	},
 	{
 		.procname	= "request_timeout_ms",

@@ -58,6 +58,7 @@ struct jr_server {
 	struct eventfd_ctx	*sq_doorbell;	/* NULL: never signal */
 	atomic64_t		next_tag;
 	bool			dead;		/* the netserver's file is gone */
+	u64			replay_tag;	/* REPLAY_DONE's, while recovering */
 
 	/* Slot table: which socket owns each slot (NULL: free). */
 	spinlock_t		slot_lock;
@@ -83,6 +84,7 @@ struct jr_dev {
 	enum jr_dev_state	state;
 	struct jr_server	*server;
 	u64			epoch;		/* attaches so far */
+	wait_queue_head_t	live_wait;	/* woken when the state changes */
 };
 
 extern struct jr_dev jr_dev;
@@ -91,6 +93,8 @@ extern struct jr_dev jr_dev;
 int jr_dev_init(void);
 void jr_dev_exit(void);
 struct jr_server *jr_server_get(void);		/* the live server, or NULL */
+struct jr_server *jr_server_get_wait(void);	/* ... waiting out a recovery */
+void jr_post_replay_done(struct jr_server *srv);
 void jr_server_put(struct jr_server *srv);
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen);
 void jr_slot_free(struct jr_server *srv, u32 slot);
@@ -118,6 +122,12 @@ struct jr_family_ops {
 	void (*complete)(struct jr_sock *jsk, const struct jr_cqe *cqe);
 	/* The server is gone: fail the socket and give its slot back. */
 	void (*server_gone)(struct jr_sock *jsk);
+	/*
+	 * A netserver attached while the device was recovering: replay the
+	 * surviving sockets to it (replay == true; the family ends with
+	 * jr_post_replay_done()), or fail them (it cannot take a replay).
+	 */
+	void (*recover)(struct jr_server *srv, bool replay);
 	/* Take/drop a reference on the socket (sock_hold/sock_put). */
 	void (*hold)(struct jr_sock *jsk);
 	void (*put)(struct jr_sock *jsk);
@@ -136,5 +146,6 @@ u64 jr_redirect_count(void);
 extern unsigned int jr_max_slots;
 extern unsigned int jr_max_buf;
 extern unsigned int jr_request_timeout_ms;
+extern unsigned int jr_recovery_timeout_ms;
 
 #endif /* _JR_KMOD_JOYRIDE_H */

@@ -29,8 +29,9 @@
 #include "joyride.h"
 
 struct jr_dev jr_dev = {
-	.lock	= __MUTEX_INITIALIZER(jr_dev.lock),
-	.state	= JR_DEV_DETACHED,
+	.lock		= __MUTEX_INITIALIZER(jr_dev.lock),
+	.state		= JR_DEV_DETACHED,
+	.live_wait	= __WAIT_QUEUE_HEAD_INITIALIZER(jr_dev.live_wait),
 };
 
 unsigned int jr_max_slots = 4096;
@@ -44,6 +45,7 @@ MODULE_PARM_DESC(max_buf, "Largest per-socket ring a netserver may ask for");
 /* Keep the region below this so a netserver cannot exhaust vmalloc space. */
 #define JR_REGION_MAX	(1ULL << 32)
 
+unsigned int jr_recovery_timeout_ms = 5000;	/* net.joyride.recovery_timeout_ms */
 unsigned int jr_request_timeout_ms = 10000;	/* net.joyride.request_timeout_ms */
 
 static void jr_server_free(struct jr_server *srv)
@@ -77,6 +79,43 @@ struct jr_server *jr_server_get(void)
 		kref_get(&srv->ref);
 	mutex_unlock(&jr_dev.lock);
 	return srv;
+}
+
+/*
+ * The live server, waiting up to net.joyride.recovery_timeout_ms while the
+ * device recovers (a netserver went away and a new one may be replaying).
+ */
+struct jr_server *jr_server_get_wait(void)
+{
+	long timeo = msecs_to_jiffies(READ_ONCE(jr_recovery_timeout_ms));
+
+	if (READ_ONCE(jr_dev.state) == JR_DEV_RECOVERING)
+		wait_event_interruptible_timeout(jr_dev.live_wait,
+			READ_ONCE(jr_dev.state) != JR_DEV_RECOVERING, timeo);
+	return jr_server_get();
+}
+
+/* Recovery is over: the device serves new sockets again. */
+static void jr_dev_set_live(struct jr_server *srv)
+{
+	mutex_lock(&jr_dev.lock);
+	if (jr_dev.server == srv && jr_dev.state == JR_DEV_RECOVERING) {
+		jr_dev.state = JR_DEV_LIVE;
+		pr_info("joyride: recovery done (epoch %llu)\n", srv->params.epoch);
+	}
+	mutex_unlock(&jr_dev.lock);
+	wake_up_all(&jr_dev.live_wait);
+}
+
+/* Every replayed socket precedes this; its reply ends recovery. */
+void jr_post_replay_done(struct jr_server *srv)
+{
+	struct jr_sqe sqe = { .op = JR_OP_REPLAY_DONE };
+
+	sqe.tag = jr_next_tag(srv);
+	WRITE_ONCE(srv->replay_tag, sqe.tag);
+	if (jr_post(srv, &sqe))
+		WRITE_ONCE(srv->replay_tag, 0);
 }
 
 /*
@@ -267,6 +306,7 @@ err_free:
 
 static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 {
+	bool recovering, replay;
 	struct jr_server *srv;
 	struct jr_attach a;
 	long err;
@@ -291,7 +331,10 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 		err = -EBUSY;
 		goto out_unlock;
 	}
-	a.flags = jr_dev.state == JR_DEV_RECOVERING ? JR_ATTACH_F_RECOVERING : 0;
+	recovering = jr_dev.state == JR_DEV_RECOVERING;
+	replay = recovering && (a.flags & JR_ATTACH_F_RECOVER) &&
+		 (a.features & JR_F_RECOVERY);
+	a.flags = replay ? JR_ATTACH_F_RECOVERING : 0;
 	a.epoch = ++jr_dev.epoch;
 	srv = jr_server_create(&a);
 	if (IS_ERR(srv)) {
@@ -306,8 +349,14 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	srv->file = file;
 	file->private_data = srv;
 	jr_dev.server = srv;
-	jr_dev.state = JR_DEV_LIVE;
-	err = 0;
+	/* A replay keeps the device recovering until REPLAY_DONE's reply. */
+	jr_dev.state = replay ? JR_DEV_RECOVERING : JR_DEV_LIVE;
+	mutex_unlock(&jr_dev.lock);
+	if (recovering)
+		jr_family.recover(srv, replay);
+	wake_up_all(&jr_dev.live_wait);
+	return 0;
+
 out_unlock:
 	mutex_unlock(&jr_dev.lock);
 	return err;
@@ -346,8 +395,15 @@ static long jr_ioctl_kick(struct jr_server *srv)
 	for (i = 0; i < ready; i++) {
 		memcpy(&cqe, jr_ring_entry(&srv->cq, srv->cq.own + i), sizeof(cqe));
 		err = jr_validate_cqe(&cqe, &srv->limits);
-		if (cqe.op == JR_OP_REPLAY_DONE && !err)
-			continue;	/* recovery: nothing replayed yet */
+		if (cqe.op == JR_OP_REPLAY_DONE && !err) {
+			if (cqe.tag == READ_ONCE(srv->replay_tag)) {
+				WRITE_ONCE(srv->replay_tag, 0);
+				jr_dev_set_live(srv);
+			} else {
+				jr_bad_entry(srv, &cqe, -EPROTO);
+			}
+			continue;
+		}
 		jsk = NULL;
 		if (cqe.slot < srv->params.nr_slots) {
 			spin_lock(&srv->slot_lock);
@@ -460,6 +516,9 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	spin_unlock(&srv->slot_lock);
 	wake_up_all(&srv->sq_wait);
 	jr_server_fail_sockets(srv);
+	wake_up_all(&jr_dev.live_wait);
+	pr_info("joyride: netserver detached (epoch %llu); recovering\n",
+		srv->params.epoch);
 	jr_server_put(srv);
 	return 0;
 }
