@@ -15,10 +15,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include "kselftest_harness.h"
 #include "jr/libjr.h"
+#include "serve_one.h"
 
-/* Without a netserver there is nothing to carry a socket: ENETDOWN. */
 TEST(socket_without_netserver_is_enetdown)
 {
 	int types[] = { SOCK_STREAM, SOCK_DGRAM, SOCK_STREAM | SOCK_NONBLOCK,
@@ -88,12 +91,50 @@ TEST(attach_grants_region_and_rejects_second)
 	EXPECT_EQ(EBUSY, errno);
 	close(fd2);
 
-	/* While attached, sockets can be created. */
-	int s = socket(AF_JOYRIDE, SOCK_STREAM, 0);
-	EXPECT_LE(0, s);
-	if (s >= 0)
-		close(s);
+	jr_region_destroy(&r);
+}
 
+/*
+ * With a netserver attached, socket() is a SOCKET request carrying the
+ * type, a slot and a tag; its reply's result is what socket() returns, and
+ * close() sends CLOSE for the same slot.
+ */
+TEST(socket_is_a_request_to_the_netserver)
+{
+	struct socket_call call = { .type = SOCK_DGRAM };
+	struct jr_attach req;
+	struct jr_region r;
+	struct jr_sqe sqe;
+	pthread_t t;
+
+	jr_attach_defaults(&req);
+	ASSERT_EQ(0, jr_attach_kernel(NULL, &req, &r));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_socket, &call));
+	ASSERT_EQ(0, serve_one(&r, JR_OP_SOCKET, 0, &sqe));
+	pthread_join(t, NULL);
+	ASSERT_LE(0, call.fd);
+	EXPECT_EQ(SOCK_DGRAM, sqe.u.socket.type);
+	EXPECT_EQ(AF_INET, sqe.u.socket.family);
+	EXPECT_EQ(IPPROTO_UDP, sqe.u.socket.protocol);
+	EXPECT_NE(0, sqe.tag);
+	EXPECT_NE(0, sqe.slot_gen);
+	EXPECT_EQ(0, jr_validate_sqe(&sqe, &r.limits));
+
+	/* close() does not wait: the CLOSE request is posted at once. */
+	uint32_t slot = sqe.slot;
+
+	close(call.fd);
+	ASSERT_EQ(0, serve_one(&r, JR_OP_CLOSE, 0, &sqe));
+	EXPECT_EQ(slot, sqe.slot);
+
+	/* The netserver's answer is what socket() returns. */
+	call.type = SOCK_STREAM;
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_socket, &call));
+	ASSERT_EQ(0, serve_one(&r, JR_OP_SOCKET, -ENOBUFS, &sqe));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-1, call.fd);
+	EXPECT_EQ(ENOBUFS, call.err);
 	jr_region_destroy(&r);
 }
 

@@ -14,8 +14,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <time.h>
+#include <sys/ioctl.h>
+
 #include "kselftest_harness.h"
 #include "jr/libjr.h"
+#include "serve_one.h"
 
 static int unload(void)
 {
@@ -55,8 +60,16 @@ TEST(unload_refused_while_in_use_then_clean)
 	EXPECT_EQ(-1, unload());
 	EXPECT_TRUE(errno == EBUSY || errno == EWOULDBLOCK);
 
-	/* So does a socket, after the netserver has gone. */
-	s = socket(AF_JOYRIDE, SOCK_DGRAM, 0);
+	/* So does a socket, after the netserver has gone (a UDP socket
+	 * survives it, waiting for the next one). */
+	struct socket_call call = { .type = SOCK_DGRAM };
+	struct jr_sqe sqe;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_socket, &call));
+	ASSERT_EQ(0, serve_one(&r, JR_OP_SOCKET, 0, &sqe));
+	pthread_join(t, NULL);
+	s = call.fd;
 	ASSERT_LE(0, s);
 	jr_region_destroy(&r);
 	errno = 0;

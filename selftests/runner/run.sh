@@ -41,5 +41,12 @@ check runner_propagates_failure fail "$vm" run --no-module -- false
 check runner_fails_on_kernel_warning fail "$vm" run --no-module -- \
 	sh -c 'echo "WARNING: CPU: 0 PID: 1 at selftest" > /dev/kmsg'
 
+# The netserver topology: a netserver that dies unasked fails the run (121);
+# one that cannot start fails it before the command runs (125).
+check runner_netserver_crash_fails fail "$vm" run --netserver -- \
+	sh -c 'kill -9 $JR_NETSERVER_PID'
+check runner_netserver_bad_args_fail fail "$vm" run --netserver \
+	--netserver-args "--slots 3" -- true
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
