@@ -1963,6 +1963,10 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	}
 	jsk = list_entry(v, struct jr_sock, all_node);
 	sk = sk_jr(jsk);
+	/* Children pre-posted for a listener are not sockets anyone holds;
+	 * the listener's line counts them. */
+	if (jsk->listener)
+		return 0;
 	spin_lock_bh(&jsk->lock);
 	srv = jsk->srv;
 	if (srv && sk->sk_state != TCP_LISTEN) {
@@ -1980,7 +1984,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		   &jsk->local.sin_addr, ntohs(jsk->local.sin_port),
 		   &jsk->peer.sin_addr, ntohs(jsk->peer.sin_port),
 		   jsk->closing ? "closing " : "",
-		   jsk->listener ? "accept-posted " : "",
+		   sk->sk_state == TCP_LISTEN && jsk->accepts_posted ? "accepts-posted " : "",
 		   jsk->survivor ? "recovering " : "",
 		   sk->sk_family == AF_INET ? "inet " : "",
 		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
