@@ -195,6 +195,22 @@ static void jr_sin_to_addr(const struct sockaddr_in *sin, struct jr_sockaddr *sa
 	memcpy(sa->addr, &sin->sin_addr, 4);
 }
 
+/*
+ * Wake every waiter, including those of jr_call(), which sleep
+ * uninterruptibly.  A child not yet accepted, or an orphan, has no wait
+ * queue.
+ */
+static void jr_wake_all(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (wq)
+		wake_up_all(&wq->wait);
+	rcu_read_unlock();
+}
+
 /* Fail a socket: every waiter wakes; sk_err is what the next call sees. */
 static void jr_sock_fail(struct sock *sk, int err)
 {
@@ -562,7 +578,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 		jsk->sync.res = cqe->res;
 		WRITE_ONCE(jsk->sync.done, true);
 		spin_unlock_bh(&jsk->lock);
-		wake_up_all(sk_sleep(sk));
+		jr_wake_all(sk);
 		return;
 	}
 	if (!jsk->async.op || jsk->async.tag != cqe->tag || jsk->async.op != cqe->op) {
@@ -648,6 +664,8 @@ static void jr_server_gone(struct jr_sock *jsk)
 		jr_set_state(sk, TCP_CLOSE);
 	}
 	jr_sock_unslot(jsk);
+	/* A request waiting for a reply (uninterruptibly) sees the death. */
+	jr_wake_all(sk);
 	if (survives) {
 		mutex_lock(&jr_survivors_lock);
 		jsk->survivor = true;
@@ -807,7 +825,21 @@ static void jr_replay_work(struct work_struct *work)
 		sk = sk_jr(jsk);
 		lock_sock(sk);
 		err = sock_flag(sk, SOCK_DEAD) ? 0 : jr_replay_sock(jsk, srv);
-		if (err) {
+		if (err && READ_ONCE(srv->dead)) {
+			/*
+			 * This netserver died mid-replay: the socket survives
+			 * for the next one.  If it had a slot, the server's
+			 * release has put it back (jr_server_gone ran while
+			 * jr_call() waited) or will; if not, we do.
+			 */
+			if (!jsk->srv && !jsk->survivor) {
+				mutex_lock(&jr_survivors_lock);
+				jsk->survivor = true;
+				sock_hold(sk);
+				list_add(&jsk->survivor_node, &jr_survivors);
+				mutex_unlock(&jr_survivors_lock);
+			}
+		} else if (err) {
 			failed++;
 			jr_sock_unslot(jsk);
 			jr_set_state(sk, TCP_CLOSE);
@@ -820,10 +852,14 @@ static void jr_replay_work(struct work_struct *work)
 		wake_up_all(&jr_dev.live_wait);
 		sock_put(sk);	/* the survivors' list reference */
 	}
-	if (!READ_ONCE(srv->dead))
+	if (!READ_ONCE(srv->dead)) {
 		jr_post_replay_done(srv);
-	pr_info("joyride: replayed %u sockets to the new netserver (%u failed)\n",
-		replayed, failed);
+		pr_info("joyride: replayed %u sockets to the new netserver (%u failed)\n",
+			replayed, failed);
+	} else {
+		pr_info("joyride: the netserver died during recovery (%u sockets replayed)\n",
+			replayed);
+	}
 	jr_server_put(srv);
 	kfree(rp);
 }

@@ -1,0 +1,398 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The far end of the guest socket tests (selftests/guest/socket_test.c).
+
+Runs on the host, inside the VM runner's network namespace, as root:
+
+    tools/jr-vm run --nics 2 \\
+        --peer-cmd "python3 $PWD/selftests/guest/peer.py" -- \\
+        build/selftests/guest/socket_test
+
+Everything listens on 0.0.0.0, so the same services answer on 198.18.0.1
+(reached from the guest through Joyride when NIC 0 belongs to the
+netserver) and on 198.18.1.1 (reached through the guest's Linux stack).
+The peer is the real Linux TCP/IP stack of the host: whatever it sees is
+what a Linux machine on the wire would see.
+
+TCP services
+  7     echo: echoes until EOF, then closes.
+  9     discard: reads until EOF.
+  19    chargen: the first line is "N [CHUNK [DELAY_MS]]"; sends N bytes
+        of the pattern byte(i) = i % 251 in CHUNK-byte writes DELAY_MS
+        apart, then closes.
+  7000  control: line commands, below.
+  7001  reset: reads one byte, then closes with SO_LINGER {1, 0} (an RST).
+        Waiting for the byte keeps the RST from racing the client's
+        connect(), which would otherwise fail with ECONNRESET at times.
+  7002  sink: accepts with a small receive buffer and never reads, so the
+        guest's send buffer fills.  Closed when the guest goes away.
+  7003  half-close: sends "hello\\n", shutdown(SHUT_WR), then reads until
+        EOF.  If what it reads starts with "TOKEN <t>\\n", the outcome is
+        recorded under <t> (see WAIT).
+  7004  report: the first line is "TOKEN <t>"; then echoes until EOF or
+        an error and records the outcome under <t>.
+  7999  nothing listens: the kernel answers SYNs with RST (ECONNREFUSED).
+UDP services
+  7     echo: every datagram back as is, zero-length ones included.
+  7999  nothing listens: the kernel answers with ICMP port unreachable.
+
+Control commands (port 7000, one line each, one reply line each):
+  PING                      -> OK
+  WAIT <t> [SECONDS]        -> the outcome of the connection that sent
+                               TOKEN <t>: "EOF <n>" (orderly close after n
+                               bytes), "RESET <n>", "ERR <ENAME> <n>", or
+                               TIMEOUT if it has not ended in SECONDS (10).
+  CONNECT <ip> <port> <n>   -> connect to the guest, send n pattern bytes,
+                               read n bytes back, then read until the guest
+                               closes: "OK <bytes read back>" or
+                               "ERR <ENAME>".
+  OPEN <ip> <port> <count>  -> open count connections to the guest and hold
+                               them while this control connection lasts:
+                               "OK <count>" once all are established.
+  BLACKHOLE                 -> "OK <port>": a listener that never accepts, whose
+                               accept queue the peer fills itself, so further
+                               SYNs to <port> are dropped (connects time out).
+                               It lasts while this control connection lasts.
+  QUIT                      -> closes the control connection.
+Anything else gets "ERR EINVAL".
+
+Routing: the peer turns on IPv4 forwarding in its namespace, which has no
+default route, so that it acts as a router that knows no way to anything
+beyond 198.18.0.0/15: a packet sent to it for, say, 198.19.255.1 (the
+netserver uses 198.18.0.1 as its gateway) is answered with ICMP network
+unreachable, and a Linux connect() through it fails with ENETUNREACH.  The
+guest's Linux stack has no default route and fails the same connect()
+locally with the same errno.
+
+Every connection runs in its own thread; at most MAX_CONNS at a time (more
+are closed at once) and every wait is bounded, so a misbehaving guest
+cannot wedge the peer.
+"""
+
+import errno
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+MAX_CONNS = 128
+IO_TIMEOUT = 10.0          # seconds any single read or write may block
+SINK_LIFETIME = 60.0       # the longest a sink connection is held
+OUTCOMES_KEPT = 1000
+
+PATTERN = bytes(i % 251 for i in range(251))
+
+
+def pattern(offset, n):
+    """n bytes of the chargen pattern starting at stream offset."""
+    out = bytearray()
+    start = offset % 251
+    while len(out) < n:
+        out += PATTERN[start:start + (n - len(out))]
+        start = 0
+    return bytes(out)
+
+
+def log(msg):
+    print("peer.py: " + msg, file=sys.stderr, flush=True)
+
+
+def ename(err):
+    return errno.errorcode.get(err, "E%d" % err) if err else "EIO"
+
+
+class Outcomes:
+    """How token-carrying connections ended, for WAIT."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.results = {}
+
+    def record(self, token, result):
+        with self.cond:
+            self.results[token] = result
+            while len(self.results) > OUTCOMES_KEPT:
+                self.results.pop(next(iter(self.results)))
+            self.cond.notify_all()
+
+    def wait(self, token, seconds):
+        deadline = time.monotonic() + seconds
+        with self.cond:
+            while token not in self.results:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return "TIMEOUT"
+                self.cond.wait(left)
+            return self.results[token]
+
+
+outcomes = Outcomes()
+slots = threading.BoundedSemaphore(MAX_CONNS)
+
+
+def read_line(conn, limit=256):
+    """One line without its newline, or None at EOF before a newline."""
+    buf = bytearray()
+    while len(buf) < limit:
+        b = conn.recv(1)
+        if not b:
+            return None
+        if b == b"\n":
+            return buf.decode("ascii", "replace").strip()
+        buf += b
+    return buf.decode("ascii", "replace").strip()
+
+
+def drain(conn, echo):
+    """Read (and maybe echo) until EOF or error: 'EOF n', 'RESET n', 'ERR E n'."""
+    n = 0
+    try:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return "EOF %d" % n
+            n += len(data)
+            if echo:
+                conn.sendall(data)
+    except ConnectionResetError:
+        return "RESET %d" % n
+    except socket.timeout:
+        return "ERR ETIMEDOUT %d" % n
+    except OSError as e:
+        return "ERR %s %d" % (ename(e.errno), n)
+
+
+def serve_echo(conn):
+    drain(conn, echo=True)
+
+
+def serve_discard(conn):
+    drain(conn, echo=False)
+
+
+def serve_chargen(conn):
+    fields = (read_line(conn) or "0").split()
+    n = int(fields[0])
+    chunk = int(fields[1]) if len(fields) > 1 else 65536
+    delay = int(fields[2]) / 1000.0 if len(fields) > 2 else 0.0
+    sent = 0
+    while sent < n:
+        if sent and delay:
+            time.sleep(delay)
+        k = min(chunk, n - sent)
+        conn.sendall(pattern(sent, k))
+        sent += k
+
+
+def serve_reset(conn):
+    conn.recv(1)
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def serve_sink(conn):
+    # Never read; leave when the guest resets or closes, or after a while.
+    p = select.poll()
+    p.register(conn, select.POLLRDHUP | select.POLLERR | select.POLLHUP)
+    deadline = time.monotonic() + SINK_LIFETIME
+    while time.monotonic() < deadline:
+        if p.poll(1000):
+            return
+
+
+def serve_half_close(conn):
+    conn.sendall(b"hello\n")
+    conn.shutdown(socket.SHUT_WR)
+    first = read_line(conn)
+    if first is None or not first.startswith("TOKEN "):
+        drain(conn, echo=False)
+        return
+    outcomes.record(first.split()[1], drain(conn, echo=False))
+
+
+def serve_report(conn):
+    first = read_line(conn)
+    if first is None or not first.startswith("TOKEN "):
+        return
+    outcomes.record(first.split()[1], drain(conn, echo=True))
+
+
+class Control:
+    """One control connection and what it holds open."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.held = []
+
+    def reply(self, line):
+        self.conn.sendall((line + "\n").encode())
+
+    def run(self):
+        try:
+            while True:
+                line = read_line(self.conn, limit=1024)
+                if line is None:
+                    return
+                words = line.split()
+                if not words:
+                    continue
+                if words[0] == "QUIT":
+                    return
+                self.reply(self.command(words))
+        finally:
+            for s in self.held:
+                s.close()
+
+    def command(self, words):
+        cmd, args = words[0], words[1:]
+        try:
+            if cmd == "PING":
+                return "OK"
+            if cmd == "WAIT" and len(args) in (1, 2):
+                secs = float(args[1]) if len(args) == 2 else 10.0
+                return outcomes.wait(args[0], min(secs, 30.0))
+            if cmd == "CONNECT" and len(args) == 3:
+                return self.connect(args[0], int(args[1]), int(args[2]))
+            if cmd == "OPEN" and len(args) == 3:
+                return self.open(args[0], int(args[1]), int(args[2]))
+            if cmd == "BLACKHOLE" and not args:
+                return self.blackhole()
+        except ValueError:
+            pass
+        return "ERR EINVAL"
+
+    def connect(self, ip, port, n):
+        try:
+            with socket.create_connection((ip, port), timeout=5) as s:
+                s.settimeout(IO_TIMEOUT)
+                s.sendall(pattern(0, n))
+                got = 0
+                while got < n:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    got += len(data)
+                while s.recv(65536):
+                    pass
+                return "OK %d" % got
+        except socket.timeout:
+            return "ERR ETIMEDOUT"
+        except OSError as e:
+            return "ERR " + ename(e.errno)
+
+    def open(self, ip, port, count):
+        if count > 64:
+            return "ERR EINVAL"
+        try:
+            for _ in range(count):
+                s = socket.create_connection((ip, port), timeout=5)
+                self.held.append(s)
+            return "OK %d" % count
+        except socket.timeout:
+            return "ERR ETIMEDOUT"
+        except OSError as e:
+            return "ERR " + ename(e.errno)
+
+    def blackhole(self):
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.held.append(lsn)
+        lsn.bind(("0.0.0.0", 0))
+        # A backlog of 1 admits two connections to the accept queue (Linux
+        # counts "full" as more than the backlog); with those two never
+        # accepted, the listener drops every further SYN.
+        lsn.listen(1)
+        port = lsn.getsockname()[1]
+        for _ in range(2):
+            filler = socket.create_connection(("127.0.0.1", port), timeout=5)
+            self.held.append(filler)
+        return "OK %d" % port
+
+
+def serve_control(conn):
+    Control(conn).run()
+
+
+def handle(conn, serve):
+    try:
+        conn.settimeout(IO_TIMEOUT)
+        serve(conn)
+    except Exception as e:  # one bad connection must not stop the peer
+        if not isinstance(e, (OSError, ValueError)):
+            log("%s: %r" % (serve.__name__, e))
+    finally:
+        conn.close()
+        slots.release()
+
+
+def tcp_listener(port, serve, rcvbuf=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        # Set on the listener, inherited by accepted sockets, so that the
+        # window it advertises from the SYN-ACK on is small.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.bind(("0.0.0.0", port))
+    s.listen(64)
+
+    def loop():
+        while True:
+            conn, _ = s.accept()
+            if not slots.acquire(blocking=False):
+                conn.close()
+                continue
+            threading.Thread(target=handle, args=(conn, serve),
+                             daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def udp_echo(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+
+    def loop():
+        while True:
+            data, addr = s.recvfrom(65535)
+            try:
+                s.sendto(data, addr)
+            except OSError:
+                pass
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def act_as_router():
+    try:
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write("1\n")
+    except OSError as e:
+        log("cannot enable forwarding (%s): unroutable destinations "
+            "will time out instead of failing with ENETUNREACH" % e)
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    act_as_router()
+    tcp_listener(7, serve_echo)
+    tcp_listener(9, serve_discard)
+    tcp_listener(19, serve_chargen)
+    tcp_listener(7001, serve_reset)
+    tcp_listener(7002, serve_sink, rcvbuf=4096)
+    tcp_listener(7003, serve_half_close)
+    tcp_listener(7004, serve_report)
+    udp_echo(7)
+    # The control port last: once it answers, every service is up.
+    tcp_listener(7000, serve_control)
+    log("listening on 0.0.0.0 (tcp 7 9 19 7000-7004, udp 7)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
