@@ -204,6 +204,17 @@ static void sock_rings_reset(struct ns_sock *s)
 	jr_store_release(&ctl->tx_cons, 0);
 }
 
+/*
+ * A counted connection (CONNECTED or CLOSING, counted in tcp_connected_cb
+ * and accept_into) ends other than through tcp_finish_close().
+ */
+static void tcp_uncount(struct ns_sock *s)
+{
+	if (s->type == SOCK_STREAM &&
+	    (s->state == NS_SOCK_CONNECTED || s->state == NS_SOCK_CLOSING))
+		s->front->eng->tcp_conns--;
+}
+
 /* The owner's ring positions lie: this socket is no longer served. */
 static void sock_bad_ring(struct ns_sock *s)
 {
@@ -211,6 +222,7 @@ static void sock_bad_ring(struct ns_sock *s)
 	ns_warn("%s: slot %u: ring position out of range; failing the socket",
 		s->front->name, s->slot);
 	if (s->type == SOCK_STREAM && s->pcb.tcp) {
+		tcp_uncount(s);
 		tcp_arg(s->pcb.tcp, NULL);
 		tcp_abort(s->pcb.tcp);
 		s->pcb.tcp = NULL;
@@ -355,6 +367,7 @@ static void tcp_tx_drain(struct ns_sock *s)
 			break;
 		if (err != ERR_OK) {
 			event(s, JR_EV_RESET, errno_from_err(err));
+			tcp_uncount(s);
 			s->state = NS_SOCK_DEAD;
 			return;
 		}
@@ -436,12 +449,14 @@ static void tcp_err_cb(void *arg, err_t err)
 		complete_pending(s, res, NULL);
 		break;
 	case NS_SOCK_CLOSING:
+		tcp_uncount(s);		/* tcp_finish_close() sees no pcb */
 		tcp_finish_close(s);
 		break;
 	default:
 		res = err == ERR_ABRT ? -ETIMEDOUT : errno_from_err(err);
 		if (err == ERR_RST)
 			res = -ECONNRESET;
+		tcp_uncount(s);
 		s->state = NS_SOCK_DEAD;
 		event(s, JR_EV_RESET, res);
 		break;

@@ -194,6 +194,9 @@ static void handle_event(struct jr_client *c, const struct jr_cqe *cqe)
 	case JR_EV_RESET:
 		s->err = -cqe->res;
 		s->rx_fin = true;
+		/* Sticky, unlike err (which recv() reports once): every
+		 * later send() fails with EPIPE, as on Linux. */
+		s->shut_wr = true;
 		break;
 	case JR_EV_ERROR:
 		s->err = -cqe->res;

@@ -99,7 +99,14 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds,
 	ssize_t n;
 
 	*nr_fds = 0;
-	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	/*
+	 * With SO_RCVTIMEO set, a wait interrupted by a signal or by
+	 * io_uring task work (the netserver's own rings) fails with EINTR
+	 * instead of restarting: try again.
+	 */
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {

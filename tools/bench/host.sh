@@ -1,0 +1,171 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# host.sh: TCP through Joyride against TCP through Linux, on this host, in
+# one run (tools/joyride bench host).
+#
+#   jr     jr-netserver (--poll busy) on net_tap in a network namespace; the
+#          client is jr-tcp-bench --backend jr (client library, talking to
+#          the netserver over its --listen socket); the peer is
+#          jr-tcp-bench --backend linux in the namespace, behind the tap.
+#   linux  jr-tcp-bench --backend linux on both ends of a veth pair between
+#          two namespaces.
+#
+# Cases, JR_BENCH_SECONDS each (default 3):
+#   rr      64-byte request/response on one connection: transactions/s,
+#           p50 and p99 round trip
+#   stream  one connection sending as fast as it can: bytes/s received
+#
+# CPUs: with two or more, both set-ups get the same two CPUs.  jr: the
+# netserver busy-polls on CPU 1, client and peer share CPU 0.  linux: client
+# on CPU 0, server on CPU 1.  Other load on the machine shows in the
+# numbers; run it on a quiet machine.
+#
+# Output: a table, then exactly one headline (ratios > 1: Joyride faster):
+#   host: rr <x>x linux, stream <y>x linux
+#
+# Environment: JR_BUILD_DIR (default build/), JR_BENCH_SECONDS.
+# Needs root (namespaces, tap and veth devices); exits 77 otherwise.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${JR_BUILD_DIR:-$here/../../build}
+netserver=$build/netserver/jr-netserver
+bench=$build/tools/bench/jr-tcp-bench
+seconds=${JR_BENCH_SECONDS:-3}
+
+log() { echo "host.sh: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || { log "needs root (network namespaces, tap/veth devices)"; exit 77; }
+[[ -x $netserver && -x $bench ]] || die "build first: need $netserver and $bench"
+
+tmp=$(mktemp -d /tmp/jr-bench-host.XXXXXX)
+ns_jr=jrb-jr-$$
+ns_a=jrb-a-$$
+ns_b=jrb-b-$$
+pids=()
+
+cleanup() {
+	local rc=$? ns p i
+
+	set +e
+	trap - EXIT
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for ((i = 0; i < 250; i++)); do
+		alive=0
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		(( alive )) || break
+		sleep 0.02
+	done
+	for ns in "$ns_jr" "$ns_a" "$ns_b"; do
+		ip netns list | grep -qw "$ns" || continue
+		p=$(ip netns pids "$ns")
+		[[ -n $p ]] && kill -KILL $p
+		ip netns delete "$ns"
+	done
+	wait 2>/dev/null
+	(( rc == 0 )) || { for f in "$tmp"/*.err; do [[ -s $f ]] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }; done; }
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if (( $(nproc) >= 2 )); then
+	cpu_a="taskset -c 0"
+	cpu_b="taskset -c 1"
+else
+	cpu_a=""
+	cpu_b=""
+fi
+
+# wait_line FILE REGEX PID WHAT: poll (bounded) for a line from PID.
+wait_line() {
+	local i
+
+	for ((i = 0; i < 1000; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		kill -0 "$3" 2>/dev/null || die "$4 exited before it was ready"
+		sleep 0.02
+	done
+	die "$4 not ready after 20 s"
+}
+
+# start NAME NS CPU ARGS...: a background jr-tcp-bench server in NS.
+start_server() {
+	local name=$1 ns=$2 cpu=$3
+	shift 3
+
+	ip netns exec "$ns" $cpu "$bench" --backend linux "$@" \
+		>"$tmp/$name.out" 2>"$tmp/$name.err" &
+	pids+=($!)
+	wait_line "$tmp/$name.out" '^listening' $! "$name"
+}
+
+# field LINE KEY: the value of key=value in a result line.
+field() {
+	sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" <<<"$1"
+}
+
+# ---------------------------------------------------------------- jr
+ip netns add "$ns_jr"
+ip -n "$ns_jr" link set lo up
+ip netns exec "$ns_jr" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+sock=$tmp/netserver.sock
+ip netns exec "$ns_jr" $cpu_b "$netserver" \
+	--eal "--no-huge -m 256 --no-pci --no-shconf --file-prefix jrb$$ --log-level=*:error --vdev net_tap0,iface=jrtap0" \
+	--ip 198.18.0.2/24 --listen "$sock" --allow-root --poll busy \
+	>"$tmp/netserver.out" 2>"$tmp/netserver.err" &
+pids+=($!)
+wait_line "$tmp/netserver.out" '^jr-netserver: ready$' $! "jr-netserver"
+ip -n "$ns_jr" addr add 198.18.0.1/24 dev jrtap0
+ip -n "$ns_jr" link set jrtap0 up
+
+start_server jr-rr-peer "$ns_jr" "$cpu_a" rr-server --port 5001
+jr_rr=$($cpu_a "$bench" --backend jr --sock "$sock" rr-client \
+	--connect 198.18.0.1:5001 --seconds "$seconds" 2>"$tmp/jr-rr.err") ||
+	die "jr rr-client failed: $(cat "$tmp/jr-rr.err")"
+start_server jr-stream-peer "$ns_jr" "$cpu_a" stream-server --port 5002
+jr_stream=$($cpu_a "$bench" --backend jr --sock "$sock" stream-client \
+	--connect 198.18.0.1:5002 --seconds "$seconds" 2>"$tmp/jr-stream.err") ||
+	die "jr stream-client failed: $(cat "$tmp/jr-stream.err")"
+
+# ------------------------------------------------------------- linux
+for ns in "$ns_a" "$ns_b"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+done
+ip -n "$ns_a" link add jrba type veth peer name jrbb netns "$ns_b"
+ip -n "$ns_a" addr add 198.18.1.1/24 dev jrba
+ip -n "$ns_b" addr add 198.18.1.2/24 dev jrbb
+ip -n "$ns_a" link set jrba up
+ip -n "$ns_b" link set jrbb up
+
+start_server lx-rr-server "$ns_a" "$cpu_b" rr-server --port 5001
+lx_rr=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux rr-client \
+	--connect 198.18.1.1:5001 --seconds "$seconds" 2>"$tmp/lx-rr.err") ||
+	die "linux rr-client failed: $(cat "$tmp/lx-rr.err")"
+start_server lx-stream-server "$ns_a" "$cpu_b" stream-server --port 5002
+lx_stream=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux stream-client \
+	--connect 198.18.1.1:5002 --seconds "$seconds" 2>"$tmp/lx-stream.err") ||
+	die "linux stream-client failed: $(cat "$tmp/lx-stream.err")"
+
+# ------------------------------------------------------------- report
+printf '%-6s %12s %9s %9s %14s\n' case "rr trans/s" "p50 us" "p99 us" "stream MB/s"
+for c in jr lx; do
+	rr_var=${c}_rr
+	st_var=${c}_stream
+	printf '%-6s %12.0f %9.1f %9.1f %14.1f\n' "$([[ $c == jr ]] && echo jr || echo linux)" \
+		"$(field "${!rr_var}" tps)" "$(field "${!rr_var}" p50_us)" \
+		"$(field "${!rr_var}" p99_us)" \
+		"$(awk -v b="$(field "${!st_var}" bytes_per_s)" 'BEGIN { print b / 1e6 }')"
+done
+awk -v jt="$(field "$jr_rr" tps)" -v lt="$(field "$lx_rr" tps)" \
+    -v js="$(field "$jr_stream" bytes_per_s)" -v ls="$(field "$lx_stream" bytes_per_s)" \
+	'BEGIN { printf "host: rr %.2fx linux, stream %.2fx linux\n", jt / lt, js / ls }'

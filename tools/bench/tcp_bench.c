@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * jr-tcp-bench: one TCP benchmark, two socket implementations.
+ *
+ *   jr-tcp-bench --backend linux|jr [--sock PATH] MODE [options]
+ *
+ * MODE:
+ *   rr-server --port P        answer SIZE-byte requests with SIZE bytes,
+ *                             one connection after another, until killed
+ *   rr-client --connect A:P   one connection: request, wait for the
+ *                             response, repeat for --seconds; reports
+ *                             transactions/s and p50/p99 round-trip µs
+ *   stream-server --port P    read and discard until end of file, one
+ *                             connection after another, until killed
+ *   stream-client --connect A:P
+ *                             send for --seconds, then half-close and wait
+ *                             for the server's close, so that every byte
+ *                             counted was received; reports bytes/s
+ * Options: --seconds N (default 3), --size BYTES (rr, default 64),
+ * --chunk BYTES (stream writes, default 64 KiB).
+ *
+ * The same code drives both backends through a table of five operations,
+ * so a difference in the numbers is a difference in the socket
+ * implementation, not in the benchmark.  Clients print one result line
+ * that tools/bench/host.sh parses:
+ *   rr: tps=<x> p50_us=<x> p99_us=<x> transactions=<n> seconds=<s>
+ *   stream: bytes_per_s=<x> bytes=<n> seconds=<s>
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jr/jr_client.h"
+
+/* ------------------------------------------------------------ backends */
+
+struct backend {
+	const char	*name;
+	int		(*listen)(unsigned int port);
+	int		(*accept)(int l);
+	int		(*connect)(const struct sockaddr_in *to);
+	ssize_t		(*send)(int sd, const void *buf, size_t len);
+	ssize_t		(*recv)(int sd, void *buf, size_t len);
+	int		(*shutdown_wr)(int sd);
+	int		(*close)(int sd);
+};
+
+static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "jr-tcp-bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+/* Linux: plain sockets; errors as -errno like the client library's. */
+static int lx_listen(unsigned int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16))
+		return -errno;
+	return fd;
+}
+
+static int lx_accept(int l)
+{
+	int one = 1, fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static int lx_connect(const struct sockaddr_in *to)
+{
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)to, sizeof(*to))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static ssize_t lx_send(int sd, const void *buf, size_t len)
+{
+	ssize_t n = send(sd, buf, len, MSG_NOSIGNAL);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t lx_recv(int sd, void *buf, size_t len)
+{
+	ssize_t n = recv(sd, buf, len, 0);
+
+	return n < 0 ? -errno : n;
+}
+
+static int lx_shutdown_wr(int sd)
+{
+	return shutdown(sd, SHUT_WR) ? -errno : 0;
+}
+
+static int lx_close(int sd)
+{
+	return close(sd) ? -errno : 0;
+}
+
+static const struct backend linux_backend = {
+	"linux", lx_listen, lx_accept, lx_connect, lx_send, lx_recv,
+	lx_shutdown_wr, lx_close,
+};
+
+/* Joyride: the client library, one client per process. */
+static struct jr_client *jc;
+
+static int j_listen(unsigned int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	int sd = jr_socket(jc, SOCK_STREAM), err;
+
+	if (sd < 0)
+		return sd;
+	jr_setsockopt(jc, sd, SOL_SOCKET, SO_REUSEADDR, 1);
+	err = jr_bind(jc, sd, &a);
+	if (!err)
+		err = jr_listen(jc, sd, 16);
+	return err ? err : sd;
+}
+
+static int j_accept(int l)
+{
+	int sd = jr_accept(jc, l, NULL, 0);
+
+	if (sd >= 0)
+		jr_setsockopt(jc, sd, IPPROTO_TCP, TCP_NODELAY, 1);
+	return sd;
+}
+
+static int j_connect(const struct sockaddr_in *to)
+{
+	int sd = jr_socket(jc, SOCK_STREAM), err;
+
+	if (sd < 0)
+		return sd;
+	err = jr_connect(jc, sd, to);
+	if (err) {
+		jr_close(jc, sd);
+		return err;
+	}
+	jr_setsockopt(jc, sd, IPPROTO_TCP, TCP_NODELAY, 1);
+	return sd;
+}
+
+static ssize_t j_send(int sd, const void *buf, size_t len)
+{
+	return jr_send(jc, sd, buf, len, 0);
+}
+
+static ssize_t j_recv(int sd, void *buf, size_t len)
+{
+	return jr_recv(jc, sd, buf, len, 0);
+}
+
+static int j_shutdown_wr(int sd)
+{
+	return jr_shutdown(jc, sd, SHUT_WR);
+}
+
+static int j_close(int sd)
+{
+	return jr_close(jc, sd);
+}
+
+static const struct backend jr_backend = {
+	"jr", j_listen, j_accept, j_connect, j_send, j_recv, j_shutdown_wr, j_close,
+};
+
+/* ------------------------------------------------------------- helpers */
+
+static const struct backend *be;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int send_all(int sd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = be->send(sd, p, len);
+
+		if (n <= 0)
+			return n < 0 ? (int)n : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* 1: got len bytes; 0: end of file first; -errno. */
+static int recv_all(int sd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = be->recv(sd, p, len);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return 0;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 1;
+}
+
+static struct sockaddr_in parse_addr(const char *s)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	const char *colon = strrchr(s, ':');
+	char host[64];
+
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		die("address must be A.B.C.D:PORT: %s", s);
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		die("bad IPv4 address: %s", host);
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	return a;
+}
+
+/* -------------------------------------------------------------- modes */
+
+struct opts {
+	unsigned int	port;
+	const char	*connect;
+	double		seconds;
+	size_t		size, chunk;
+};
+
+static int listener(const struct opts *o)
+{
+	int l = be->listen(o->port);
+
+	if (l < 0)
+		die("listen on port %u: %s", o->port, strerror(-l));
+	/* host.sh waits for this line before it starts the client. */
+	printf("listening on port %u\n", o->port);
+	fflush(stdout);
+	return l;
+}
+
+static void rr_server(const struct opts *o)
+{
+	char *buf = malloc(o->size);
+	int l = listener(o);
+
+	for (;;) {
+		int sd = be->accept(l);
+
+		if (sd < 0)
+			die("accept: %s", strerror(-sd));
+		while (recv_all(sd, buf, o->size) == 1 &&
+		       send_all(sd, buf, o->size) == 0)
+			;
+		be->close(sd);
+	}
+}
+
+static void stream_server(const struct opts *o)
+{
+	char *buf = malloc(o->chunk);
+	int l = listener(o);
+
+	for (;;) {
+		int sd = be->accept(l);
+
+		if (sd < 0)
+			die("accept: %s", strerror(-sd));
+		while (be->recv(sd, buf, o->chunk) > 0)
+			;
+		be->close(sd);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void rr_client(const struct opts *o)
+{
+	struct sockaddr_in to = parse_addr(o->connect);
+	size_t cap = 1 << 20, n = 0;
+	uint64_t *lat = malloc(cap * sizeof(*lat));
+	char *req = calloc(1, o->size), *resp = malloc(o->size);
+	uint64_t start, end, deadline;
+	int sd = be->connect(&to), err;
+
+	if (sd < 0)
+		die("connect to %s: %s", o->connect, strerror(-sd));
+	/* A short warm-up: the first exchanges pay for ARP and cold caches. */
+	for (int i = 0; i < 100; i++)
+		if (send_all(sd, req, o->size) || recv_all(sd, resp, o->size) != 1)
+			die("warm-up exchange failed");
+	start = now_ns();
+	deadline = start + (uint64_t)(o->seconds * 1e9);
+	do {
+		uint64_t t0 = now_ns();
+
+		req[0] = (char)n;
+		err = send_all(sd, req, o->size);
+		if (err)
+			die("send: %s", strerror(-err));
+		err = recv_all(sd, resp, o->size);
+		if (err != 1)
+			die("recv: %s", err ? strerror(-err) : "end of file");
+		if (resp[0] != req[0])
+			die("response %zu does not match its request", n);
+		end = now_ns();
+		if (n == cap) {
+			cap *= 2;
+			lat = realloc(lat, cap * sizeof(*lat));
+			if (!lat)
+				die("out of memory");
+		}
+		lat[n++] = end - t0;
+	} while (end < deadline);
+	be->close(sd);
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	printf("rr: tps=%.0f p50_us=%.1f p99_us=%.1f transactions=%zu seconds=%.3f\n",
+	       n / ((end - start) / 1e9), lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3,
+	       n, (end - start) / 1e9);
+}
+
+static void stream_client(const struct opts *o)
+{
+	struct sockaddr_in to = parse_addr(o->connect);
+	char *buf = calloc(1, o->chunk);
+	uint64_t start, deadline, bytes = 0, end;
+	int sd = be->connect(&to), err;
+
+	if (sd < 0)
+		die("connect to %s: %s", o->connect, strerror(-sd));
+	start = now_ns();
+	deadline = start + (uint64_t)(o->seconds * 1e9);
+	while (now_ns() < deadline) {
+		err = send_all(sd, buf, o->chunk);
+		if (err)
+			die("send: %s", strerror(-err));
+		bytes += o->chunk;
+	}
+	/* Count only what arrived: the server closes after our FIN, which
+	 * comes after the last byte. */
+	err = be->shutdown_wr(sd);
+	if (err)
+		die("shutdown: %s", strerror(-err));
+	while ((err = (int)be->recv(sd, buf, o->chunk)) > 0)
+		;
+	if (err < 0)
+		die("waiting for the server's close: %s", strerror(-err));
+	end = now_ns();
+	be->close(sd);
+	printf("stream: bytes_per_s=%.0f bytes=%llu seconds=%.3f\n",
+	       bytes / ((end - start) / 1e9), (unsigned long long)bytes,
+	       (end - start) / 1e9);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "backend", required_argument, NULL, 'b' },
+		{ "sock", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "connect", required_argument, NULL, 'c' },
+		{ "seconds", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 'z' },
+		{ "chunk", required_argument, NULL, 'k' },
+		{ 0 }
+	};
+	struct opts o = { .port = 5001, .seconds = 3, .size = 64, .chunk = 65536 };
+	const char *backend = "linux", *sock = NULL, *mode;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b': backend = optarg; break;
+		case 's': sock = optarg; break;
+		case 'p': o.port = (unsigned int)atoi(optarg); break;
+		case 'c': o.connect = optarg; break;
+		case 't': o.seconds = atof(optarg); break;
+		case 'z': o.size = (size_t)atol(optarg); break;
+		case 'k': o.chunk = (size_t)atol(optarg); break;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1 || !o.size || !o.chunk || o.seconds <= 0) {
+		fprintf(stderr, "usage: jr-tcp-bench --backend linux|jr [--sock PATH] "
+			"rr-server|rr-client|stream-server|stream-client [options]\n");
+		return 2;
+	}
+	mode = argv[optind];
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(backend, "linux")) {
+		be = &linux_backend;
+	} else if (!strcmp(backend, "jr")) {
+		if (!sock)
+			die("--backend jr needs --sock PATH (the netserver's --listen)");
+		err = jr_client_open(sock, &jc);
+		if (err)
+			die("jr_client_open(%s): %s", sock, strerror(-err));
+		be = &jr_backend;
+	} else {
+		die("unknown backend '%s' (linux or jr)", backend);
+	}
+	if ((!strcmp(mode, "rr-client") || !strcmp(mode, "stream-client")) && !o.connect)
+		die("%s needs --connect A.B.C.D:PORT", mode);
+	if (!strcmp(mode, "rr-server"))
+		rr_server(&o);
+	else if (!strcmp(mode, "stream-server"))
+		stream_server(&o);
+	else if (!strcmp(mode, "rr-client"))
+		rr_client(&o);
+	else if (!strcmp(mode, "stream-client"))
+		stream_client(&o);
+	else
+		die("unknown mode '%s'", mode);
+	if (jc)
+		jr_client_close(jc);
+	return 0;
+}
