@@ -1030,6 +1030,7 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	struct jr_sock *jsk = jr_sk(sk);
 	struct jr_server *srv;
 	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	bool in_progress = false;
 	long timeo;
 	int err;
 
@@ -1038,15 +1039,29 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	lock_sock(sk);
 	switch (sk->sk_state) {
 	case TCP_ESTABLISHED:
-		err = -EISCONN;
+		/* As inet: the first connect() after a non-blocking one
+		 * completed reports the success; later ones EISCONN. */
+		if (sock->state == SS_CONNECTING) {
+			sock->state = SS_CONNECTED;
+			err = 0;
+		} else {
+			err = -EISCONN;
+		}
 		goto out;
 	case TCP_SYN_SENT:
 		err = -EALREADY;
 		if (flags & O_NONBLOCK)
 			goto out;
+		in_progress = true;
 		goto wait;
 	case TCP_LISTEN:
 		err = -EISCONN;
+		goto out;
+	}
+	if (sock->state == SS_CONNECTING && sk->sk_err) {
+		/* A non-blocking connect failed: this call reports it. */
+		sock->state = SS_UNCONNECTED;
+		err = sock_error(sk);
 		goto out;
 	}
 	/* A previous attempt's error is consumed by this one. */
@@ -1084,9 +1099,10 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 wait:
 	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
 	if (READ_ONCE(sk->sk_state) == TCP_SYN_SENT) {
-		/* Like Linux: non-blocking, or timed out, is EINPROGRESS; a
-		 * signal interrupts the wait, not the connection. */
-		err = -EINPROGRESS;
+		/* Like Linux: non-blocking, or timed out, is EINPROGRESS
+		 * (EALREADY if an earlier call started it); a signal
+		 * interrupts the wait, not the connection. */
+		err = in_progress ? -EALREADY : -EINPROGRESS;
 		if (!timeo || !jr_wait_connect(sk, &timeo)) {
 			if (timeo && signal_pending(current))
 				err = sock_intr_errno(timeo);
@@ -1117,8 +1133,19 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 
 	if (len < (int)sizeof(sa_family_t))
 		return -EINVAL;
-	if (addr->sa_family == AF_UNSPEC)
-		return -EOPNOTSUPP;	/* disconnect: not offered by the netserver */
+	if (addr->sa_family == AF_UNSPEC) {
+		/* Dissolve the association: a CONNECT to family 0. */
+		lock_sock(sk);
+		err = jr_wait_recovered(jsk);
+		if (!err)
+			err = jr_call(jsk, &sqe);
+		if (!err) {
+			memset(&jsk->peer, 0, sizeof(jsk->peer));
+			jr_set_state(sk, TCP_CLOSE);
+			sock->state = SS_UNCONNECTED;
+		}
+		goto out;
+	}
 	err = jr_check_sin(addr, len);
 	if (err)
 		return err;
@@ -1224,8 +1251,9 @@ static int jr_getname(struct socket *sock, struct sockaddr *addr, int peer)
 	} else {
 		/* An accepted child of a wildcard listener learns its own
 		 * address from the netserver, once. */
-		if (jsk->bound && !jsk->local.sin_addr.s_addr &&
-		    sk->sk_state == TCP_ESTABLISHED) {
+		if ((jsk->bound && !jsk->local.sin_addr.s_addr &&
+		     sk->sk_state == TCP_ESTABLISHED) ||
+		    (sk->sk_type == SOCK_DGRAM && !jsk->local.sin_port)) {
 			struct jr_sqe sqe = { .op = JR_OP_GETNAME };
 
 			if (!jr_call(jsk, &sqe))
@@ -1272,12 +1300,17 @@ static __poll_t jr_poll(struct file *file, struct socket *sock, poll_table *wait
 		return mask | EPOLLERR;
 	if (avail > 0)
 		mask |= EPOLLIN | EPOLLRDNORM;
-	if (state == TCP_ESTABLISHED || sk->sk_type == SOCK_DGRAM) {
-		if (room > 0 && !(sk->sk_shutdown & SEND_SHUTDOWN))
-			mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
-		else if (sk->sk_shutdown & SEND_SHUTDOWN)
-			mask |= EPOLLOUT | EPOLLWRNORM;
-	}
+	/*
+	 * Writability as tcp_poll() reports it: nothing while connecting;
+	 * a closed socket (fresh, or reset) polls writable, so that a
+	 * writer finds out by trying; otherwise, room in the tx ring.
+	 */
+	if (state == TCP_SYN_SENT)
+		return mask;
+	if (sk->sk_shutdown & SEND_SHUTDOWN)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	else if ((state == TCP_CLOSE && sk->sk_type == SOCK_STREAM) || room > 0)
+		mask |= EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND;
 	return mask;
 }
 

@@ -26,6 +26,7 @@
 
 #define CLIENT_ACCEPT_PREPOST	8	/* ACCEPTs kept posted per listener */
 #define CLIENT_SPIN_NS		50000
+#define CLIENT_CLOSE_WAIT_NS	(5 * 1000000000ull)	/* jr_client_close() */
 
 enum csock_state {
 	CS_FREE,
@@ -357,6 +358,14 @@ static int slot_alloc(struct jr_client *c)
 	return sd;
 }
 
+static bool closes_pending(const struct jr_client *c)
+{
+	for (uint32_t i = 0; i < c->r.params.nr_slots; i++)
+		if (c->socks[i].state == CS_CLOSING)
+			return true;
+	return false;
+}
+
 /* ------------------------------------------------------------- public */
 
 int jr_client_open(const char *path, struct jr_client **out)
@@ -391,6 +400,16 @@ void jr_client_close(struct jr_client *c)
 		for (uint32_t i = 0; i < c->r.params.nr_slots; i++)
 			if (csock(c, (int)i))
 				jr_close(c, (int)i);
+		/*
+		 * Like close(2), a CLOSE lets the netserver deliver what is
+		 * still in the tx ring; detaching now would reset those
+		 * connections.  Wait for the replies, within a bound.
+		 */
+		uint64_t deadline = now_ns() + CLIENT_CLOSE_WAIT_NS;
+
+		while (!c->broken && closes_pending(c) && now_ns() < deadline)
+			if (wait_cq(c, 100) == -EIO)
+				break;
 	}
 	jr_region_destroy(&c->r);
 	free(c->socks);
@@ -398,9 +417,25 @@ void jr_client_close(struct jr_client *c)
 	free(c);
 }
 
+/* Sockets the application holds: not pre-posted accept slots, not
+ * accepted connections still queued, not closed ones awaiting a reply. */
 unsigned int jr_client_open_sockets(const struct jr_client *c)
 {
-	return c->r.params.nr_slots - c->nr_free;
+	unsigned int n = 0;
+
+	for (uint32_t i = 0; i < c->r.params.nr_slots; i++) {
+		switch (c->socks[i].state) {
+		case CS_OPEN:
+		case CS_LISTEN:
+		case CS_CONNECTING:
+		case CS_CONNECTED:
+			n++;
+			break;
+		default:
+			break;
+		}
+	}
+	return n;
 }
 
 int jr_socket(struct jr_client *c, int type)

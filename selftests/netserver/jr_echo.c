@@ -55,10 +55,11 @@ static void server(struct jr_client *c, const struct opts *o)
 	 * accept; lwIP caps it at 255. */
 	fds[0].sd = ns_jr_listen(c, o->port, 255);
 	fds[0].events = JR_POLLIN;
-	/* What a bare listener holds: itself, plus whatever the library
-	 * keeps ready for incoming connections.  "Back to the listener only"
-	 * means back to this. */
+	/* The application holds one socket: the listener.  Slots the
+	 * library keeps posted for incoming connections are not counted. */
 	baseline = jr_client_open_sockets(c);
+	if (baseline != 1)
+		ns_die("a bare listener counts as %u open sockets, expected 1", baseline);
 	ns_ready(o->ready);
 
 	while (closed < o->conns) {
