@@ -16,6 +16,11 @@
  *                             send for --seconds, then half-close and wait
  *                             for the server's close, so that every byte
  *                             counted was received; reports bytes/s
+ *   cps-client --connect A:P  against an rr-server: connect, one request
+ *                             and response, close, repeat for --seconds;
+ *                             reports connections/s
+ * --family inet|joyride (backend linux): the kernel socket family, AF_INET
+ * or AF_JOYRIDE (joyride.ko in a guest; tools/bench/vm.sh).
  * Options: --seconds N (default 3), --size BYTES (rr, default 64),
  * --chunk BYTES (stream writes, default 64 KiB).
  *
@@ -70,11 +75,14 @@ static void __attribute__((format(printf, 1, 2), noreturn)) die(const char *fmt,
 	exit(1);
 }
 
+/* The kernel's sockets: AF_INET, or AF_JOYRIDE with joyride.ko. */
+static int lx_family = AF_INET;
+
 /* Linux: plain sockets; errors as -errno like the client library's. */
 static int lx_listen(unsigned int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(lx_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -96,7 +104,7 @@ static int lx_accept(int l)
 
 static int lx_connect(const struct sockaddr_in *to)
 {
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, fd = socket(lx_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
@@ -404,6 +412,29 @@ static void stream_client(const struct opts *o)
 	       (end - start) / 1e9);
 }
 
+static void cps_client(const struct opts *o)
+{
+	struct sockaddr_in to = parse_addr(o->connect);
+	char *buf = calloc(1, o->size);
+	uint64_t start = now_ns(), end, conns = 0;
+
+	do {
+		int sd = be->connect(&to);
+
+		if (sd < 0)
+			die("connect %s: %s", o->connect, strerror(-sd));
+		if (send_all(sd, buf, o->size) || recv_all(sd, buf, o->size) != 1)
+			die("request on connection %llu failed", (unsigned long long)conns);
+		be->close(sd);
+		conns++;
+		end = now_ns();
+	} while ((end - start) / 1e9 < o->seconds);
+	printf("cps: cps=%.0f connections=%llu seconds=%.3f\n",
+	       conns / ((end - start) / 1e9), (unsigned long long)conns,
+	       (end - start) / 1e9);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -414,6 +445,7 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 't' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "chunk", required_argument, NULL, 'k' },
+		{ "family", required_argument, NULL, 'f' },
 		{ 0 }
 	};
 	struct opts o = { .port = 5001, .seconds = 3, .size = 64, .chunk = 65536 };
@@ -429,6 +461,12 @@ int main(int argc, char **argv)
 		case 't': o.seconds = atof(optarg); break;
 		case 'z': o.size = (size_t)atol(optarg); break;
 		case 'k': o.chunk = (size_t)atol(optarg); break;
+		case 'f':
+			if (!strcmp(optarg, "joyride"))
+				lx_family = 25;	/* AF_JOYRIDE */
+			else if (strcmp(optarg, "inet"))
+				die("--family: inet or joyride, not '%s'", optarg);
+			break;
 		default: return 2;
 		}
 	}
@@ -451,7 +489,8 @@ int main(int argc, char **argv)
 	} else {
 		die("unknown backend '%s' (linux or jr)", backend);
 	}
-	if ((!strcmp(mode, "rr-client") || !strcmp(mode, "stream-client")) && !o.connect)
+	if ((!strcmp(mode, "rr-client") || !strcmp(mode, "stream-client") ||
+	     !strcmp(mode, "cps-client")) && !o.connect)
 		die("%s needs --connect A.B.C.D:PORT", mode);
 	if (!strcmp(mode, "rr-server"))
 		rr_server(&o);
@@ -461,6 +500,8 @@ int main(int argc, char **argv)
 		rr_client(&o);
 	else if (!strcmp(mode, "stream-client"))
 		stream_client(&o);
+	else if (!strcmp(mode, "cps-client"))
+		cps_client(&o);
 	else
 		die("unknown mode '%s'", mode);
 	if (jc)
