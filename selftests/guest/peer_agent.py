@@ -341,7 +341,12 @@ class Agent:
 
     def serve(self, listener):
         while True:
-            conn, addr = listener.accept()
+            try:
+                conn, addr = listener.accept()
+            except OSError as e:  # EMFILE, ECONNABORTED...: keep serving
+                log("accept: %s" % e)
+                time.sleep(0.1)
+                continue
             if self.source and addr[0] != self.source:
                 # Control traffic that came through Joyride (198.18.0.2)
                 # or from anywhere else is a test bug: say so and refuse.

@@ -48,6 +48,11 @@ uptime_ds() { read -r up _ </proc/uptime; up=${up%.*}${up#*.}; echo "${up%?}"; }
 compat_t0=$(uptime_ds)
 stamp() { t=$(($(uptime_ds) - compat_t0)); echo "[$((t / 10)).$((t % 10))s]"; }
 
+# deadline S / before_deadline: loops bounded in time, not in iterations
+# (under TCG an iteration takes much longer than its sleep).
+deadline() { compat_deadline=$(($(uptime_ds) + $1 * 10)); }
+before_deadline() { [ "$(uptime_ds)" -lt "$compat_deadline" ]; }
+
 skip() { echo "skipped: $*"; exit 77; }
 # To stderr, so that it shows from inside $(...) too.
 fail() { echo "$(stamp) FAIL: $*" >&2; exit 1; }
@@ -89,13 +94,16 @@ compat_init() {
 	T=$(mktemp -d /tmp/compat.XXXXXX) || fail "mktemp"
 	trap compat_cleanup EXIT
 	# The agent starts with the runner, before the guest: it should be
-	# there, but give it a few seconds.
-	i=0
+	# there, but give it a few seconds, once per boot (/tmp is the guest's).
+	no_agent="no peer agent on $JR_PEER_LINUX_IP:$COMPAT_AGENT_PORT (--peer-cmd \"python3 \$PWD/selftests/guest/peer_agent.py\")"
+	[ ! -e /tmp/compat-no-agent ] || skip "$no_agent"
+	deadline 10
 	until agent_ok PING 2>/dev/null; do
-		[ "$i" -lt 10 ] ||
-			skip "no peer agent on $JR_PEER_LINUX_IP:$COMPAT_AGENT_PORT (--peer-cmd \"python3 \$PWD/selftests/guest/peer_agent.py\")"
+		if ! before_deadline; then
+			: >/tmp/compat-no-agent
+			skip "$no_agent"
+		fi
 		sleep 1
-		i=$((i + 1))
 	done
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -205,17 +213,16 @@ jr_sockets() {
 	grep -E "$1" /proc/net/joyride
 }
 
-# jr_wait_socket PATTERN [TENTHS]: wait until /proc/net/joyride has a line
-# matching PATTERN (default 30 s); print it.
+# jr_wait_socket PATTERN [S]: wait until /proc/net/joyride has a line
+# matching PATTERN (at most S seconds, default 30); print it.
 jr_wait_socket() {
-	i=0
-	while [ "$i" -lt "${2:-300}" ]; do
+	deadline "${2:-30}"
+	while before_deadline; do
 		if line=$(jr_sockets "$1"); then
 			printf '%s\n' "$line"
 			return 0
 		fi
 		sleep 0.1
-		i=$((i + 1))
 	done
 	return 1
 }
@@ -290,15 +297,14 @@ ns_packets() {
 	pid=$("$JR_NETSERVER_CTL" pid) || fail "no netserver running"
 	lines=$(wc -l <"$JR_NETSERVER_LOG")
 	kill -HUP "$pid" || fail "cannot signal netserver $pid"
-	i=0
-	while [ "$i" -lt 100 ]; do
+	deadline 10
+	while before_deadline; do
 		stats=$(tail -n +"$((lines + 1))" "$JR_NETSERVER_LOG" | grep -m1 '^  port 0: rx ')
 		if [ -n "$stats" ]; then
 			echo "$stats" | sed -n 's/^ *port 0: rx \([0-9]*\) packets.*, tx \([0-9]*\) packets.*/\1 \2/p'
 			return 0
 		fi
 		sleep 0.1
-		i=$((i + 1))
 	done
 	fail "no statistics in $JR_NETSERVER_LOG after SIGHUP"
 }

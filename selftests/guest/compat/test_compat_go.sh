@@ -34,7 +34,7 @@ peer_port udp 7832
 out=$("$prog" udp "$JR_PEER_IP:7832" 2>&1) || fail "compat_go udp failed: $out"
 say "$out"
 # A connected UDP socket's getsockname() says 0.0.0.0 where Linux says the
-# route's source address: test_compat_udp_getsockname.sh tracks that.
+# route's source address: test_compat_udp_getsockname.sh checks that.
 expect_in "$out" "compat_go udp" "^udp local ($JR_JOYRIDE_IP|0\\.0\\.0\\.0):[0-9]+ remote $JR_PEER_IP:7832\$"
 expect_in "$out" "compat_go udp" "^reply: ping from compat_go\$"
 log=$(peer_stop go-udp)

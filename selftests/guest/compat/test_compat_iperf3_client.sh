@@ -6,6 +6,10 @@
 # connections from 198.18.0.2, the client reports 198.18.0.2 as its local
 # address, the netserver's port moved the packets, the guest's Linux NIC
 # did not.
+#
+# Known differences, not failures: iperf3 reads TCP_INFO, TCP_CONGESTION and
+# TCP_MAXSEG, which Joyride answers with ENOPROTOOPT (sockets.md): it prints
+# "getsockopt - Protocol not available" and meaningless Retr/Cwnd columns.
 
 . "$(dirname "$0")/lib.sh"
 compat_init iperf3
@@ -27,8 +31,8 @@ linux_check $((2 * PAYLOAD))
 
 expect_in "$up" "iperf3 -c" "local $JR_JOYRIDE_IP port [0-9]+ connected to $JR_PEER_IP port $port"
 expect_in "$down" "iperf3 -c -R" "local $JR_JOYRIDE_IP port [0-9]+ connected to $JR_PEER_IP port $port"
-expect_in "$up" "iperf3 -c" "receiver"
-expect_in "$down" "iperf3 -c -R" "receiver"
+expect_in "$up" "iperf3 -c" "2\\.00 MBytes .* sender"
+expect_in "$down" "iperf3 -c -R" "2\\.00 MBytes .* receiver"
 log=$(peer_stop iperf3-s)
 expect_in "$log" "the peer's iperf3 -s" "Accepted connection from $JR_JOYRIDE_IP"
 peer_saw_joyride "$log" "the peer's iperf3 -s"

@@ -32,7 +32,7 @@ peer_port udp 7822
 out=$("$client" udp "$JR_PEER_IP" 7822) || fail "static_client udp failed: $out"
 say "$out"
 # A connected UDP socket's getsockname() says 0.0.0.0 where Linux says the
-# route's source address: test_compat_udp_getsockname.sh tracks that.
+# route's source address: test_compat_udp_getsockname.sh checks that.
 expect_in "$out" "static_client udp" "^domain 2 local ($JR_JOYRIDE_IP|0\\.0\\.0\\.0):[0-9]+ peer $JR_PEER_IP:7822\$"
 expect_in "$out" "static_client udp" "^reply: ping from static_client\$"
 log=$(peer_stop static-udp)

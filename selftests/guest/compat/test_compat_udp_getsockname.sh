@@ -5,10 +5,9 @@
 # picks the source address when the socket connects (the route's, here
 # 198.18.0.2 through Joyride) and getsockname() reports it; programs use
 # "connect a UDP socket, getsockname()" to learn their outgoing address.
-# Joyride reports 0.0.0.0: the netserver replies to CONNECT with lwIP's
-# pcb->local_ip, which udp_connect() leaves at IP_ANY (lwIP chooses the
-# source per datagram).  Until that is fixed this test skips (77) naming
-# the limitation; it passes once getsockname() says 198.18.0.2.
+# A netserver that replies to CONNECT with lwIP's pcb->local_ip as
+# udp_connect() leaves it (IP_ANY: lwIP picks the source per datagram)
+# makes it 0.0.0.0 instead: this test fails then.
 # (selftests/guest/static_client.c, against a UDP echo on the peer.)
 
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +27,7 @@ case $out in
 *"local $JR_JOYRIDE_IP:"*)
 	say "ok: a connected UDP socket reports its source address $JR_JOYRIDE_IP, as on Linux" ;;
 *"local 0.0.0.0:"*)
-	skip "known limitation: getsockname() of a connected UDP socket says 0.0.0.0, Linux says the source address ($JR_JOYRIDE_IP): the netserver's CONNECT reply carries lwIP's unset pcb->local_ip (netserver/service.c op_connect)" ;;
+	fail "getsockname() of a connected UDP socket says 0.0.0.0, Linux says the source address ($JR_JOYRIDE_IP): the netserver's CONNECT reply carries lwIP's unset pcb->local_ip (netserver/service.c, op_connect)" ;;
 *)
 	fail "unexpected local address: $out" ;;
 esac
