@@ -10,7 +10,12 @@
  * completions).  With --poll adaptive, after idle_us without work it sets
  * NEED_WAKEUP on every SQ and sleeps in io_uring on the SQ doorbells, the
  * port's RX interrupt (if the PMD has one), the user-frontend listening
- * socket and a timeout for lwIP's next timer.
+ * socket, the connections of hand-overs under way, and a timeout for lwIP's
+ * next timer.
+ *
+ * A user frontend's hand-over never blocks the loop: accepting it sends the
+ * request, and its answer is picked up when it arrives (looked for every
+ * NS_HANDOVER_CHECK_US), or the connection is dropped after 2 s.
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,6 +42,11 @@ int ns_front_setup(struct ns_front *front);
 #define NS_SLEEP_NO_RX_INTR_US	1000
 #define NS_SLEEP_MAX_US		1000000
 #define NS_UFRONT_CHECK_US	10000
+/* A user frontend has this long to answer the hand-over; meanwhile its
+ * connection is looked at every NS_HANDOVER_CHECK_US (one non-blocking
+ * recvmsg), and the engine's sleep wakes when it answers. */
+#define NS_HANDOVER_TIMEOUT_US	2000000
+#define NS_HANDOVER_CHECK_US	200
 
 static uint64_t now_us(void)
 {
@@ -118,27 +128,93 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	return 0;
 }
 
-static void accept_ufronts(struct ns_engine *eng)
+/* What the netserver asks every user frontend for. */
+static void ufront_request(const struct ns_engine *eng, struct jr_attach *req)
 {
-	struct ns_config *cfg = eng->cfg;
-	struct pollfd pfd = { .fd = eng->ufront_listen_fd, .events = POLLIN };
+	const struct ns_config *cfg = eng->cfg;
 
-	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-		struct ns_front *front = ns_front_create(eng, "user frontend");
-		struct jr_attach req;
+	jr_attach_defaults(req);
+	req->nr_slots = cfg->slots;
+	req->rx_buf_size = cfg->rx_buf;
+	req->tx_buf_size = cfg->tx_buf;
+	req->sq_entries = cfg->sq_entries;
+	req->cq_entries = cfg->cq_entries;
+}
+
+/*
+ * The first half of a hand-over: accept and send the request, without
+ * waiting for the answer (a client that never answers must not stall
+ * every other frontend); poll_handovers() takes the answers.
+ */
+static void accept_ufronts(struct ns_engine *eng, uint64_t now)
+{
+	struct jr_attach req;
+
+	ufront_request(eng, &req);
+	/* Bounded: a listening socket that keeps failing must not spin. */
+	for (int tries = 0; tries < NS_MAX_HANDOVERS &&
+			    eng->nr_handovers < NS_MAX_HANDOVERS; tries++) {
+		int fd = jr_ufront_accept_start(eng->ufront_listen_fd, &req);
+
+		if (fd == -EAGAIN)
+			return;
+		if (fd < 0) {
+			ns_warn("user frontend: cannot accept: %s", strerror(-fd));
+			/* Out of descriptors or memory: try again later. */
+			if (fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM ||
+			    fd == -ENOBUFS)
+				return;
+			continue;
+		}
+		eng->handovers[eng->nr_handovers].fd = fd;
+		eng->handovers[eng->nr_handovers].deadline_us = now + NS_HANDOVER_TIMEOUT_US;
+		eng->nr_handovers++;
+	}
+}
+
+static void handover_drop(struct ns_engine *eng, unsigned int i)
+{
+	eng->handovers[i] = eng->handovers[--eng->nr_handovers];
+}
+
+/* The second half: answers that arrived, and hand-overs out of time. */
+static void poll_handovers(struct ns_engine *eng, uint64_t now)
+{
+	struct jr_attach req;
+	unsigned int i = 0;
+
+	ufront_request(eng, &req);
+	while (i < eng->nr_handovers) {
+		struct ns_handover *h = &eng->handovers[i];
+		struct jr_region region;
+		struct ns_front *front;
 		int err;
 
-		if (!front)
-			return;
-		jr_attach_defaults(&req);
-		req.nr_slots = cfg->slots;
-		req.rx_buf_size = cfg->rx_buf;
-		req.tx_buf_size = cfg->tx_buf;
-		req.sq_entries = cfg->sq_entries;
-		req.cq_entries = cfg->cq_entries;
-		err = jr_ufront_accept(eng->ufront_listen_fd, &req, &front->region);
-		if (!err)
-			err = ns_front_setup(front);
+		err = jr_ufront_accept_finish(h->fd, &req, &region);
+		if (err == -EAGAIN) {
+			if ((int64_t)(now - h->deadline_us) < 0) {
+				i++;
+				continue;
+			}
+			ns_warn("user frontend refused: no answer to the hand-over within %u s",
+				NS_HANDOVER_TIMEOUT_US / 1000000);
+			close(h->fd);
+			handover_drop(eng, i);
+			continue;
+		}
+		handover_drop(eng, i);	/* the descriptor is region's or closed */
+		if (err) {
+			ns_warn("user frontend refused: %s", strerror(-err));
+			continue;
+		}
+		front = ns_front_create(eng, "user frontend");
+		if (!front) {
+			jr_region_destroy(&region);
+			ns_warn("user frontend refused: %s", strerror(ENOMEM));
+			continue;
+		}
+		front->region = region;
+		err = ns_front_setup(front);
 		if (err) {
 			ns_warn("user frontend refused: %s", strerror(-err));
 			ns_front_destroy(front);
@@ -252,6 +328,17 @@ static void engine_sleep(struct ns_engine *eng)
 							       : (uint64_t)timer_ms * 1000;
 	if (eng->port.rx_intr_fd < 0 && sleep_us > NS_SLEEP_NO_RX_INTR_US)
 		sleep_us = NS_SLEEP_NO_RX_INTR_US;
+	if (eng->nr_handovers) {
+		uint64_t now = now_us();
+
+		for (unsigned int i = 0; i < eng->nr_handovers; i++) {
+			uint64_t d = eng->handovers[i].deadline_us;
+			uint64_t left = d > now ? d - now : 0;
+
+			if (left < sleep_us)
+				sleep_us = left;
+		}
+	}
 	if (sleep_us > NS_SLEEP_MAX_US)
 		sleep_us = NS_SLEEP_MAX_US;
 
@@ -281,6 +368,15 @@ static void engine_sleep(struct ns_engine *eng)
 	}
 	if (eng->ufront_listen_fd >= 0 && (sqe = io_uring_get_sqe(ring))) {
 		io_uring_prep_poll_add(sqe, eng->ufront_listen_fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
+		armed++;
+	}
+	/* Hand-overs under way: their answer wakes us. */
+	for (unsigned int i = 0; i < eng->nr_handovers; i++) {
+		sqe = io_uring_get_sqe(ring);
+		if (!sqe)
+			break;
+		io_uring_prep_poll_add(sqe, eng->handovers[i].fd, POLLIN);
 		io_uring_sqe_set_data64(sqe, NS_SLEEP_TAG);
 		armed++;
 	}
@@ -390,7 +486,7 @@ int ns_engine_init(struct ns_engine *eng)
 
 int ns_engine_run(struct ns_engine *eng)
 {
-	uint64_t last_work = now_us(), last_check = 0, now;
+	uint64_t last_work = now_us(), last_check = 0, last_handover = 0, now;
 	unsigned int work;
 
 	while (!eng->stop) {
@@ -406,10 +502,18 @@ int ns_engine_run(struct ns_engine *eng)
 		eng->loops++;
 
 		now = now_us();
+		if (eng->nr_handovers && now - last_handover >= NS_HANDOVER_CHECK_US) {
+			last_handover = now;
+			poll_handovers(eng, now);
+		}
 		if (now - last_check >= NS_UFRONT_CHECK_US) {
 			last_check = now;
-			if (eng->ufront_listen_fd >= 0)
-				accept_ufronts(eng);
+			if (eng->ufront_listen_fd >= 0) {
+				accept_ufronts(eng, now);
+				/* A client that answers at once is served now. */
+				if (eng->nr_handovers)
+					poll_handovers(eng, now);
+			}
 			reap_fronts(eng);
 			publish_stats(eng);
 		}
@@ -425,6 +529,7 @@ int ns_engine_run(struct ns_engine *eng)
 		    now - last_work >= eng->cfg->idle_us) {
 			engine_sleep(eng);
 			last_check = 0;		/* look at frontends on waking */
+			last_handover = 0;
 		}
 	}
 	return 0;
@@ -453,6 +558,8 @@ void ns_engine_shutdown(struct ns_engine *eng)
 		eng->fronts = f->next;
 		ns_front_destroy(f);
 	}
+	while (eng->nr_handovers)
+		close(eng->handovers[--eng->nr_handovers].fd);
 	if (eng->ring_ready)
 		io_uring_queue_exit(&eng->ring);
 	free(eng->embryo_mem);

@@ -92,6 +92,30 @@ struct ns_sock {
 	uint64_t		pending_tag;	/* CONNECT, ACCEPT or CLOSE */
 	uint16_t		pending_op;
 
+	/* What bind() asked for (Linux's SOCK_BINDADDR_LOCK and
+	 * SOCK_BINDPORT_LOCK): a disconnect keeps these and forgets what
+	 * connect() or an auto-bind chose. */
+	bool			bound_addr, bound_port;
+	uint32_t		bind_ip;	/* network order */
+	uint16_t		bind_port;	/* host order */
+
+	/* TCP options as set by the owner, kept here rather than only in the
+	 * pcb: a listener's pcb has no room for them, and its children, like
+	 * a pcb made anew (disconnect, connect after a failure), inherit them.
+	 * 0: lwIP's default. */
+	bool			nodelay;
+	uint32_t		keep_idle_ms, keep_intvl_ms, keep_cnt;
+
+	/* TCP connect: SYN retransmissions so far and the TCP_SYNCNT limit
+	 * (0: Linux's default). */
+	uint8_t			syncnt;
+	uint8_t			syn_rtx;
+	uint32_t		syn_deadline;	/* sys_now() ms, after the last */
+
+	/* The owner's ring positions lied while lwIP was inside one of our
+	 * callbacks: the pcb is aborted at the end of the loop turn. */
+	bool			abort_pending;
+
 	/* Listener: connections lwIP accepted that no ACCEPT has claimed yet,
 	 * and child slots waiting for one. */
 	struct ns_sock		*embryos_head, *embryos_tail;
@@ -131,13 +155,29 @@ unsigned int ns_front_serve(struct ns_front *front);	/* SQ + tx rings */
 void ns_front_flush(struct ns_front *front);		/* events + kick */
 void ns_front_shutdown(struct ns_front *front);		/* close everything */
 
+/* ICMP destination unreachable for one of our datagrams or segments
+ * (icmp.c parsed it; addresses in network order, ports in host order). */
+void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
+		     uint16_t local_port, uint32_t remote_ip, uint16_t remote_port,
+		     uint32_t tcp_seq);
+
 /* ------------------------------------------------------------- engine */
+
+/* A user frontend whose hand-over is under way (engine.c). */
+struct ns_handover {
+	int			fd;		/* the accepted connection */
+	uint64_t		deadline_us;	/* dropped if not answered by then */
+};
+
+#define NS_MAX_HANDOVERS	32
 
 struct ns_engine {
 	struct ns_config	*cfg;
 	struct ns_port		port;
 	struct ns_front		*fronts;
 	int			ufront_listen_fd;
+	struct ns_handover	handovers[NS_MAX_HANDOVERS];
+	unsigned int		nr_handovers;
 	struct io_uring		ring;
 	bool			ring_ready;
 	struct ns_sock		*embryo_pool;	/* free embryos */

@@ -26,9 +26,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
@@ -184,10 +186,16 @@ static void sock_reset(struct ns_sock *s)
 {
 	struct ns_front *front = s->front;
 	uint32_t slot = s->slot;
+	/* A slot freed (or reused) while on the work list stays linked: the
+	 * list runs through it until ns_front_flush() takes it off. */
+	bool on_work_list = s->on_work_list;
+	struct ns_sock *work_next = s->work_next;
 
 	memset(s, 0, sizeof(*s));
 	s->front = front;
 	s->slot = slot;
+	s->on_work_list = on_work_list;
+	s->work_next = work_next;
 }
 
 /*
@@ -215,20 +223,62 @@ static void tcp_uncount(struct ns_sock *s)
 		s->front->eng->tcp_conns--;
 }
 
-/* The owner's ring positions lie: this socket is no longer served. */
+/*
+ * The owner's ring positions lie: this socket is no longer served.
+ *
+ * Called from lwIP's callbacks too (recv, sent, connected), where the pcb
+ * must not be freed under lwIP's feet, so the pcb is only marked: it stays
+ * attached (its callbacks see a DEAD socket and do nothing) and is aborted
+ * at the end of the loop turn (sock_finish_abort()).  Once DEAD, the
+ * socket's data path is a no-op, so a lying owner gets one RESET, not one
+ * per request.  A socket that was already CLOSING gets no event: its CLOSE
+ * is answered once the pcb is gone.
+ */
 static void sock_bad_ring(struct ns_sock *s)
 {
 	s->bad_input++;
+	if (s->state == NS_SOCK_DEAD)
+		return;
 	ns_warn("%s: slot %u: ring position out of range; failing the socket",
 		s->front->name, s->slot);
+	tcp_uncount(s);
+	if (s->pending_op && s->pending_op != JR_OP_CLOSE)
+		complete_pending(s, -EIO, NULL);
+	if (s->state != NS_SOCK_CLOSING)
+		event(s, JR_EV_RESET, -EIO);
+	s->state = NS_SOCK_DEAD;
 	if (s->type == SOCK_STREAM && s->pcb.tcp) {
-		tcp_uncount(s);
-		tcp_arg(s->pcb.tcp, NULL);
+		s->abort_pending = true;
+		mark_work(s);
+	} else if (s->pending_op == JR_OP_CLOSE) {
+		mark_work(s);		/* answered in sock_finish_abort() */
+		s->abort_pending = true;
+	}
+}
+
+static void tcp_detach(struct tcp_pcb *pcb);
+
+/* End of the loop turn, outside lwIP: finish what sock_bad_ring() began. */
+static void sock_finish_abort(struct ns_sock *s)
+{
+	s->abort_pending = false;
+	if (s->type == SOCK_STREAM && s->pcb.tcp) {
+		tcp_detach(s->pcb.tcp);
 		tcp_abort(s->pcb.tcp);
 		s->pcb.tcp = NULL;
 	}
-	s->state = NS_SOCK_DEAD;
-	event(s, JR_EV_RESET, -EIO);
+	if (s->rx_pending) {
+		pbuf_free(s->rx_pending);
+		s->rx_pending = NULL;
+	}
+	s->fin_pending = false;
+	if (s->pending_op == JR_OP_CLOSE) {
+		/* The CLOSE that was draining the tx ring: the slot is free. */
+		if (s->type == SOCK_DGRAM && s->pcb.udp)
+			udp_remove(s->pcb.udp);
+		reply(s->front, JR_OP_CLOSE, s->slot, s->pending_tag, 0, NULL);
+		sock_reset(s);
+	}
 }
 
 /* ----------------------------------------------------------- TCP: rx */
@@ -276,9 +326,10 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	struct ns_sock *s = arg;
 
 	(void)pcb;
-	if (!s) {
+	if (!s || s->state == NS_SOCK_DEAD) {
 		/* Detached (closing): data after close is discarded, as Linux's
-		 * close() with unread data does. */
+		 * close() with unread data does.  Likewise for a socket failed
+		 * for a bad ring whose pcb is not aborted yet. */
 		if (p) {
 			tcp_recved(pcb, p->tot_len);
 			pbuf_free(p);
@@ -388,7 +439,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 	struct ns_sock *s = arg;
 
 	(void)pcb;
-	if (!s || !s->front)
+	if (!s || !s->front || s->state == NS_SOCK_DEAD)
 		return ERR_OK;
 	s->tx_cons += len;
 	/* Release: lwIP no longer references these bytes; the owner may
@@ -406,6 +457,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 /* ------------------------------------------------------ TCP: lifecycle */
 
 static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb);
+static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb);
 
 static void tcp_err_cb(void *arg, err_t err)
 {
@@ -440,6 +492,9 @@ static void tcp_err_cb(void *arg, err_t err)
 		s->rx_pending = NULL;
 	}
 	switch (s->state) {
+	case NS_SOCK_DEAD:
+		/* Failed already (bad ring, write error): reported once. */
+		break;
 	case NS_SOCK_CONNECTING:
 		/* A reset answering our SYN is a refusal; an abort after the
 		 * SYN retries is a timeout. */
@@ -468,12 +523,15 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	struct ns_sock *s = arg;
 	struct jr_sockaddr local;
 
-	if (!s)
+	if (!s || s->state != NS_SOCK_CONNECTING)
 		return ERR_OK;
 	if (err != ERR_OK) {
 		complete_pending(s, errno_from_err(err), NULL);
 		return ERR_OK;
 	}
+	/* The SYN timing was ours (tcp_syn_poll_cb); data gets lwIP's. */
+	tcp_poll(pcb, NULL, 0);
+	pcb->rto = 3000 / TCP_SLOW_INTERVAL;
 	s->state = NS_SOCK_CONNECTED;
 	s->front->eng->tcp_conns++;
 	to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
@@ -483,11 +541,17 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 }
 
 /* Give a connection to a child slot that an ACCEPT named. */
-static void accept_into(struct ns_sock *child, struct tcp_pcb *pcb,
-			struct pbuf *rx_pending, bool fin)
+static void accept_into(struct ns_sock *child, const struct ns_sock *l,
+			struct tcp_pcb *pcb, struct pbuf *rx_pending, bool fin)
 {
 	struct jr_sockaddr peer;
 
+	/* Children inherit the listener's TCP options, as on Linux. */
+	child->nodelay = l->nodelay;
+	child->keep_idle_ms = l->keep_idle_ms;
+	child->keep_intvl_ms = l->keep_intvl_ms;
+	child->keep_cnt = l->keep_cnt;
+	child->syncnt = l->syncnt;
 	child->pcb.tcp = pcb;
 	child->state = NS_SOCK_CONNECTED;
 	child->rx_pending = rx_pending;
@@ -508,13 +572,14 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	if (!l || err != ERR_OK || !newpcb)
 		return ERR_VAL;
 	tcp_setprio(newpcb, TCP_PRIO_NORMAL);
+	tcp_apply_opts(l, newpcb);
 	child = l->waiting_head;
 	if (child) {
 		l->waiting_head = child->next;
 		if (!l->waiting_head)
 			l->waiting_tail = NULL;
 		child->next = NULL;
-		accept_into(child, newpcb, NULL, false);
+		accept_into(child, l, newpcb, NULL, false);
 		return ERR_OK;
 	}
 	e = ns_embryo_get(l->front->eng);
@@ -537,6 +602,18 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	l->nr_embryos++;
 	event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
 	return ERR_OK;
+}
+
+/* The owner's TCP options onto a (non-listening) pcb. */
+static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb)
+{
+	if (s->nodelay)
+		tcp_nagle_disable(pcb);
+	else
+		tcp_nagle_enable(pcb);
+	pcb->keep_idle = s->keep_idle_ms ? s->keep_idle_ms : TCP_KEEPIDLE_DEFAULT;
+	pcb->keep_intvl = s->keep_intvl_ms ? s->keep_intvl_ms : TCP_KEEPINTVL_DEFAULT;
+	pcb->keep_cnt = s->keep_cnt ? s->keep_cnt : TCP_KEEPCNT_DEFAULT;
 }
 
 static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb)
@@ -734,6 +811,116 @@ static void udp_tx_drain(struct ns_sock *s)
 	}
 }
 
+/* ------------------------------------------------------------ ICMP */
+
+/*
+ * Linux's icmp_err_convert[]: the errno a destination-unreachable code
+ * stands for, and whether it is "hard" (fatal) for a connected UDP socket.
+ */
+static const struct {
+	int	err;
+	bool	fatal;
+} unreach_errs[16] = {
+	{ ENETUNREACH,	false },	/* 0 net unreachable */
+	{ EHOSTUNREACH,	false },	/* 1 host unreachable */
+	{ ENOPROTOOPT,	true },		/* 2 protocol unreachable */
+	{ ECONNREFUSED,	true },		/* 3 port unreachable */
+	{ EMSGSIZE,	false },	/* 4 fragmentation needed (path MTU) */
+	{ EOPNOTSUPP,	false },	/* 5 source route failed */
+	{ ENETUNREACH,	true },		/* 6 destination net unknown */
+	{ EHOSTDOWN,	true },		/* 7 destination host unknown */
+	{ ENONET,	true },		/* 8 source host isolated */
+	{ ENETUNREACH,	true },		/* 9 net administratively prohibited */
+	{ EHOSTUNREACH,	true },		/* 10 host administratively prohibited */
+	{ ENETUNREACH,	false },	/* 11 net unreachable for TOS */
+	{ EHOSTUNREACH,	false },	/* 12 host unreachable for TOS */
+	{ EHOSTUNREACH,	true },		/* 13 communication prohibited */
+	{ EHOSTUNREACH,	true },		/* 14 host precedence violation */
+	{ EHOSTUNREACH,	true },		/* 15 precedence cut-off */
+};
+
+#define NS_ICMP_FRAG_NEEDED	4
+
+/*
+ * An ICMP destination unreachable about a segment or datagram we sent
+ * (icmp.c checked the message and parsed the header it quotes), handled as
+ * Linux's tcp_v4_err() and __udp4_lib_err() do by default:
+ *   - TCP: a connect still in SYN_SENT fails with the code's errno (net
+ *     unreachable ENETUNREACH, host unreachable EHOSTUNREACH, port
+ *     unreachable ECONNREFUSED, ...), if the quoted sequence number is our
+ *     SYN's; established connections ignore it (Linux makes it a soft error
+ *     that only matters at a timeout, which lwIP reports itself);
+ *   - UDP: a connected socket whose 4-tuple matches gets the error if it is
+ *     a hard one (port unreachable: ECONNREFUSED), as JR_EV_ERROR, which
+ *     the owner reports on the next call; unconnected sockets ignore it.
+ * "Fragmentation needed" is path-MTU information, not an error here.
+ */
+void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
+		     uint16_t local_port, uint32_t remote_ip, uint16_t remote_port,
+		     uint32_t tcp_seq)
+{
+	if (code >= sizeof(unreach_errs) / sizeof(unreach_errs[0]) ||
+	    code == NS_ICMP_FRAG_NEEDED)
+		return;
+
+	if (proto == IP_PROTO_TCP) {
+		struct tcp_pcb *pcb;
+
+		for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
+			struct ns_sock *s = pcb->callback_arg;
+
+			if (pcb->state != SYN_SENT || pcb->local_port != local_port ||
+			    pcb->remote_port != remote_port ||
+			    ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)) != local_ip ||
+			    ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != remote_ip)
+				continue;
+			/* The quoted segment must be our SYN (Linux: between
+			 * snd_una and snd_nxt), or anyone could kill a connect
+			 * by guessing ports. */
+			if (tcp_seq - pcb->lastack >= pcb->snd_nxt - pcb->lastack)
+				return;
+			if (!s || !s->front || s->pcb.tcp != pcb ||
+			    s->state != NS_SOCK_CONNECTING)
+				return;
+			ns_dbg("%s: slot %u: ICMP unreachable (code %u) for our SYN",
+			       s->front->name, s->slot, code);
+			/* Exactly one reply: take the pcb from lwIP without its
+			 * err callback, then answer the CONNECT ourselves. */
+			tcp_err(pcb, NULL);
+			tcp_arg(pcb, NULL);
+			tcp_abandon(pcb, 0);
+			s->pcb.tcp = NULL;
+			s->state = NS_SOCK_DEAD;
+			complete_pending(s, -unreach_errs[code].err, NULL);
+			return;
+		}
+		return;
+	}
+
+	if (proto == IP_PROTO_UDP && unreach_errs[code].fatal) {
+		struct udp_pcb *pcb;
+
+		for (pcb = udp_pcbs; pcb; pcb = pcb->next) {
+			struct ns_sock *s = pcb->recv_arg;
+			uint32_t lip = ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip));
+
+			if (!(pcb->flags & UDP_FLAGS_CONNECTED) ||
+			    pcb->local_port != local_port ||
+			    pcb->remote_port != remote_port ||
+			    ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != remote_ip ||
+			    (lip && lip != local_ip))
+				continue;
+			if (!s || !s->front || s->pcb.udp != pcb ||
+			    s->state == NS_SOCK_DEAD)
+				return;
+			ns_dbg("%s: slot %u: ICMP unreachable (code %u) for a datagram",
+			       s->front->name, s->slot, code);
+			event(s, JR_EV_ERROR, -unreach_errs[code].err);
+			return;
+		}
+	}
+}
+
 /* --------------------------------------------------------- requests */
 
 static bool local_addr_ok(struct ns_front *front, const ip_addr_t *ip)
@@ -790,6 +977,12 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 		err = udp_bind(s->pcb.udp, &ip, port);
 		if (err == ERR_OK)
 			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, bound);
+	}
+	if (err == ERR_OK) {
+		s->bind_ip = ip4_addr_get_u32(ip_2_ip4(&ip));
+		s->bind_port = port;
+		s->bound_addr = s->bind_ip != 0;
+		s->bound_port = port != 0;
 	}
 	return errno_from_err(err);
 }
@@ -850,7 +1043,7 @@ static int op_accept(struct ns_front *front, struct ns_sock *s,
 		if (!l->embryos_head)
 			l->embryos_tail = NULL;
 		l->nr_embryos--;
-		accept_into(s, e->pcb.tcp, e->rx_pending, e->fin_pending);
+		accept_into(s, l, e->pcb.tcp, e->rx_pending, e->fin_pending);
 		ns_embryo_put(front->eng, e);
 		return 1;	/* replied */
 	}
@@ -863,6 +1056,243 @@ static int op_accept(struct ns_front *front, struct ns_sock *s,
 	return 1;		/* replies when a connection arrives */
 }
 
+/* ------------------------------------------------- TCP: SYN retries */
+
+#define NS_SYNCNT_DEFAULT	6	/* Linux's net.ipv4.tcp_syn_retries */
+#define NS_SYN_RTO_INIT		(1000 / TCP_SLOW_INTERVAL)	/* 1 s, in ticks */
+#define NS_SYN_RTO_MAX		(120000 / TCP_SLOW_INTERVAL)	/* Linux's TCP_RTO_MAX */
+
+static unsigned int sock_syncnt(const struct ns_sock *s)
+{
+	return s->syncnt ? s->syncnt : NS_SYNCNT_DEFAULT;
+}
+
+/*
+ * Every slow-timer tick (500 ms) while a connect is in SYN_SENT.  lwIP's
+ * own limit (TCP_SYNMAXRTX) is global, with a fixed 3 s retransmission
+ * timeout; this gives each socket Linux's behaviour instead: the SYN is
+ * retransmitted after 1 s, then 2, 4, ... (RFC 6298 backoff), TCP_SYNCNT
+ * times, and the connect fails with ETIMEDOUT when the last one's timeout
+ * runs out unanswered.  The retransmissions lwIP made are moved from
+ * pcb->nrtx into syn_rtx, so lwIP's global limit never applies; after the
+ * last one lwIP's timer is pushed out of reach (no further SYN) and the
+ * deadline is kept here.
+ */
+static err_t tcp_syn_poll_cb(void *arg, struct tcp_pcb *pcb)
+{
+	struct ns_sock *s = arg;
+	unsigned int limit, rto;
+
+	if (!s || pcb->state != SYN_SENT || s->state != NS_SOCK_CONNECTING) {
+		tcp_poll(pcb, NULL, 0);
+		return ERR_OK;
+	}
+	limit = sock_syncnt(s);
+	if (pcb->nrtx) {
+		unsigned int n = s->syn_rtx + pcb->nrtx;
+
+		s->syn_rtx = n > 255 ? 255 : (uint8_t)n;
+		pcb->nrtx = 0;
+		rto = (unsigned int)NS_SYN_RTO_INIT << (s->syn_rtx < 8 ? s->syn_rtx : 8);
+		if (rto > NS_SYN_RTO_MAX)
+			rto = NS_SYN_RTO_MAX;
+		if (s->syn_rtx >= limit) {
+			/* Half a tick early, so that the tick at the deadline
+			 * sees it whatever the clocks' jitter. */
+			s->syn_deadline = sys_now() + rto * TCP_SLOW_INTERVAL -
+					  TCP_SLOW_INTERVAL / 2;
+			pcb->rto = 0x7fff;
+		} else {
+			pcb->rto = (s16_t)rto;
+		}
+	}
+	if (s->syn_rtx < limit && pcb->rto == 0x7fff) {
+		/* TCP_SYNCNT was raised after the last retransmission. */
+		rto = (unsigned int)NS_SYN_RTO_INIT << (s->syn_rtx < 8 ? s->syn_rtx : 8);
+		pcb->rto = (s16_t)(rto < NS_SYN_RTO_MAX ? rto : NS_SYN_RTO_MAX);
+	}
+	if (s->syn_rtx > limit ||	/* lwIP's immediate resend on a stray ACK */
+	    (s->syn_rtx == limit && (int32_t)(sys_now() - s->syn_deadline) >= 0)) {
+		/* The err callback completes the CONNECT: ERR_ABRT in
+		 * CONNECTING is -ETIMEDOUT.  No RST for a SYN nobody answered. */
+		tcp_abandon(pcb, 0);
+		return ERR_ABRT;
+	}
+	return ERR_OK;
+}
+
+/* ---------------------------------------------------------- connect */
+
+/* A fresh pcb with old's socket-level options (the common part, which a
+ * listener's struct tcp_pcb_listen has too); TCP options are applied from
+ * the socket by the caller. */
+static struct tcp_pcb *tcp_pcb_like(const struct tcp_pcb *old)
+{
+	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+
+	if (!pcb || !old)
+		return pcb;
+	/* What setsockopt() set survives a disconnect, as on Linux. */
+	pcb->so_options = old->so_options;
+	pcb->tos = old->tos;
+	pcb->ttl = old->ttl;
+	pcb->prio = old->prio;
+	return pcb;
+}
+
+/*
+ * A fresh pcb for a socket whose connection is over (a disconnect, a
+ * failed connect): the owner's options, and what bind() chose (Linux keeps
+ * a bound address and port; one that connect() picked is released).
+ */
+static int tcp_renew_pcb(struct ns_sock *s, struct tcp_pcb *pcb)
+{
+	ip_addr_t ip;
+	err_t err;
+
+	s->pcb.tcp = pcb;
+	tcp_set_callbacks(s, pcb);
+	tcp_apply_opts(s, pcb);
+	s->state = NS_SOCK_OPEN;
+	if (s->bound_port) {
+		ip_addr_set_ip4_u32(&ip, s->bound_addr ? s->bind_ip : 0);
+		err = tcp_bind(pcb, &ip, s->bind_port);
+		if (err != ERR_OK)
+			return errno_from_err(err);
+	} else if (s->bound_addr) {
+		ip_addr_set_ip4_u32(&pcb->local_ip, s->bind_ip);
+	}
+	return 0;
+}
+
+/*
+ * TCP connect(AF_UNSPEC), as Linux's tcp_disconnect(): a connection is
+ * reset, a connect in progress fails (its CONNECT gets -ECONNRESET), a
+ * listener stops listening (queued connections are reset, waiting ACCEPTs
+ * fail); the socket is then unconnected and may connect or listen again.
+ * Options are kept, and so is what bind() chose; an address or port that
+ * connect() or an auto-bind picked is released.
+ */
+static int tcp_disconnect_sock(struct ns_sock *s, struct jr_sockaddr *local)
+{
+	struct tcp_pcb *old = s->pcb.tcp, *pcb;
+	int err;
+
+	switch (s->state) {
+	case NS_SOCK_OPEN:
+		to_jr_addr(&old->local_ip, old->local_port, local);
+		return 0;
+	case NS_SOCK_CONNECTING:
+	case NS_SOCK_CONNECTED:
+	case NS_SOCK_LISTEN:
+	case NS_SOCK_DEAD:
+		break;
+	default:
+		return -EINVAL;
+	}
+	pcb = tcp_pcb_like(old);
+	if (!pcb)
+		return -ENOBUFS;
+	s->abort_pending = false;	/* done here, now */
+	if (s->state == NS_SOCK_LISTEN) {
+		listener_close(s);
+	} else if (old) {
+		if (s->state == NS_SOCK_CONNECTING)
+			complete_pending(s, -ECONNRESET, NULL);
+		tcp_uncount(s);
+		tcp_detach(old);
+		/* A reset for a synchronized connection, nothing for a SYN. */
+		if (old->state == SYN_SENT)
+			tcp_abandon(old, 0);
+		else
+			tcp_abort(old);
+	}
+	s->pcb.tcp = NULL;
+	if (s->rx_pending) {
+		pbuf_free(s->rx_pending);
+		s->rx_pending = NULL;
+	}
+	s->fin_pending = s->shut_wr_pending = false;
+	/* Unsent bytes are dropped, as Linux purges the write queue. */
+	{
+		uint32_t prod = jr_load_acquire(&slot_ctl(s)->tx_prod);
+
+		if (jr_bytes_fill(prod, s->tx_cons, tx_size(s)) >= 0) {
+			s->tx_cons = s->tx_queued = prod;
+			jr_store_release(&slot_ctl(s)->tx_cons, prod);
+		}
+	}
+	err = tcp_renew_pcb(s, pcb);
+	if (err)
+		return err;
+	to_jr_addr(&pcb->local_ip, pcb->local_port, local);
+	return 0;
+}
+
+/*
+ * UDP connect(AF_UNSPEC), as Linux's udp_disconnect(): the association is
+ * dissolved, and an address or port that bind() did not ask for is
+ * released (a socket auto-bound by connect() or sendto() is unbound again).
+ */
+static int udp_disconnect_sock(struct ns_sock *s, struct jr_sockaddr *local)
+{
+	struct udp_pcb *pcb = s->pcb.udp;
+
+	if (!pcb)
+		return -EINVAL;
+	udp_disconnect(pcb);
+	if (s->bound_addr)
+		ip_addr_set_ip4_u32(&pcb->local_ip, s->bind_ip);
+	else
+		ip_addr_set_ip4_u32(&pcb->local_ip, 0);
+	if (!s->bound_port && pcb->local_port) {
+		/* lwIP cannot unbind a pcb: take a fresh, unbound one. */
+		struct udp_pcb *fresh = udp_new_ip_type(IPADDR_TYPE_V4);
+
+		if (fresh) {
+			fresh->so_options = pcb->so_options;
+			fresh->tos = pcb->tos;
+			fresh->ttl = pcb->ttl;
+			ip_addr_copy(fresh->local_ip, pcb->local_ip);
+			udp_recv(fresh, udp_recv_cb, s);
+			udp_remove(pcb);
+			s->pcb.udp = pcb = fresh;
+		}
+	}
+	to_jr_addr(&pcb->local_ip, pcb->local_port, local);
+	return 0;
+}
+
+/*
+ * UDP connect: the reply names the address datagrams will leave from, as
+ * Linux fixes it at connect (the netif's address on the route, 127.0.0.1
+ * for loopback), unless bind() chose one; and the port an auto-bind took.
+ */
+static int udp_connect_sock(struct ns_sock *s, const ip_addr_t *ip, u16_t port,
+			    struct jr_sockaddr *local)
+{
+	struct udp_pcb *pcb = s->pcb.udp;
+	ip_addr_t before;
+	struct netif *nif;
+	err_t err;
+
+	if (!pcb)
+		return -EINVAL;
+	nif = ip4_route(ip_2_ip4(ip));
+	if (!nif)
+		return -ENETUNREACH;	/* Linux fails the connect itself */
+	ip_addr_copy(before, pcb->local_ip);
+	if (!s->bound_addr)
+		ip_addr_set_ip4_u32(&pcb->local_ip, ip4_addr_get_u32(netif_ip4_addr(nif)));
+	err = udp_connect(pcb, ip, port);
+	if (err != ERR_OK) {
+		ip_addr_copy(pcb->local_ip, before);
+		return errno_from_err(err);
+	}
+	to_jr_addr(&pcb->local_ip, pcb->local_port, local);
+	return 0;
+}
+
 static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 		      struct jr_sockaddr *local)
 {
@@ -870,24 +1300,26 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 	u16_t port;
 	err_t err;
 
+	if (sqe->u.addr.family == AF_UNSPEC)	/* validated: all zero */
+		return s->type == SOCK_DGRAM ? udp_disconnect_sock(s, local)
+					     : tcp_disconnect_sock(s, local);
 	from_jr_addr(&sqe->u.addr, &ip, &port);
-	if (s->type == SOCK_DGRAM) {
-		err = udp_connect(s->pcb.udp, &ip, port);
-		if (err == ERR_OK)
-			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, local);
-		return errno_from_err(err);
-	}
+	if (s->type == SOCK_DGRAM)
+		return udp_connect_sock(s, &ip, port, local);
 	if (s->state == NS_SOCK_CONNECTING)
 		return -EALREADY;
 	if (s->state == NS_SOCK_CONNECTED)
 		return -EISCONN;
 	if (s->state == NS_SOCK_DEAD && !s->pcb.tcp) {
 		/* Linux lets a socket whose connect failed try again. */
-		s->pcb.tcp = tcp_new_ip_type(IPADDR_TYPE_V4);
-		if (!s->pcb.tcp)
+		struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+		int res;
+
+		if (!pcb)
 			return -ENOBUFS;
-		tcp_set_callbacks(s, s->pcb.tcp);
-		s->state = NS_SOCK_OPEN;
+		res = tcp_renew_pcb(s, pcb);
+		if (res)
+			return res;
 	}
 	if (s->state != NS_SOCK_OPEN)
 		return -EINVAL;
@@ -897,6 +1329,9 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 	s->state = NS_SOCK_CONNECTING;
 	s->pending_op = JR_OP_CONNECT;
 	s->pending_tag = sqe->tag;
+	s->syn_rtx = 0;
+	s->pcb.tcp->rto = NS_SYN_RTO_INIT;
+	tcp_poll(s->pcb.tcp, tcp_syn_poll_cb, 1);
 	return 1;
 }
 
@@ -980,6 +1415,14 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 	u8_t *so = sock_so_options(s);
 	u8_t flag = 0;
 
+	if (level == IPPROTO_TCP && name == TCP_SYNCNT && s->type == SOCK_STREAM) {
+		/* Linux: 1..MAX_TCP_SYNCNT; kept by the socket, not the pcb,
+		 * so it holds for every connect the socket makes. */
+		if (!v || v > 127)
+			return -EINVAL;
+		s->syncnt = (uint8_t)v;
+		return 0;
+	}
 	if (!so)
 		return -EINVAL;
 	if (level == SOL_SOCKET) {
@@ -1002,28 +1445,31 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 		return -ENOPROTOOPT;
 	switch (name) {
 	case TCP_NODELAY:
-		if (v)
-			tcp_nagle_disable(s->pcb.tcp);
-		else
-			tcp_nagle_enable(s->pcb.tcp);
-		return 0;
+		s->nodelay = v != 0;
+		break;
 	case TCP_KEEPIDLE:
 		if (!v || v > 32767)
 			return -EINVAL;
-		s->pcb.tcp->keep_idle = (u32_t)v * 1000;
-		return 0;
+		s->keep_idle_ms = (uint32_t)v * 1000;
+		break;
 	case TCP_KEEPINTVL:
 		if (!v || v > 32767)
 			return -EINVAL;
-		s->pcb.tcp->keep_intvl = (u32_t)v * 1000;
-		return 0;
+		s->keep_intvl_ms = (uint32_t)v * 1000;
+		break;
 	case TCP_KEEPCNT:
 		if (!v || v > 127)
 			return -EINVAL;
-		s->pcb.tcp->keep_cnt = (u32_t)v;
-		return 0;
+		s->keep_cnt = (uint32_t)v;
+		break;
+	default:
+		return -ENOPROTOOPT;
 	}
-	return -ENOPROTOOPT;
+	/* A listener's pcb is a struct tcp_pcb_listen, without these
+	 * fields: its children get them when they are accepted. */
+	if (s->state != NS_SOCK_LISTEN)
+		tcp_apply_opts(s, s->pcb.tcp);
+	return 0;
 }
 
 static int op_getsockopt(struct ns_sock *s, const struct jr_sqe *sqe, uint64_t *value)
@@ -1041,13 +1487,25 @@ static int op_getsockopt(struct ns_sock *s, const struct jr_sqe *sqe, uint64_t *
 		default:	   return -ENOPROTOOPT;
 		}
 	}
+	if (s->type == SOCK_STREAM && name == TCP_SYNCNT) {
+		*value = sock_syncnt(s);
+		return 0;
+	}
 	if (s->type != SOCK_STREAM || !s->pcb.tcp)
 		return -ENOPROTOOPT;
 	switch (name) {
-	case TCP_NODELAY:	*value = tcp_nagle_disabled(s->pcb.tcp) ? 1 : 0; return 0;
-	case TCP_KEEPIDLE:	*value = s->pcb.tcp->keep_idle / 1000; return 0;
-	case TCP_KEEPINTVL:	*value = s->pcb.tcp->keep_intvl / 1000; return 0;
-	case TCP_KEEPCNT:	*value = s->pcb.tcp->keep_cnt; return 0;
+	case TCP_NODELAY:
+		*value = s->nodelay;
+		return 0;
+	case TCP_KEEPIDLE:
+		*value = (s->keep_idle_ms ? s->keep_idle_ms : TCP_KEEPIDLE_DEFAULT) / 1000;
+		return 0;
+	case TCP_KEEPINTVL:
+		*value = (s->keep_intvl_ms ? s->keep_intvl_ms : TCP_KEEPINTVL_DEFAULT) / 1000;
+		return 0;
+	case TCP_KEEPCNT:
+		*value = s->keep_cnt ? s->keep_cnt : TCP_KEEPCNT_DEFAULT;
+		return 0;
 	}
 	return -ENOPROTOOPT;
 }
@@ -1138,14 +1596,22 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 	case JR_OP_GETNAME:
 		res = op_getname(s, sqe, &addr);
 		break;
+	/*
+	 * The data path: no reply, and nothing to do for a socket that has
+	 * failed (DEAD), so a lying owner is told once (one RESET), however
+	 * many TX and RX_SPACE it posts afterwards.
+	 */
 	case JR_OP_TX:
+		if (s->state == NS_SOCK_DEAD)
+			return;
 		if (s->type == SOCK_STREAM)
 			tcp_tx_drain(s);
 		else
 			udp_tx_drain(s);
 		return;
 	case JR_OP_RX_SPACE:
-		if (s->type == SOCK_STREAM && s->state != NS_SOCK_LISTEN)
+		if (s->type == SOCK_STREAM && (s->state == NS_SOCK_CONNECTED ||
+					       s->state == NS_SOCK_CLOSING))
 			tcp_rx_space(s);
 		return;
 	case JR_OP_REPLAY_DONE:
@@ -1237,6 +1703,13 @@ void ns_front_flush(struct ns_front *front)
 	for (; s; s = next) {
 		next = s->work_next;
 		s->on_work_list = false;
+		s->work_next = NULL;
+		if (s->abort_pending) {
+			/* Its RESET is already posted; no RX after it. */
+			s->ev_rx = s->ev_tx_space = false;
+			sock_finish_abort(s);
+			continue;
+		}
 		if (s->ev_rx) {
 			event(s, JR_EV_RX, 0);
 			s->ev_rx = false;

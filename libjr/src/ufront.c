@@ -11,16 +11,24 @@
  * layout must be the one the ABI derives from the granted sizes, and the
  * memfd must be sealed against shrinking (else the client could make the
  * netserver fault on a truncated mapping).
+ *
+ * Nor does it wait for the answer: jr_ufront_accept_start() accepts and
+ * sends the request without blocking, jr_ufront_accept_finish() takes the
+ * answer once it is there (-EAGAIN until then), so a client that connects
+ * and never answers costs the netserver's loop nothing but a descriptor
+ * until the caller's deadline.  jr_ufront_accept() is the blocking
+ * convenience on top, with a 2 s limit.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,7 +37,7 @@
 
 #define UFRONT_NR_FDS	3
 
-static const struct timeval hand_over_timeout = { .tv_sec = 2 };
+#define HAND_OVER_TIMEOUT_MS	2000
 
 static int unix_address(const char *path, struct sockaddr_un *sun)
 {
@@ -86,7 +94,7 @@ static int send_with_fds(int sock, const void *buf, size_t len,
 
 /* Receive exactly len bytes and up to UFRONT_NR_FDS descriptors. */
 static int recv_with_fds(int sock, void *buf, size_t len, int *fds,
-			 int *nr_fds)
+			 int *nr_fds, int flags)
 {
 	char control[CMSG_SPACE(sizeof(int) * UFRONT_NR_FDS)];
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -99,13 +107,10 @@ static int recv_with_fds(int sock, void *buf, size_t len, int *fds,
 	ssize_t n;
 
 	*nr_fds = 0;
-	/*
-	 * With SO_RCVTIMEO set, a wait interrupted by a signal or by
-	 * io_uring task work (the netserver's own rings) fails with EINTR
-	 * instead of restarting: try again.
-	 */
+	/* A wait interrupted by a signal or by io_uring task work (the
+	 * netserver's own rings) fails with EINTR: try again. */
 	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -144,26 +149,51 @@ static void close_fds(const int *fds, int nr)
 		close(fds[i]);
 }
 
-int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
-		     struct jr_region *r)
+/* Accept one connection and send it the request; wait: block in accept. */
+static int accept_and_ask(int listen_fd, const struct jr_attach *req, bool wait)
+{
+	int sock, err;
+
+	if (!wait) {
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+			return -EAGAIN;
+	}
+	do
+		sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	while (sock < 0 && errno == EINTR);
+	if (sock < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	/* A fresh connection's send buffer is empty: this never waits. */
+	err = send_with_fds(sock, req, sizeof(*req), NULL, 0);
+	if (err) {
+		close(sock);
+		return err;
+	}
+	return sock;
+}
+
+int jr_ufront_accept_start(int listen_fd, const struct jr_attach *req)
+{
+	return accept_and_ask(listen_fd, req, false);
+}
+
+int jr_ufront_accept_finish(int conn_fd, const struct jr_attach *req,
+			    struct jr_region *r)
 {
 	struct jr_attach granted;
 	int fds[UFRONT_NR_FDS], nr_fds = 0;
 	struct stat st;
 	void *base;
-	int sock, seals, err;
+	int seals, err;
 
 	memset(r, 0, sizeof(*r));
 	r->fd = r->sq_eventfd = r->cq_eventfd = r->conn_fd = -1;
-	sock = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (sock < 0)
-		return -errno;
-	/* A client that never answers must not stall the server for long. */
-	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &hand_over_timeout,
-		   sizeof(hand_over_timeout));
-	err = send_with_fds(sock, req, sizeof(*req), NULL, 0);
-	if (!err)
-		err = recv_with_fds(sock, &granted, sizeof(granted), fds, &nr_fds);
+	err = recv_with_fds(conn_fd, &granted, sizeof(granted), fds, &nr_fds,
+			    MSG_DONTWAIT);
+	if (err == -EAGAIN && !nr_fds)
+		return -EAGAIN;		/* not answered yet: keep waiting */
 	if (err)
 		goto err_fds;
 	err = -EPROTO;
@@ -192,13 +222,48 @@ int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
 	r->fd = fds[0];
 	r->sq_eventfd = fds[1];
 	r->cq_eventfd = fds[2];
-	r->conn_fd = sock;
+	r->conn_fd = conn_fd;
 	return 0;
 
 err_fds:
 	close_fds(fds, nr_fds);
-	close(sock);
+	close(conn_fd);
 	return err;
+}
+
+int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
+		     struct jr_region *r)
+{
+	struct timespec start, now;
+	int sock, err, left;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = r->sq_eventfd = r->cq_eventfd = r->conn_fd = -1;
+	sock = accept_and_ask(listen_fd, req, true);
+	if (sock < 0)
+		return sock;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+
+		err = jr_ufront_accept_finish(sock, req, r);
+		if (err != -EAGAIN)
+			return err;
+		/* A client that never answers must not stall us for long. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = HAND_OVER_TIMEOUT_MS -
+		       (int)((now.tv_sec - start.tv_sec) * 1000 +
+			     (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0) {
+			close(sock);
+			return -ETIMEDOUT;
+		}
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
+			err = -errno;
+			close(sock);
+			return err;
+		}
+	}
 }
 
 int jr_ufront_connect(const char *path, __u32 max_slots, __u32 max_buf,
@@ -222,7 +287,7 @@ int jr_ufront_connect(const char *path, __u32 max_slots, __u32 max_buf,
 		err = -errno;
 		goto err_sock;
 	}
-	err = recv_with_fds(sock, &req, sizeof(req), fds, &nr_fds);
+	err = recv_with_fds(sock, &req, sizeof(req), fds, &nr_fds, 0);
 	if (err || nr_fds) {
 		close_fds(fds, nr_fds);
 		err = err ? err : -EPROTO;

@@ -101,8 +101,12 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		FUZZ_CHECK(!s->u.socket.pad);
 		break;
 	case JR_OP_BIND:
-	case JR_OP_CONNECT:
 		FUZZ_CHECK(addr_acceptable(&s->u.addr, lim->features));
+		break;
+	case JR_OP_CONNECT:
+		/* Or the disconnect: connect(AF_UNSPEC), all zero. */
+		FUZZ_CHECK(addr_acceptable(&s->u.addr, lim->features) ||
+			   zero_from(&s->u.addr, 0, sizeof(s->u.addr)));
 		break;
 	case JR_OP_LISTEN:
 		FUZZ_CHECK(s->u.listen.backlog <= JR_MAX_BACKLOG && !s->u.listen.pad);

@@ -78,16 +78,21 @@ static void *server_accept(void *arg)
 	return NULL;
 }
 
+static void test_request(struct jr_attach *req)
+{
+	jr_attach_defaults(req);
+	req->features = JR_F_TCP | JR_F_UDP | JR_F_IPV6;
+	req->sq_entries = 256;
+	req->cq_entries = 512;
+	req->nr_slots = 32;
+	req->rx_buf_size = 16384;
+	req->tx_buf_size = 8192;
+}
+
 static void server_start(struct server *s)
 {
 	memset(s, 0, sizeof(*s));
-	jr_attach_defaults(&s->req);
-	s->req.features = JR_F_TCP | JR_F_UDP | JR_F_IPV6;
-	s->req.sq_entries = 256;
-	s->req.cq_entries = 512;
-	s->req.nr_slots = 32;
-	s->req.rx_buf_size = 16384;
-	s->req.tx_buf_size = 8192;
+	test_request(&s->req);
 	make_sock_path();
 	s->listen_fd = jr_ufront_listen(sock_path);
 	JR_ASSERT(s->listen_fd >= 0);
@@ -716,6 +721,165 @@ static void ufront_connect_rejects_hostile_server(void)
 	}
 }
 
+/* --------------------------------------------- the hand-over in halves */
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct owner {
+	pthread_t		thread;
+	struct jr_region	region;
+	int			err;
+};
+
+static void *owner_connect(void *arg)
+{
+	struct owner *o = arg;
+
+	o->err = jr_ufront_connect(sock_path, 0, 0, &o->region);
+	return NULL;
+}
+
+/* The start half for a client that has connected (it may take a moment). */
+static int start_when_connected(int listen_fd, const struct jr_attach *req)
+{
+	double deadline = mono_now() + 5;
+	int fd;
+
+	while ((fd = jr_ufront_accept_start(listen_fd, req)) == -EAGAIN &&
+	       mono_now() < deadline)
+		usleep(1000);
+	return fd;
+}
+
+/* A plain AF_UNIX client that connects and then does what the test says. */
+static int raw_client(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	JR_ASSERT(fd >= 0);
+	JR_ASSERT(strlen(sock_path) < sizeof(sun.sun_path));
+	memcpy(sun.sun_path, sock_path, strlen(sock_path));
+	JR_ASSERT(connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+	return fd;
+}
+
+/*
+ * Start and finish never wait: nobody connected is -EAGAIN, a request sent
+ * and not answered yet is -EAGAIN, and the answer, whenever it comes,
+ * completes the hand-over exactly as jr_ufront_accept() would.
+ */
+static void ufront_accept_async(void)
+{
+	int fds_before = count_open_fds(), listen_fd, fd, err = -EAGAIN;
+	struct jr_attach req;
+	struct jr_region srv;
+	struct owner o = { 0 };
+	double t0;
+
+	test_request(&req);
+	make_sock_path();
+	listen_fd = jr_ufront_listen(sock_path);
+	JR_ASSERT(listen_fd >= 0);
+	t0 = mono_now();
+	JR_EXPECT_EQ(jr_ufront_accept_start(listen_fd, &req), -EAGAIN);
+	JR_EXPECT(mono_now() - t0 < 0.1);
+
+	JR_ASSERT(!pthread_create(&o.thread, NULL, owner_connect, &o));
+	fd = start_when_connected(listen_fd, &req);
+	JR_ASSERT(fd >= 0);
+	while (err == -EAGAIN) {
+		err = jr_ufront_accept_finish(fd, &req, &srv);
+		if (err == -EAGAIN)
+			JR_ASSERT(fd_readable(fd, 5000));
+	}
+	pthread_join(o.thread, NULL);
+	JR_EXPECT_EQ(err, 0);
+	JR_EXPECT_EQ(o.err, 0);
+	if (!err && !o.err) {
+		JR_EXPECT(!memcmp(&srv.params, &o.region.params, sizeof(srv.params)));
+		JR_EXPECT_EQ(srv.conn_fd, fd);
+		JR_EXPECT(!srv.owner);
+		jr_region_destroy(&srv);
+		jr_region_destroy(&o.region);
+	}
+	close(listen_fd);
+	JR_EXPECT_MSG(count_open_fds() == fds_before, "%d descriptors leaked",
+		      count_open_fds() - fds_before);
+}
+
+/*
+ * A client that connects and never answers: finish says -EAGAIN at once,
+ * as often as asked; when it hangs up, the hand-over fails (-EPROTO) and
+ * the descriptor is closed.  A caller that gives up closes it itself.
+ */
+static void ufront_accept_async_silent(void)
+{
+	int fds_before = count_open_fds(), listen_fd, client, fd;
+	struct jr_attach req, got;
+	struct jr_region srv;
+	double t0;
+
+	test_request(&req);
+	make_sock_path();
+	listen_fd = jr_ufront_listen(sock_path);
+	JR_ASSERT(listen_fd >= 0);
+
+	client = raw_client();
+	fd = start_when_connected(listen_fd, &req);
+	JR_ASSERT(fd >= 0);
+	/* The request arrived, whole. */
+	JR_EXPECT_EQ(recv(client, &got, sizeof(got), 0), (ssize_t)sizeof(got));
+	JR_EXPECT(!memcmp(&got, &req, sizeof(req)));
+	t0 = mono_now();
+	for (int i = 0; i < 1000; i++)
+		JR_ASSERT(jr_ufront_accept_finish(fd, &req, &srv) == -EAGAIN);
+	JR_EXPECT_MSG(mono_now() - t0 < 0.5, "1000 finishes took %.3f s",
+		      mono_now() - t0);
+	JR_EXPECT(!fd_readable(fd, 0));
+	close(client);
+	JR_EXPECT(fd_readable(fd, 1000));
+	JR_EXPECT_EQ(jr_ufront_accept_finish(fd, &req, &srv), -EPROTO);
+	JR_EXPECT_EQ(srv.fd, -1);
+	JR_EXPECT_EQ(srv.conn_fd, -1);
+
+	/* Given up on by the caller. */
+	client = raw_client();
+	fd = start_when_connected(listen_fd, &req);
+	JR_ASSERT(fd >= 0);
+	JR_EXPECT_EQ(jr_ufront_accept_finish(fd, &req, &srv), -EAGAIN);
+	close(fd);
+	close(client);
+
+	close(listen_fd);
+	JR_EXPECT_MSG(count_open_fds() == fds_before, "%d descriptors leaked",
+		      count_open_fds() - fds_before);
+}
+
+/* The blocking convenience gives a silent client 2 s, not forever. */
+static void ufront_accept_times_out(void)
+{
+	int fds_before = count_open_fds(), client;
+	struct server s;
+	double t0;
+
+	server_start(&s);
+	t0 = mono_now();
+	client = raw_client();
+	JR_EXPECT_EQ(server_join(&s), -ETIMEDOUT);
+	JR_EXPECT_MSG(mono_now() - t0 >= 1.9 && mono_now() - t0 < 4,
+		      "gave up after %.2f s, want 2 s", mono_now() - t0);
+	close(client);
+	JR_EXPECT_MSG(count_open_fds() == fds_before, "%d descriptors leaked",
+		      count_open_fds() - fds_before);
+}
+
 static void ufront_path_too_long(void)
 {
 	char path[200];
@@ -745,6 +909,9 @@ static const struct jr_test_case cases[] = {
 	{ "ufront_echo_threads", ufront_echo_threads },
 	{ "ufront_rejects_hostile_grant", ufront_rejects_hostile_grant },
 	{ "ufront_connect_rejects_hostile_server", ufront_connect_rejects_hostile_server },
+	{ "ufront_accept_async", ufront_accept_async },
+	{ "ufront_accept_async_silent", ufront_accept_async_silent },
+	{ "ufront_accept_times_out", ufront_accept_times_out },
 	{ "ufront_path_too_long", ufront_path_too_long },
 	{ "ufront_no_server", ufront_no_server },
 };

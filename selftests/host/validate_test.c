@@ -260,6 +260,12 @@ struct sqe_case {
 	{ "AF_INET6 negotiated", op, &lim_all,				\
 	  { SQ(u.addr.family, AF_INET6), SQ(u.addr.scope_id, 2), SQ(u.addr.addr[15], 1) }, 0 }
 
+/* Two pokes that zero the whole address good_sqe() set (family, port,
+ * scope_id, then the IPv4 bytes). */
+#define SQ_ADDR_ZERO							\
+	{ offsetof(struct jr_sqe, u.addr), 8, 0 },			\
+	{ offsetof(struct jr_sqe, u.addr.addr), 4, 0 }
+
 #define SOCKOPT_ROWS(op)						\
 	{ "SOL_SOCKET SO_TYPE", op, &lim_v4,				\
 	  { SQ(u.sockopt.level, SOL_SOCKET), SQ(u.sockopt.name, SO_TYPE) }, -EINVAL }, \
@@ -302,6 +308,23 @@ static const struct sqe_case sqe_cases[] = {
 
 	ADDR_ROWS(JR_OP_BIND),
 	ADDR_ROWS(JR_OP_CONNECT),
+
+	/* connect(AF_UNSPEC): an all-zero address is a disconnect, for
+	 * CONNECT only; a single other byte makes it a bad family again. */
+	{ "AF_UNSPEC, all zero (disconnect)", JR_OP_CONNECT, &lim_v4,
+	  { SQ_ADDR_ZERO }, 0 },
+	{ "AF_UNSPEC, all zero (disconnect), all features", JR_OP_CONNECT, &lim_all,
+	  { SQ_ADDR_ZERO }, 0 },
+	{ "AF_UNSPEC with a port", JR_OP_CONNECT, &lim_all,
+	  { SQ_ADDR_ZERO, SQ(u.addr.port, 80) }, -EAFNOSUPPORT },
+	{ "AF_UNSPEC with scope_id", JR_OP_CONNECT, &lim_all,
+	  { SQ_ADDR_ZERO, SQ(u.addr.scope_id, 1) }, -EAFNOSUPPORT },
+	{ "AF_UNSPEC with addr[0]", JR_OP_CONNECT, &lim_all,
+	  { SQ_ADDR_ZERO, SQ(u.addr.addr[0], 1) }, -EAFNOSUPPORT },
+	{ "AF_UNSPEC with addr[15]", JR_OP_CONNECT, &lim_all,
+	  { SQ_ADDR_ZERO, SQ(u.addr.addr[15], 0x80) }, -EAFNOSUPPORT },
+	{ "AF_UNSPEC, all zero, on BIND", JR_OP_BIND, &lim_all,
+	  { SQ_ADDR_ZERO }, -EAFNOSUPPORT },
 
 	{ "backlog 0", JR_OP_LISTEN, &lim_v4, { SQ(u.listen.backlog, 0) }, 0 },
 	{ "backlog 65535", JR_OP_LISTEN, &lim_v4, { SQ(u.listen.backlog, 65535) }, 0 },
@@ -370,6 +393,7 @@ static void validate_sqe_sockopts(void)
 		{ SOL_SOCKET, SO_LINGER }, { SOL_SOCKET, SO_BROADCAST },
 		{ IPPROTO_TCP, TCP_NODELAY }, { IPPROTO_TCP, TCP_KEEPIDLE },
 		{ IPPROTO_TCP, TCP_KEEPINTVL }, { IPPROTO_TCP, TCP_KEEPCNT },
+		{ IPPROTO_TCP, TCP_SYNCNT },
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {

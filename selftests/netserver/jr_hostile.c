@@ -10,8 +10,8 @@
  * again and again through the raw region API (jr_ufront_connect) and breaks
  * the protocol in one way per case.  After each case:
  *   - the netserver must have done what the contract says (dropped the
- *     frontend, or failed just the one socket with -EIO and kept serving the
- *     rest of that frontend);
+ *     frontend, or failed just the one socket with -EIO, once, answered its
+ *     CLOSE and kept serving the rest of that frontend);
  *   - the good client must have made progress (its counter moved on), so a
  *     hostile frontend can neither stop the engine nor starve its peers.
  * The script checks that the netserver process survived and that every
@@ -40,6 +40,9 @@ static struct sockaddr_in echo_addr;
 static volatile uint64_t *good_rtts;	/* shared with the good child */
 static pid_t good_pid;
 static uint64_t rng = 0x6a72686f7374696cULL;
+/* RESET events h_wait_cqe() skipped while counting (see case_dead_quiet). */
+static bool counting_resets;
+static unsigned int resets_seen;
 
 static uint64_t rnd(void)
 {
@@ -175,6 +178,8 @@ static bool h_wait_cqe(struct hostile *h, uint16_t op, uint32_t slot,
 			jr_ring_consume(&h->r.cq, 1);
 			if (jr_validate_cqe(&cqe, &h->r.limits))
 				ns_die("the netserver sent a malformed CQE (op %u)", cqe.op);
+			if (counting_resets && cqe.op == JR_EV_RESET)
+				resets_seen++;
 			if (cqe.op == op && cqe.slot == slot) {
 				*out = cqe;
 				return true;
@@ -449,6 +454,80 @@ static void case_dgram_lie(void)
 	ns_note("dgram_lie: only that socket failed (-EIO)");
 }
 
+/*
+ * A socket failed for a lying ring stays failed, quietly: TX and RX_SPACE
+ * that the owner keeps posting on it (the lies still in place) are no-ops,
+ * not a RESET each; its CLOSE is answered.  TCP and UDP.
+ */
+static void case_dead_quiet(void)
+{
+	struct jr_sqe sqe;
+	struct hostile h;
+	int res;
+
+	h_open(&h);
+	h_socket(&h, 7, SOCK_STREAM);
+	h_socket(&h, 9, SOCK_DGRAM);
+	jr_store_release(&h.r.slots[7].rx_cons, 5 * HOSTILE_BUF);
+	h_simple(&h, JR_OP_RX_SPACE, 7);
+	h_expect_reset(&h, 7, "dead_quiet");
+	jr_store_release(&h.r.slots[9].tx_prod, 7 * HOSTILE_BUF + 8);
+	h_simple(&h, JR_OP_TX, 9);
+	h_expect_reset(&h, 9, "dead_quiet");
+
+	counting_resets = true;
+	resets_seen = 0;
+	jr_store_release(&h.r.slots[7].tx_prod, 9 * HOSTILE_BUF + 1);
+	jr_store_release(&h.r.slots[9].rx_cons, 3 * HOSTILE_BUF);
+	for (int i = 0; i < 4; i++) {
+		h_simple(&h, JR_OP_TX, 7);
+		h_simple(&h, JR_OP_RX_SPACE, 7);
+		h_simple(&h, JR_OP_TX, 9);
+		h_simple(&h, JR_OP_RX_SPACE, 9);
+	}
+	/* Replies come after everything posted before them. */
+	for (uint32_t slot = 7; slot <= 9; slot += 2) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.op = JR_OP_CLOSE;
+		sqe.slot = slot;
+		sqe.slot_gen = 1;
+		res = h_request(&h, &sqe, NULL);
+		if (res)
+			ns_die("dead_quiet: CLOSE of slot %u: %d", slot, res);
+	}
+	counting_resets = false;
+	if (resets_seen)
+		ns_die("dead_quiet: %u more RESET events for sockets already failed",
+		       resets_seen);
+	h_expect_alive(&h, "dead_quiet");
+	h_close(&h);
+	expect_progress("dead_quiet");
+	ns_note("dead_quiet: one RESET per failed socket, later TX/RX_SPACE ignored, "
+		"CLOSE answered");
+}
+
+/*
+ * The ring lies when a CLOSE is draining it: the CLOSE is still answered
+ * (the slot comes back), and the frontend is served on.
+ */
+static void case_bad_ring_closing(void)
+{
+	struct jr_sqe sqe = { .op = JR_OP_CLOSE, .slot = 8, .slot_gen = 1 };
+	struct hostile h;
+	int res;
+
+	h_open(&h);
+	h_socket(&h, 8, SOCK_STREAM);
+	jr_store_release(&h.r.slots[8].tx_prod, 10 * HOSTILE_BUF + 3);
+	res = h_request(&h, &sqe, NULL);
+	if (res)
+		ns_die("bad_ring_closing: CLOSE answered %d, want 0", res);
+	h_expect_alive(&h, "bad_ring_closing");
+	h_close(&h);
+	expect_progress("bad_ring_closing");
+	ns_note("bad_ring_closing: the CLOSE was answered");
+}
+
 /* Garbage over every slot's control block, then TX/RX_SPACE on all. */
 static void case_slot_garbage(void)
 {
@@ -614,6 +693,8 @@ int main(int argc, char **argv)
 	case_rx_index_lie();
 	case_dgram_lie();
 	case_slot_garbage();
+	case_dead_quiet();
+	case_bad_ring_closing();
 	case_cq_index_lie();
 	case_cq_never_consumed();
 	case_exit_with_connections();

@@ -12,11 +12,13 @@
 #   udp-echo --bind A:P [--ready F]       UDP echo until killed
 #   udp-client --connect A:P [--sizes L]  datagrams of 1/100/1400/8000 bytes, whole
 #   tcpclose --connect A:P                the Linux half of jr-ns-tcpclose
+#   icmp-responder --iface IF --net N     crafted ICMP errors for SYNs routed into N
 
 import argparse
 import array
 import asyncio
 import fcntl
+import ipaddress
 import os
 import resource
 import socket
@@ -233,6 +235,80 @@ def cmd_tcpclose(args):
 	log("our_half_close: read to end of file, answered after it")
 
 
+# ---------------------------------------------------------------------- ICMP
+
+def csum16(data):
+	if len(data) % 2:
+		data += b"\0"
+	total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+	while total >> 16:
+		total = (total & 0xffff) + (total >> 16)
+	return ~total & 0xffff
+
+
+def icmp_message(icmp_type, code, quote, bad_checksum=False):
+	csum = csum16(struct.pack("!BBHI", icmp_type, code, 0, 0) + quote)
+	if bad_checksum:
+		csum ^= 0x5a5a
+	return struct.pack("!BBHI", icmp_type, code, csum, 0) + quote
+
+
+def cmd_icmp_responder(args):
+	"""
+	Plays a router that answers the netserver's TCP SYNs into NET (routed
+	here, and blackholed by Linux itself) with ICMP messages Linux's own
+	routing cannot produce, chosen by the SYN's destination port:
+	  2, 3  destination unreachable with that code (protocol, port): the
+	        connect must fail with ENOPROTOOPT, ECONNREFUSED;
+	  66    only messages that must be ignored: a bad checksum, a quoted
+	        sequence number that is not the SYN's, a quote cut short of the
+	        8 transport bytes, fragmentation needed, another source port,
+	        time exceeded, an undefined code (16); the connect must time out;
+	  other nothing.
+	Prints "syn PORT" for each SYN (retransmissions too), for the script
+	to count.
+	"""
+	net = ipaddress.ip_network(args.net)
+	rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+	rx.bind((args.iface, 0))
+	tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+	ready(args.ready)
+	while True:
+		frame, meta = rx.recvfrom(65535)
+		if meta[2] == socket.PACKET_OUTGOING:
+			continue
+		ip = frame[14:]
+		if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != socket.IPPROTO_TCP:
+			continue
+		ihl = (ip[0] & 15) * 4
+		if ipaddress.ip_address(ip[16:20]) not in net or len(ip) < ihl + 20:
+			continue
+		tcp = ip[ihl:]
+		sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+		flags = tcp[13]
+		if not flags & 0x02 or flags & 0x10:
+			continue
+		print(f"syn {dport}", flush=True)
+		quote = ip[:ihl] + tcp[:8]
+		msgs = []
+		if dport in (2, 3):
+			msgs.append(icmp_message(3, dport, quote))
+		elif dport == 66:
+			wrong_seq = ip[:ihl] + tcp[:4] + struct.pack("!I", (seq + 1) & 0xffffffff)
+			other_port = ip[:ihl] + struct.pack("!HH", sport ^ 1, dport) + tcp[4:8]
+			msgs += [
+				icmp_message(3, 3, quote, bad_checksum=True),
+				icmp_message(3, 3, wrong_seq),
+				icmp_message(3, 3, ip[:ihl] + tcp[:4]),
+				icmp_message(3, 4, quote),
+				icmp_message(3, 3, other_port),
+				icmp_message(11, 0, quote),
+				icmp_message(3, 16, quote),
+			]
+		for m in msgs:
+			tx.sendto(m, (socket.inet_ntoa(ip[12:16]), 0))
+
+
 def main():
 	p = argparse.ArgumentParser()
 	sub = p.add_subparsers(dest="cmd", required=True)
@@ -250,8 +326,13 @@ def main():
 		sp.add_argument("--connect", required=True)
 		if name == "udp-client":
 			sp.add_argument("--sizes", default="1,100,1400,8000")
+	sp = sub.add_parser("icmp-responder")
+	sp.add_argument("--iface", required=True)
+	sp.add_argument("--net", required=True)
+	sp.add_argument("--ready")
 	args = p.parse_args()
 	handler = {
+		"icmp-responder": cmd_icmp_responder,
 		"tx-csum-off": cmd_tx_csum_off,
 		"echo-server": cmd_echo_server,
 		"many-client": cmd_many_client,

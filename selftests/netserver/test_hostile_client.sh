@@ -9,10 +9,12 @@
 # raw frontends (jr_ufront_connect) that post malformed SQEs (bad op, slot,
 # flags, family, reserved bytes, random bytes), lie about ring indices (SQ
 # producer, CQ consumer, a socket's tx producer and rx consumer, a
-# datagram header), never consume completions, vanish with live
+# datagram header; then keep posting on the failed socket, or lie while a
+# CLOSE drains it), never consume completions, vanish with live
 # connections, or connect and never answer the hand-over.  Each case
 # checks the contract (frontend dropped, or only the one socket failed
-# with -EIO) and that the good client kept making progress; the last one
+# with -EIO, once, and its CLOSE still answered) and that the good client
+# kept making progress; the last one
 # also that the good client never paused for more than 500 ms.  Here: the netserver must still run, every frontend must be
 # gone at the end, and it must stop in order.
 set -euo pipefail

@@ -88,7 +88,8 @@ static inline bool jr_sockopt_known(__u32 level, __u32 name)
 		       name == SO_LINGER || name == SO_BROADCAST;
 	if (level == IPPROTO_TCP)
 		return name == TCP_NODELAY || name == TCP_KEEPIDLE ||
-		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT;
+		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
+		       name == TCP_SYNCNT;
 	return false;
 }
 
@@ -138,6 +139,15 @@ static inline int jr_validate_sqe(const struct jr_sqe *sqe,
 	case JR_OP_CONNECT:
 		if (!JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.addr)))
 			return -EINVAL;
+		/*
+		 * connect(AF_UNSPEC) dissolves an association: a CONNECT whose
+		 * address is all zero (family AF_UNSPEC, nothing else) is a
+		 * disconnect.  Any other byte set is an address of an
+		 * unsupported family, as before.
+		 */
+		if (sqe->op == JR_OP_CONNECT && sqe->u.addr.family == AF_UNSPEC &&
+		    jr_bytes_zero(&sqe->u.addr, sizeof(sqe->u.addr)))
+			return 0;
 		return jr_validate_sockaddr(&sqe->u.addr, lim);
 	case JR_OP_LISTEN:
 		if (sqe->u.listen.pad || sqe->u.listen.backlog > JR_MAX_BACKLOG ||

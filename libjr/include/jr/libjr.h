@@ -66,7 +66,27 @@ int jr_attach_kernel(const char *path, struct jr_attach *req,
 /* Server: listen for user frontends on an AF_UNIX path. */
 int jr_ufront_listen(const char *path);
 
-/* Server: take one user frontend from a listening socket. */
+/*
+ * Server: take one user frontend from a listening socket, without waiting
+ * for it (a client that connects and never answers must not stall a
+ * server's loop):
+ *
+ * jr_ufront_accept_start() accepts a pending connection and sends it req.
+ * Returns the connection's descriptor, -EAGAIN if nobody is waiting, or
+ * another -errno (that connection is gone; try the next).
+ *
+ * jr_ufront_accept_finish() takes the owner's answer on that descriptor,
+ * with the same req: 0 with r set up (the descriptor is now r->conn_fd),
+ * -EAGAIN while no answer is there (poll the descriptor for POLLIN and call
+ * again), or another -errno, the grant refused and the descriptor closed.
+ * A caller that gives up on a connection closes the descriptor itself.
+ *
+ * jr_ufront_accept() does both, waiting for a connection and then at most
+ * 2 s for its answer (-ETIMEDOUT).
+ */
+int jr_ufront_accept_start(int listen_fd, const struct jr_attach *req);
+int jr_ufront_accept_finish(int conn_fd, const struct jr_attach *req,
+			    struct jr_region *r);
 int jr_ufront_accept(int listen_fd, const struct jr_attach *req,
 		     struct jr_region *r);
 

@@ -88,6 +88,12 @@
 #define LWIP_SINGLE_NETIF		0
 #define LWIP_NETIF_TX_SINGLE_PBUF	0
 
+/* Hooks (netserver/lwip/include/ns_lwip_hooks.h): ICMP destination
+ * unreachable reaches the sockets, which lwIP 2.1's icmp_input() does not
+ * do. */
+#define LWIP_HOOK_FILENAME		"ns_lwip_hooks.h"
+#define LWIP_HOOK_IP4_INPUT(p, inp)	ns_ip4_input_hook((p), (inp))
+
 /* Diagnostics. */
 #define LWIP_STATS			1
 #define LWIP_STATS_DISPLAY		0
