@@ -86,6 +86,7 @@
 #include <net/sock.h>
 #include <net/tcp_states.h>
 
+#include "jr/jr_sockaddr.h"
 #include "joyride.h"
 
 #define JR_ACCEPT_PREPOST	8
@@ -177,22 +178,6 @@ static const struct proto_ops jr_dgram_ops;
 static void jr_set_state(struct sock *sk, int state)
 {
 	WRITE_ONCE(sk->sk_state, state);
-}
-
-static void jr_addr_to_sin(const struct jr_sockaddr *sa, struct sockaddr_in *sin)
-{
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = sa->port;
-	memcpy(&sin->sin_addr, sa->addr, 4);
-}
-
-static void jr_sin_to_addr(const struct sockaddr_in *sin, struct jr_sockaddr *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->family = AF_INET;
-	sa->port = sin->sin_port;
-	memcpy(sa->addr, &sin->sin_addr, 4);
 }
 
 /*
@@ -495,7 +480,7 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 
 	child->listener = NULL;
 	if (cqe->res == 0) {
-		jr_addr_to_sin(&cqe->u.addr, &child->peer);
+		jr_sockaddr_to_sin(&cqe->u.addr, &child->peer);
 		child->local = l->local;
 		child->bound = true;
 		child->ever_connected = true;
@@ -592,7 +577,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 	switch (cqe->op) {
 	case JR_OP_CONNECT:
 		if (cqe->res == 0) {
-			jr_addr_to_sin(&cqe->u.addr, &jsk->local);
+			jr_sockaddr_to_sin(&cqe->u.addr, &jsk->local);
 			jsk->bound = true;
 			jsk->ever_connected = true;
 			jr_set_state(sk, TCP_ESTABLISHED);
@@ -758,7 +743,7 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		memset(&sqe, 0, sizeof(sqe));
 		sqe.op = JR_OP_BIND;
 		sqe.flags = JR_SQE_F_REPLAY;
-		jr_sin_to_addr(&jsk->local, &sqe.u.addr);
+		jr_sockaddr_from_sin(&jsk->local, &sqe.u.addr);
 		err = jr_call(jsk, &sqe);
 	}
 	if (!err && sk->sk_state == TCP_LISTEN) {
@@ -772,7 +757,7 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		memset(&sqe, 0, sizeof(sqe));
 		sqe.op = JR_OP_CONNECT;
 		sqe.flags = JR_SQE_F_REPLAY;
-		jr_sin_to_addr(&jsk->peer, &sqe.u.addr);
+		jr_sockaddr_from_sin(&jsk->peer, &sqe.u.addr);
 		err = jr_call(jsk, &sqe);
 	}
 	if (!err && sk->sk_state == TCP_LISTEN) {
@@ -996,11 +981,11 @@ static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
 		if (err)
 			goto out;
 	}
-	jr_sin_to_addr(sin, &sqe.u.addr);
+	jr_sockaddr_from_sin(sin, &sqe.u.addr);
 	sqe.u.addr.family = AF_INET;
 	err = jr_call(jsk, &sqe);
 	if (!err) {
-		jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 	}
 out:
@@ -1078,7 +1063,7 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 		if (err)
 			goto out;
 	}
-	jr_sin_to_addr((const struct sockaddr_in *)addr, &sqe.u.addr);
+	jr_sockaddr_from_sin((const struct sockaddr_in *)addr, &sqe.u.addr);
 	sqe.slot = jsk->slot;
 	sqe.slot_gen = jsk->gen;
 	sqe.tag = jr_next_tag(srv);
@@ -1153,11 +1138,11 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 	err = jr_wait_recovered(jsk);
 	if (err)
 		goto out;
-	jr_sin_to_addr((const struct sockaddr_in *)addr, &sqe.u.addr);
+	jr_sockaddr_from_sin((const struct sockaddr_in *)addr, &sqe.u.addr);
 	err = jr_call(jsk, &sqe);
 	if (!err) {
 		memcpy(&jsk->peer, addr, sizeof(jsk->peer));
-		jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 		jr_set_state(sk, TCP_ESTABLISHED);
 		sock->state = SS_CONNECTED;
@@ -1257,7 +1242,7 @@ static int jr_getname(struct socket *sock, struct sockaddr *addr, int peer)
 			struct jr_sqe sqe = { .op = JR_OP_GETNAME };
 
 			if (!jr_call(jsk, &sqe))
-				jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+				jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
 		}
 		*sin = jsk->local;
 		sin->sin_family = AF_INET;
@@ -1406,7 +1391,7 @@ static int jr_listen(struct socket *sock, int backlog)
 
 		/* listen() on an unbound socket picked a port: learn it. */
 		if (!jr_call(jsk, &name))
-			jr_addr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+			jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 	}
 	jr_set_state(sk, TCP_LISTEN);
@@ -1719,7 +1704,7 @@ static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 			return sin->sin_family == AF_UNSPEC ? -EDESTADDRREQ : -EAFNOSUPPORT;
 		if (!sin->sin_port)
 			return -EINVAL;
-		jr_sin_to_addr(sin, &h.addr);
+		jr_sockaddr_from_sin(sin, &h.addr);
 	}
 	if (len > JR_DGRAM_MAX)
 		return -EMSGSIZE;
@@ -1844,7 +1829,7 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		goto out;
 	}
 	if (sin) {
-		jr_addr_to_sin(&h.addr, sin);
+		jr_sockaddr_to_sin(&h.addr, sin);
 		memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
 		msg->msg_namelen = sizeof(*sin);
 	}

@@ -21,8 +21,6 @@
 #include "jr/jr_ring.h"
 #include "jr/jr_validate.h"
 
-#define JR_MODULE_NAME	"joyride"
-
 /* Device states (the transport's view of the netserver). */
 enum jr_dev_state {
 	JR_DEV_DETACHED,	/* no netserver has attached since load */

@@ -229,7 +229,6 @@ int jr_post(struct jr_server *srv, struct jr_sqe *sqe)
 static struct jr_server *jr_server_create(struct jr_attach *a)
 {
 	struct jr_server *srv;
-	struct jr_region_hdr *hdr;
 	const struct jr_layout *l = &a->layout;
 	unsigned char *base;
 	int err;
@@ -265,10 +264,7 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	}
 	base = srv->region;
 	srv->params = *a;
-	srv->limits.nr_slots = a->nr_slots;
-	srv->limits.rx_buf_size = a->rx_buf_size;
-	srv->limits.tx_buf_size = a->tx_buf_size;
-	srv->limits.features = a->features;
+	jr_limits_init(&srv->limits, a);
 	srv->stats = (struct jr_stats *)(base + l->stats_off);
 	srv->slots = (struct jr_slot_ctl *)(base + l->slots_off);
 	jr_ring_init(&srv->sq, (struct jr_ring_ctl *)(base + l->sq_off),
@@ -284,19 +280,7 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	 */
 	srv->cq.ctl->cons_flags = JR_RING_NEED_WAKEUP;
 
-	hdr = srv->region;
-	hdr->magic = JR_REGION_MAGIC;
-	hdr->abi_major = JR_ABI_MAJOR;
-	hdr->abi_minor = JR_ABI_MINOR;
-	hdr->state = JR_STATE_LIVE;
-	hdr->epoch = a->epoch;
-	hdr->features = a->features;
-	hdr->sq_entries = a->sq_entries;
-	hdr->cq_entries = a->cq_entries;
-	hdr->nr_slots = a->nr_slots;
-	hdr->rx_buf_size = a->rx_buf_size;
-	hdr->tx_buf_size = a->tx_buf_size;
-	hdr->layout = *l;
+	jr_region_hdr_init(srv->region, a);
 	return srv;
 
 err_free:

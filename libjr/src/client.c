@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "jr/jr_client.h"
+#include "jr/jr_sockaddr.h"
 #include "jr/libjr.h"
 
 #define CLIENT_ACCEPT_PREPOST	8	/* ACCEPTs kept posted per listener */
@@ -94,22 +95,6 @@ static uint64_t now_ns(void)
 
 /* ------------------------------------------------------------ CQ side */
 
-static void sockaddr_from_jr(const struct jr_sockaddr *sa, struct sockaddr_in *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_port = sa->port;
-	memcpy(&out->sin_addr, sa->addr, 4);
-}
-
-static void sockaddr_to_jr(const struct sockaddr_in *in, struct jr_sockaddr *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->family = AF_INET;
-	sa->port = in->sin_port;
-	memcpy(sa->addr, &in->sin_addr, 4);
-}
-
 static int post(struct jr_client *c, struct jr_sqe *sqe);
 static void post_accept(struct jr_client *c, int listener);
 
@@ -158,7 +143,7 @@ static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
 		}
 		s->state = CS_ACCEPT_READY;
 		s->type = SOCK_STREAM;
-		sockaddr_from_jr(&cqe->u.addr, &s->peer);
+		jr_sockaddr_to_sin(&cqe->u.addr, &s->peer);
 		s->local = l->local;
 		l->acceptq[(l->acceptq_head + l->acceptq_nr++) %
 			   (sizeof(l->acceptq) / sizeof(l->acceptq[0]))] = (int)cqe->slot;
@@ -167,7 +152,7 @@ static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
 	case JR_OP_CONNECT:
 		if (cqe->res == 0) {
 			s->state = CS_CONNECTED;
-			sockaddr_from_jr(&cqe->u.addr, &s->local);
+			jr_sockaddr_to_sin(&cqe->u.addr, &s->local);
 		} else if (s->type == SOCK_STREAM) {
 			s->state = CS_OPEN;
 			s->err = -cqe->res;
@@ -175,7 +160,7 @@ static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
 		break;
 	case JR_OP_BIND:
 		if (cqe->res == 0)
-			sockaddr_from_jr(&cqe->u.addr, &s->local);
+			jr_sockaddr_to_sin(&cqe->u.addr, &s->local);
 		break;
 	default:
 		break;
@@ -468,7 +453,7 @@ int jr_bind(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 		return -EBADF;
 	if (addr->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
-	sockaddr_to_jr(addr, &sqe.u.addr);
+	jr_sockaddr_from_sin(addr, &sqe.u.addr);
 	return call(c, sd, &sqe);
 }
 
@@ -520,7 +505,7 @@ int jr_listen(struct jr_client *c, int sd, int backlog)
 		struct jr_sqe name = { .op = JR_OP_GETNAME };
 
 		if (call(c, sd, &name) == 0)
-			sockaddr_from_jr(&s->reply.u.addr, &s->local);
+			jr_sockaddr_to_sin(&s->reply.u.addr, &s->local);
 	}
 	want = backlog < CLIENT_ACCEPT_PREPOST ? (backlog ? backlog : 1)
 					       : CLIENT_ACCEPT_PREPOST;
@@ -571,7 +556,7 @@ int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 		return -EAFNOSUPPORT;
 	if (s->state == CS_CONNECTED && s->type == SOCK_STREAM)
 		return -EISCONN;
-	sockaddr_to_jr(addr, &sqe.u.addr);
+	jr_sockaddr_from_sin(addr, &sqe.u.addr);
 	s->state = CS_CONNECTING;
 	err = call(c, sd, &sqe);
 	if (err) {
@@ -746,7 +731,7 @@ ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
 	memset(&h, 0, sizeof(h));
 	h.len = (uint32_t)len;
 	if (to)
-		sockaddr_to_jr(to, &h.addr);
+		jr_sockaddr_from_sin(to, &h.addr);
 	pos = jr_dgram_begin(jr_slot_tx(&c->r, (uint32_t)sd), size, s->tx_prod, (uint32_t)len);
 	memcpy(jr_slot_tx(&c->r, (uint32_t)sd) + (pos & (size - 1)), &h, sizeof(h));
 	memcpy(jr_slot_tx(&c->r, (uint32_t)sd) + (pos & (size - 1)) + sizeof(h), buf, len);
@@ -809,7 +794,7 @@ ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 
 		memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) + sizeof(h), n);
 		if (from)
-			sockaddr_from_jr(&h.addr, from);
+			jr_sockaddr_to_sin(&h.addr, from);
 		if (flags_out && (n < h.len || (h.flags & JR_DGRAM_F_TRUNC)))
 			*flags_out = JR_MSG_TRUNC;
 		if (!(flags & JR_MSG_PEEK)) {
@@ -927,7 +912,7 @@ int jr_getsockname(struct jr_client *c, int sd, struct sockaddr_in *addr)
 		return -EBADF;
 	err = call(c, sd, &sqe);
 	if (!err)
-		sockaddr_from_jr(&s->reply.u.addr, addr);
+		jr_sockaddr_to_sin(&s->reply.u.addr, addr);
 	return err;
 }
 

@@ -61,10 +61,7 @@ void __jr_region_setup(struct jr_region *r, void *base,
 	r->base = base;
 	r->size = l->region_size;
 	r->params = *params;
-	r->limits.nr_slots = params->nr_slots;
-	r->limits.rx_buf_size = params->rx_buf_size;
-	r->limits.tx_buf_size = params->tx_buf_size;
-	r->limits.features = params->features;
+	jr_limits_init(&r->limits, params);
 	r->owner = owner;
 	r->hdr = base;
 	r->stats = (struct jr_stats *)(b + l->stats_off);
@@ -81,20 +78,8 @@ void __jr_region_setup(struct jr_region *r, void *base,
 /* Owner: a fresh region's header, as the kernel writes it. */
 void __jr_region_init_hdr(struct jr_region *r, __u64 epoch)
 {
-	struct jr_region_hdr *h = r->hdr;
-
-	h->magic = JR_REGION_MAGIC;
-	h->abi_major = JR_ABI_MAJOR;
-	h->abi_minor = JR_ABI_MINOR;
-	h->state = JR_STATE_LIVE;
-	h->epoch = epoch;
-	h->features = r->params.features;
-	h->sq_entries = r->params.sq_entries;
-	h->cq_entries = r->params.cq_entries;
-	h->nr_slots = r->params.nr_slots;
-	h->rx_buf_size = r->params.rx_buf_size;
-	h->tx_buf_size = r->params.tx_buf_size;
-	h->layout = r->params.layout;
+	r->params.epoch = epoch;
+	jr_region_hdr_init(r->hdr, &r->params);
 }
 
 static void region_reset(struct jr_region *r)

@@ -72,6 +72,24 @@ static inline void jr_layout_compute(struct jr_attach *a, __u32 max_slots,
 	l->region_size = jr_align_up(off, JR_LAYOUT_PAGE);
 }
 
+/* The owner's header at the start of a fresh region. */
+static inline void jr_region_hdr_init(struct jr_region_hdr *h,
+				      const struct jr_attach *a)
+{
+	h->magic = JR_REGION_MAGIC;
+	h->abi_major = JR_ABI_MAJOR;
+	h->abi_minor = JR_ABI_MINOR;
+	h->state = JR_STATE_LIVE;
+	h->epoch = a->epoch;
+	h->features = a->features;
+	h->sq_entries = a->sq_entries;
+	h->cq_entries = a->cq_entries;
+	h->nr_slots = a->nr_slots;
+	h->rx_buf_size = a->rx_buf_size;
+	h->tx_buf_size = a->tx_buf_size;
+	h->layout = a->layout;
+}
+
 /* Byte offsets of a slot's rings inside the region. */
 static inline __u64 jr_slot_rx_off(const struct jr_attach *a, __u32 slot)
 {

@@ -48,6 +48,15 @@ struct jr_limits {
 	__u64	features;
 };
 
+/* The limits a validating side derives from the grant it keeps. */
+static inline void jr_limits_init(struct jr_limits *lim, const struct jr_attach *a)
+{
+	lim->nr_slots = a->nr_slots;
+	lim->rx_buf_size = a->rx_buf_size;
+	lim->tx_buf_size = a->tx_buf_size;
+	lim->features = a->features;
+}
+
 #define JR_MAX_ERRNO		4095
 #define JR_MAX_BACKLOG		65535
 
