@@ -55,15 +55,25 @@
  *                              the accept queue, srv for lock-free readers
  *                              such as poll().
  *   jr_server locks          - see joyride.h.
+ *   jr_survivors_lock (mutex) - the survivors' list; taken alone or
+ *                              under lock_sock, never under jsk->lock.
  *   Completions run in the netserver's JR_IOC_KICK and take only
  *   jsk->lock: an application holding lock_sock may itself be waiting for
  *   the netserver.
  *
- * No netserver.  socket() fails with ENETDOWN while none is attached.
- * When the netserver goes away every socket it carried fails: connected
- * and connecting TCP sockets with ECONNRESET (send: EPIPE), others with
- * ENETDOWN; blocked callers wake.  Nothing waits for a reply longer than
- * net.joyride.request_timeout_ms.
+ * No netserver.  socket() fails with ENETDOWN while none has attached.
+ * When the netserver goes away (jr_server_gone()), connected and
+ * connecting TCP sockets fail as on a reset (ECONNRESET; send: EPIPE) and
+ * their blocked callers wake.  Listening, bound and never-connected
+ * sockets survive: they give their slot back, keep their identity (local
+ * address, backlog, options) and wait on jr_survivors until the next
+ * netserver attaches in recovery mode, when a worker replays them
+ * (jr_replay_work()); calls that need the netserver meanwhile wait up to
+ * net.joyride.recovery_timeout_ms, then fail with ENETDOWN.  Nothing waits
+ * for a reply longer than net.joyride.request_timeout_ms.
+ *
+ * The AF_INET redirect (jr_redirect.c) creates sockets of this family
+ * under a second family number that report AF_INET; all else is shared.
  *
  * Module life.  Each socket pins the module through its proto_ops owner,
  * so rmmod is refused (EBUSY) while sockets exist; an attached netserver
