@@ -568,7 +568,9 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 	}
 
 	spin_lock_bh(&jsk->lock);
-	if (jsk->sync.op && jsk->sync.tag == cqe->tag && jsk->sync.op == cqe->op) {
+	/* A reply is taken once: a second one with the same tag is stale. */
+	if (jsk->sync.op && !jsk->sync.done && jsk->sync.tag == cqe->tag &&
+	    jsk->sync.op == cqe->op) {
 		jsk->sync.cqe = *cqe;
 		jsk->sync.res = cqe->res;
 		WRITE_ONCE(jsk->sync.done, true);

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A hostile netserver against joyride.ko, while an application uses its
+ * sockets.  The test attaches to /dev/joyride itself and, besides answering
+ * like a netserver, writes what a buggy or malicious one could: forged and
+ * stale replies, events for the wrong generation, entries for slots that do
+ * not exist, malformed entries, ring positions out of range, datagram
+ * headers that lie, and silence.  The application's threads (in this
+ * process) must get errors on the sockets concerned and nothing else; the
+ * kernel must go on serving; and, as for every guest test, the runner
+ * fails the run on any WARNING, BUG or Oops in the kernel log.
+ *
+ * Needs the module to itself (no netserver): selftests/guest/tests.list.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "jr/libjr.h"
+#include "serve_one.h"
+
+#define REQUEST_TIMEOUT_SYSCTL	"/proc/sys/net/joyride/request_timeout_ms"
+
+FIXTURE(hostile) {
+	struct jr_region r;
+};
+
+FIXTURE_SETUP(hostile)
+{
+	struct jr_attach req;
+
+	jr_attach_defaults(&req);
+	req.nr_slots = 64;
+	req.rx_buf_size = req.tx_buf_size = 16384;
+	ASSERT_EQ(0, jr_attach_kernel(NULL, &req, &self->r));
+}
+
+FIXTURE_TEARDOWN(hostile)
+{
+	/* The netserver goes away: whatever it still held is released. */
+	jr_region_destroy(&self->r);
+}
+
+/* Take the next request off the SQ, waiting at most 5 s. */
+static int take_request(struct jr_region *r, struct jr_sqe *sqe)
+{
+	struct timespec delay = { .tv_nsec = 1000000 };
+
+	for (int i = 0; i < 5000 && jr_ring_ready(&r->sq) <= 0; i++)
+		nanosleep(&delay, NULL);
+	if (jr_ring_ready(&r->sq) <= 0)
+		return -ETIMEDOUT;
+	memcpy(sqe, jr_ring_entry(&r->sq, r->sq.own), sizeof(*sqe));
+	jr_ring_consume(&r->sq, 1);
+	return 0;
+}
+
+static int post_and_kick(struct jr_region *r, const struct jr_cqe *cqes, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (jr_server_post(r, &cqes[i]))
+			return -ENOSPC;
+	return ioctl(r->fd, JR_IOC_KICK) ? -errno : 0;
+}
+
+static struct jr_cqe reply_to(const struct jr_sqe *sqe, int res)
+{
+	struct jr_cqe cqe = {
+		.op = sqe->op, .slot = sqe->slot, .tag = sqe->tag, .res = res,
+	};
+
+	return cqe;
+}
+
+static struct jr_cqe event_for(const struct jr_sqe *sqe, uint16_t op, int res)
+{
+	struct jr_cqe cqe = {
+		.op = op, .flags = JR_CQE_F_EVENT, .slot = sqe->slot,
+		.slot_gen = sqe->slot_gen, .res = res,
+	};
+
+	return cqe;
+}
+
+/* A UDP socket the test serves honestly; *created is its SOCKET request. */
+static int honest_udp_socket(struct jr_region *r, struct jr_sqe *created)
+{
+	struct socket_call call = { .type = SOCK_DGRAM };
+	struct jr_cqe ok;
+	pthread_t t;
+	int err;
+
+	if (pthread_create(&t, NULL, call_socket, &call))
+		return -EAGAIN;
+	err = take_request(r, created);
+	if (!err && created->op != JR_OP_SOCKET)
+		err = -EPROTO;
+	if (!err) {
+		ok = reply_to(created, 0);
+		err = post_and_kick(r, &ok, 1);
+	}
+	pthread_join(t, NULL);
+	if (err)
+		return err;
+	return call.fd < 0 ? -call.err : call.fd;
+}
+
+struct recv_call {
+	int fd;
+	ssize_t ret;
+	int err;
+	char buf[64];
+};
+
+static void *call_recv(void *arg)
+{
+	struct recv_call *c = arg;
+
+	c->ret = recv(c->fd, c->buf, sizeof(c->buf), 0);
+	c->err = c->ret < 0 ? errno : 0;
+	return NULL;
+}
+
+static int so_error(int fd)
+{
+	int err = -1;
+	socklen_t len = sizeof(err);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) ? -errno : err;
+}
+
+/*
+ * Replies that match the request in all but one respect (tag, op, slot)
+ * are someone else's, or stale: they are dropped without a word, and the
+ * genuine reply that follows completes the call; a reply is taken once, so
+ * a second one for the same tag changes nothing.  Each forgery carries
+ * -EACCES, so a forgery taken for the reply would show as socket()'s
+ * result.
+ */
+TEST_F(hostile, forged_replies_are_ignored_and_the_real_one_completes)
+{
+	struct socket_call call = { .type = SOCK_DGRAM };
+	uint64_t bad_before = self->r.stats->k_bad_entries;
+	struct jr_cqe cqes[6];
+	struct jr_sqe sqe;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_socket, &call));
+	ASSERT_EQ(0, take_request(&self->r, &sqe));
+	ASSERT_EQ(JR_OP_SOCKET, sqe.op);
+
+	cqes[0] = reply_to(&sqe, -EACCES);
+	cqes[0].tag ^= 1;				/* another request's tag */
+	cqes[1] = reply_to(&sqe, -EACCES);
+	cqes[1].tag += 1000;				/* a tag not issued yet */
+	cqes[2] = reply_to(&sqe, -EACCES);
+	cqes[2].op = JR_OP_BIND;			/* the wrong operation */
+	cqes[3] = reply_to(&sqe, -EACCES);
+	cqes[3].slot = (sqe.slot + 1) % self->r.params.nr_slots;	/* a free slot */
+	cqes[4] = reply_to(&sqe, 0);			/* the real reply */
+	cqes[5] = reply_to(&sqe, -EACCES);		/* and a second one */
+	EXPECT_EQ(0, post_and_kick(&self->r, cqes, 6));
+	pthread_join(t, NULL);
+
+	ASSERT_LE(0, call.fd);
+	EXPECT_EQ(0, so_error(call.fd));
+	/* Well-formed, only not ours: stale, not malformed. */
+	EXPECT_EQ(bad_before, self->r.stats->k_bad_entries);
+	close(call.fd);
+}
+
+/*
+ * Events carry the slot's generation: a RESET for the previous socket of
+ * the slot does not touch this one, which then receives a datagram the
+ * netserver delivers properly.
+ */
+TEST_F(hostile, events_for_another_generation_are_ignored)
+{
+	static const char payload[] = "after the forgery";
+	struct jr_sockaddr from = { .family = AF_INET, .port = htons(7) };
+	struct jr_dgram_hdr h = { .len = sizeof(payload) };
+	struct jr_cqe cqes[2];
+	struct jr_slot_ctl *ctl;
+	struct jr_sqe sqe;
+	unsigned char *rx;
+	char buf[64];
+	uint32_t pos, mask;
+	int fd;
+
+	fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, fd);
+
+	cqes[0] = event_for(&sqe, JR_EV_RESET, -ECONNRESET);
+	cqes[0].slot_gen = sqe.slot_gen - 1;
+	cqes[1] = event_for(&sqe, JR_EV_ERROR, -EHOSTUNREACH);
+	cqes[1].slot_gen = sqe.slot_gen + 1;
+	EXPECT_EQ(0, post_and_kick(&self->r, cqes, 2));
+	EXPECT_EQ(0, so_error(fd));
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+
+	/* A well-formed datagram still arrives. */
+	ctl = &self->r.slots[sqe.slot];
+	rx = jr_slot_rx(&self->r, sqe.slot);
+	memcpy(from.addr, (uint8_t[]){ 198, 18, 0, 1 }, 4);
+	h.addr = from;
+	pos = jr_dgram_begin(rx, self->r.params.rx_buf_size, ctl->rx_prod, h.len);
+	mask = self->r.params.rx_buf_size - 1;
+	memcpy(rx + (pos & mask), &h, sizeof(h));
+	memcpy(rx + (pos & mask) + sizeof(h), payload, sizeof(payload));
+	jr_store_release(&ctl->rx_prod, pos + (uint32_t)JR_DGRAM_RECORD(h.len));
+	cqes[0] = event_for(&sqe, JR_EV_RX, 0);
+	EXPECT_EQ(0, post_and_kick(&self->r, cqes, 1));
+	EXPECT_EQ((ssize_t)sizeof(payload), recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(buf, payload, sizeof(payload)));
+	close(fd);
+}
+
+/*
+ * A malformed entry naming a live socket fails that socket with EIO: a
+ * reader blocked in recv() wakes with it.  The entry is counted as bad.
+ */
+TEST_F(hostile, malformed_entry_fails_the_socket_it_names_with_eio)
+{
+	uint64_t bad_before = self->r.stats->k_bad_entries;
+	struct recv_call rc = { 0 };
+	struct jr_cqe bad[3];
+	struct jr_sqe sqe;
+	pthread_t t;
+
+	rc.fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, rc.fd);
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_recv, &rc));
+
+	bad[0] = event_for(&sqe, 0x7777, 0);		/* no such op */
+	bad[1] = event_for(&sqe, JR_EV_RX, 0);
+	bad[1].res = -100000;				/* not an errno */
+	bad[2] = reply_to(&sqe, 0);
+	bad[2].flags = 0x8000;				/* unknown flag */
+	EXPECT_EQ(0, post_and_kick(&self->r, bad, 3));
+	pthread_join(t, NULL);
+
+	EXPECT_EQ(-1, rc.ret);
+	EXPECT_EQ(EIO, rc.err);
+	EXPECT_EQ(bad_before + 3, self->r.stats->k_bad_entries);
+	close(rc.fd);
+}
+
+/*
+ * Entries for slots that do not exist, or that no socket holds, are
+ * dropped; the sockets that do exist are untouched.
+ */
+TEST_F(hostile, entries_for_missing_slots_are_dropped)
+{
+	uint64_t bad_before = self->r.stats->k_bad_entries;
+	struct jr_cqe cqes[4];
+	struct jr_sqe sqe;
+	int fd;
+
+	fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, fd);
+
+	cqes[0] = event_for(&sqe, JR_EV_RESET, -ECONNRESET);
+	cqes[0].slot = self->r.params.nr_slots;		/* one past the end */
+	cqes[1] = event_for(&sqe, JR_EV_RESET, -ECONNRESET);
+	cqes[1].slot = UINT32_MAX;
+	cqes[2] = reply_to(&sqe, -EACCES);
+	cqes[2].slot = self->r.params.nr_slots + 7;
+	/* In range, but no socket holds it: nothing to deliver to. */
+	cqes[3] = event_for(&sqe, JR_EV_RESET, -ECONNRESET);
+	cqes[3].slot = (sqe.slot + 1) % self->r.params.nr_slots;
+	EXPECT_EQ(0, post_and_kick(&self->r, cqes, 4));
+
+	EXPECT_EQ(bad_before + 3, self->r.stats->k_bad_entries);
+	EXPECT_EQ(0, so_error(fd));
+	close(fd);
+}
+
+/*
+ * Ring positions the netserver writes are compared with the kernel's own:
+ * a receive producer more than a ring ahead, or a transmit consumer ahead
+ * of what the kernel produced, fails the socket with EIO (and poll says
+ * EPOLLERR); nothing is read or written outside the slot's rings.
+ */
+TEST_F(hostile, receive_producer_beyond_the_ring_fails_with_eio)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	struct jr_cqe ev;
+	struct jr_sqe sqe;
+	char buf[64];
+	int fd;
+
+	fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, fd);
+	jr_store_release(&self->r.slots[sqe.slot].rx_prod,
+			 self->r.slots[sqe.slot].rx_cons + self->r.params.rx_buf_size + 16);
+	ev = event_for(&sqe, JR_EV_RX, 0);
+	EXPECT_EQ(0, post_and_kick(&self->r, &ev, 1));
+
+	pfd.fd = fd;
+	EXPECT_EQ(1, poll(&pfd, 1, 0));
+	EXPECT_TRUE(pfd.revents & POLLERR);
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+}
+
+TEST_F(hostile, transmit_consumer_ahead_of_producer_fails_with_eio)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET, .sin_port = htons(9),
+		.sin_addr.s_addr = htonl(0xc6120001),		/* 198.18.0.1 */
+	};
+	struct jr_sqe sqe;
+	int fd;
+
+	fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, fd);
+	jr_store_release(&self->r.slots[sqe.slot].tx_cons,
+			 self->r.slots[sqe.slot].tx_prod + 4096);
+	errno = 0;
+	EXPECT_EQ(-1, sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(EIO, errno);
+	close(fd);
+}
+
+/*
+ * Datagram headers in the receive ring are validated before use: one that
+ * claims more payload than the ring holds fails the socket with EIO, and
+ * so does a filler record that does not run to the ring's end.
+ */
+TEST_F(hostile, lying_datagram_headers_fail_with_eio)
+{
+	struct jr_dgram_hdr h = { 0 };
+	struct jr_slot_ctl *ctl;
+	struct jr_cqe ev;
+	struct jr_sqe sqe[2];
+	char buf[64];
+	int fd[2];
+
+	for (int i = 0; i < 2; i++) {
+		fd[i] = honest_udp_socket(&self->r, &sqe[i]);
+		ASSERT_LE(0, fd[i]);
+	}
+
+	/* Longer than what was produced. */
+	ctl = &self->r.slots[sqe[0].slot];
+	h.len = 1000;
+	memcpy(jr_slot_rx(&self->r, sqe[0].slot), &h, sizeof(h));
+	jr_store_release(&ctl->rx_prod, (uint32_t)(sizeof(h) + 64));
+	ev = event_for(&sqe[0], JR_EV_RX, 0);
+	EXPECT_EQ(0, post_and_kick(&self->r, &ev, 1));
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd[0], buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EIO, errno);
+
+	/* A filler in the middle of the ring. */
+	ctl = &self->r.slots[sqe[1].slot];
+	memset(&h, 0, sizeof(h));
+	h.flags = JR_DGRAM_F_PAD;
+	h.len = 64;
+	memcpy(jr_slot_rx(&self->r, sqe[1].slot), &h, sizeof(h));
+	jr_store_release(&ctl->rx_prod, (uint32_t)(sizeof(h) + 64));
+	ev = event_for(&sqe[1], JR_EV_RX, 0);
+	EXPECT_EQ(0, post_and_kick(&self->r, &ev, 1));
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd[1], buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EIO, errno);
+
+	close(fd[0]);
+	close(fd[1]);
+}
+
+/*
+ * A silent netserver: socket() gives up after net.joyride.request_timeout_ms
+ * with ETIMEDOUT; the reply that comes late names a slot nobody holds any
+ * more and is dropped; the next socket works.
+ */
+TEST_F(hostile, silent_netserver_times_out_and_late_reply_is_dropped)
+{
+	struct socket_call call = { .type = SOCK_STREAM };
+	char saved[32] = "", shorter[] = "300\n";
+	struct jr_sqe sqe, next;
+	struct jr_cqe late;
+	int sysctl_fd, fd;
+	ssize_t n;
+	pthread_t t;
+
+	sysctl_fd = open(REQUEST_TIMEOUT_SYSCTL, O_RDWR);
+	ASSERT_LE(0, sysctl_fd);
+	n = read(sysctl_fd, saved, sizeof(saved) - 1);
+	ASSERT_LT(0, n);
+	ASSERT_EQ((ssize_t)strlen(shorter), pwrite(sysctl_fd, shorter, strlen(shorter), 0));
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_socket, &call));
+	EXPECT_EQ(0, take_request(&self->r, &sqe));
+	pthread_join(t, NULL);		/* unanswered: bounded by the sysctl */
+	EXPECT_EQ((ssize_t)n, pwrite(sysctl_fd, saved, (size_t)n, 0));
+	close(sysctl_fd);
+	EXPECT_EQ(-1, call.fd);
+	EXPECT_EQ(ETIMEDOUT, call.err);
+
+	late = reply_to(&sqe, 0);
+	EXPECT_EQ(0, post_and_kick(&self->r, &late, 1));
+
+	fd = honest_udp_socket(&self->r, &next);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, so_error(fd));
+	close(fd);
+}
+
+/*
+ * A flood of random bytes, a whole CQ at a time: every entry is consumed
+ * and nearly all are rejected; afterwards the kernel serves a new socket
+ * as if nothing had happened.
+ */
+TEST_F(hostile, random_flood_leaves_the_kernel_serving)
+{
+	uint64_t bad_before = self->r.stats->k_bad_entries;
+	uint64_t cqes_before = self->r.stats->k_cqes;
+	const uint32_t rounds = 4, per_round = self->r.params.cq_entries;
+	unsigned int seed = 0x10ad;
+	struct jr_sqe sqe;
+	int fd;
+
+	for (uint32_t round = 0; round < rounds; round++) {
+		for (uint32_t i = 0; i < per_round; i++) {
+			struct jr_cqe cqe;
+			unsigned char *b = (unsigned char *)&cqe;
+
+			for (size_t j = 0; j < sizeof(cqe); j++)
+				b[j] = (unsigned char)rand_r(&seed);
+			ASSERT_EQ(0, jr_server_post(&self->r, &cqe));
+		}
+		ASSERT_EQ(0, ioctl(self->r.fd, JR_IOC_KICK));
+	}
+	EXPECT_EQ(cqes_before + rounds * per_round, self->r.stats->k_cqes);
+	/* Random bytes pass every rule only by a rare accident. */
+	EXPECT_LE(bad_before + rounds * per_round * 99 / 100, self->r.stats->k_bad_entries);
+
+	fd = honest_udp_socket(&self->r, &sqe);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, so_error(fd));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
