@@ -51,20 +51,6 @@ FIXTURE_TEARDOWN(hostile)
 	jr_region_destroy(&self->r);
 }
 
-/* Take the next request off the SQ, waiting at most 5 s. */
-static int take_request(struct jr_region *r, struct jr_sqe *sqe)
-{
-	struct timespec delay = { .tv_nsec = 1000000 };
-
-	for (int i = 0; i < 5000 && jr_ring_ready(&r->sq) <= 0; i++)
-		nanosleep(&delay, NULL);
-	if (jr_ring_ready(&r->sq) <= 0)
-		return -ETIMEDOUT;
-	memcpy(sqe, jr_ring_entry(&r->sq, r->sq.own), sizeof(*sqe));
-	jr_ring_consume(&r->sq, 1);
-	return 0;
-}
-
 static int post_and_kick(struct jr_region *r, const struct jr_cqe *cqes, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -336,6 +322,17 @@ TEST_F(hostile, transmit_consumer_ahead_of_producer_fails_with_eio)
 	close(fd);
 }
 
+/* Put header h at the start of the slot's rx ring, fill bytes produced. */
+static int lie_in_rx_ring(struct jr_region *r, const struct jr_sqe *sqe,
+			  const struct jr_dgram_hdr *h, uint32_t fill)
+{
+	struct jr_cqe ev = event_for(sqe, JR_EV_RX, 0);
+
+	memcpy(jr_slot_rx(r, sqe->slot), h, sizeof(*h));
+	jr_store_release(&r->slots[sqe->slot].rx_prod, fill);
+	return post_and_kick(r, &ev, 1);
+}
+
 /*
  * Datagram headers in the receive ring are validated before use: one that
  * claims more payload than the ring holds fails the socket with EIO, and
@@ -343,42 +340,25 @@ TEST_F(hostile, transmit_consumer_ahead_of_producer_fails_with_eio)
  */
 TEST_F(hostile, lying_datagram_headers_fail_with_eio)
 {
-	struct jr_dgram_hdr h = { 0 };
-	struct jr_slot_ctl *ctl;
-	struct jr_cqe ev;
+	const uint32_t fill = (uint32_t)sizeof(struct jr_dgram_hdr) + 64;
+	struct jr_dgram_hdr too_long = { .len = 1000 };
+	struct jr_dgram_hdr mid_filler = { .len = 64, .flags = JR_DGRAM_F_PAD };
+	const struct jr_dgram_hdr *lies[] = { &too_long, &mid_filler };
 	struct jr_sqe sqe[2];
 	char buf[64];
 	int fd[2];
 
-	for (int i = 0; i < 2; i++) {
+	/* Both sockets first: a close() would post a CLOSE before the SOCKET. */
+	for (size_t i = 0; i < 2; i++) {
 		fd[i] = honest_udp_socket(&self->r, &sqe[i]);
 		ASSERT_LE(0, fd[i]);
 	}
-
-	/* Longer than what was produced. */
-	ctl = &self->r.slots[sqe[0].slot];
-	h.len = 1000;
-	memcpy(jr_slot_rx(&self->r, sqe[0].slot), &h, sizeof(h));
-	jr_store_release(&ctl->rx_prod, (uint32_t)(sizeof(h) + 64));
-	ev = event_for(&sqe[0], JR_EV_RX, 0);
-	EXPECT_EQ(0, post_and_kick(&self->r, &ev, 1));
-	errno = 0;
-	EXPECT_EQ(-1, recv(fd[0], buf, sizeof(buf), MSG_DONTWAIT));
-	EXPECT_EQ(EIO, errno);
-
-	/* A filler in the middle of the ring. */
-	ctl = &self->r.slots[sqe[1].slot];
-	memset(&h, 0, sizeof(h));
-	h.flags = JR_DGRAM_F_PAD;
-	h.len = 64;
-	memcpy(jr_slot_rx(&self->r, sqe[1].slot), &h, sizeof(h));
-	jr_store_release(&ctl->rx_prod, (uint32_t)(sizeof(h) + 64));
-	ev = event_for(&sqe[1], JR_EV_RX, 0);
-	EXPECT_EQ(0, post_and_kick(&self->r, &ev, 1));
-	errno = 0;
-	EXPECT_EQ(-1, recv(fd[1], buf, sizeof(buf), MSG_DONTWAIT));
-	EXPECT_EQ(EIO, errno);
-
+	for (size_t i = 0; i < 2; i++) {
+		EXPECT_EQ(0, lie_in_rx_ring(&self->r, &sqe[i], lies[i], fill));
+		errno = 0;
+		EXPECT_EQ(-1, recv(fd[i], buf, sizeof(buf), MSG_DONTWAIT));
+		EXPECT_EQ(EIO, errno);
+	}
 	close(fd[0]);
 	close(fd[1]);
 }

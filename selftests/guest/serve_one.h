@@ -15,22 +15,32 @@
 
 #include "jr/libjr.h"
 
-/*
- * The test plays a minimal netserver: take one request from the SQ (waiting
- * at most 5 s), check its op, answer it with res, kick the kernel.
- */
-static inline int serve_one(struct jr_region *r, uint16_t want_op, int res,
-		     struct jr_sqe *seen)
+/* Take the next request off the SQ, waiting at most 5 s for one. */
+static inline int take_request(struct jr_region *r, struct jr_sqe *sqe)
 {
 	struct timespec delay = { .tv_nsec = 1000000 };
-	struct jr_cqe cqe = { 0 };
 
 	for (int i = 0; i < 5000 && jr_ring_ready(&r->sq) <= 0; i++)
 		nanosleep(&delay, NULL);
 	if (jr_ring_ready(&r->sq) <= 0)
 		return -ETIMEDOUT;
-	memcpy(seen, jr_ring_entry(&r->sq, r->sq.own), sizeof(*seen));
+	memcpy(sqe, jr_ring_entry(&r->sq, r->sq.own), sizeof(*sqe));
 	jr_ring_consume(&r->sq, 1);
+	return 0;
+}
+
+/*
+ * The test plays a minimal netserver: take one request from the SQ, check
+ * its op, answer it with res, kick the kernel.
+ */
+static inline int serve_one(struct jr_region *r, uint16_t want_op, int res,
+		     struct jr_sqe *seen)
+{
+	struct jr_cqe cqe = { 0 };
+	int err = take_request(r, seen);
+
+	if (err)
+		return err;
 	if (seen->op != want_op)
 		return -EPROTO;
 	cqe.op = seen->op;
