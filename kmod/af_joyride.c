@@ -994,7 +994,6 @@ static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
 			goto out;
 	}
 	jr_sockaddr_from_sin(sin, &sqe.u.addr);
-	sqe.u.addr.family = AF_INET;
 	err = jr_call(jsk, &sqe);
 	if (!err) {
 		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
@@ -1842,7 +1841,6 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	}
 	if (sin) {
 		jr_sockaddr_to_sin(&h.addr, sin);
-		memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
 		msg->msg_namelen = sizeof(*sin);
 	}
 	/* The datagram's real size: the one on the wire if the netserver cut it. */
