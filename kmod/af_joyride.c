@@ -35,6 +35,28 @@
  * dropped.  Data never waits for a reply: sendmsg copies into the tx ring
  * and posts TX; recvmsg copies out of the rx ring and posts RX_SPACE.
  *
+ * Who owns an asynchronous reply.  The tag is set before the request is
+ * posted (the reply may come before jr_post() returns) and a netserver can
+ * forge a reply before the request is even posted: tags are sequential.
+ * So the async token (jsk->async.op) is owned by whoever clears it under
+ * jsk->lock: the reply (jr_complete), the netserver's death
+ * (jr_server_gone) or the poster whose post failed (jr_async_reclaim).
+ * Only that one acts on it: drops the CLOSE reference, queues or frees an
+ * ACCEPT's child.
+ *
+ * Posting never waits forever.  Whoever posts holds a server reference of
+ * its own (jr_sock_srv_get), since the netserver's death unslots sockets
+ * meanwhile.  Requests with a reply wait for SQ room up to
+ * request_timeout_ms, killably; TX and RX_SPACE notifications and CLOSE
+ * never wait in the caller: when the SQ is full they are owed (jr_defer)
+ * and a worker posts them when the netserver kicks, or at the latest a
+ * jiffy later.  An owed CLOSE keeps its slot: the netserver still has it.
+ *
+ * Limits.  Each slot is charged to a user (the creating fsuid; a listener's
+ * accepted children to the listener's), at most
+ * net.joyride.max_slots_per_user each, so one user cannot take the slots
+ * everyone's redirected sockets need.
+ *
  * Accepting.  A listener keeps a few children pre-allocated, each with a
  * slot and an ACCEPT posted; the netserver completes one per connection and
  * the child moves to the listener's accept queue, which accept() and poll()
@@ -57,6 +79,9 @@
  *   jr_server locks          - see joyride.h.
  *   jr_survivors_lock (mutex) - the survivors' list; taken alone or
  *                              under lock_sock, never under jsk->lock.
+ *   jr_deferred_lock, jr_users_lock (spinlocks) - innermost, alone; the
+ *                              redirect's kprobe reads the users' table
+ *                              under RCU only.
  *   Completions run in the netserver's JR_IOC_KICK and take only
  *   jsk->lock: an application holding lock_sock may itself be waiting for
  *   the netserver.
@@ -79,6 +104,8 @@
  * so rmmod is refused (EBUSY) while sockets exist; an attached netserver
  * pins it through its open file.
  */
+#include <linux/cred.h>
+#include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/poll.h>
@@ -90,6 +117,7 @@
 #include <linux/uio.h>
 #include <linux/proc_fs.h>
 #include <linux/sysctl.h>
+#include <linux/tcp.h>
 #include <linux/workqueue.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -117,6 +145,12 @@ struct jr_sock {
 	u32			gen;
 	struct jr_req		sync;
 	struct jr_req		async;
+	/*
+	 * jr_call() sleeps here, not on sk_sleep(): the replay worker's
+	 * calls run while the file may be closed, and sock_orphan() takes
+	 * the socket's wait queue away from under a sleeper.
+	 */
+	wait_queue_head_t	call_wait;
 	/* Our own ring positions; shared ones are only ever compared. */
 	u32			rx_cons;
 	u32			tx_prod;
@@ -133,7 +167,13 @@ struct jr_sock {
 	struct list_head	accept_node;
 	struct jr_sock		*listener;	/* with a reference while posted */
 	struct list_head	all_node;	/* jr_socks, for /proc */
-	struct work_struct	close_work;	/* a close the kick cannot post */
+	/* Posts that found the SQ full, retried by jr_deferred_work. */
+	struct list_head	deferred_node;	/* on jr_deferred while owed */
+	unsigned int		deferred;	/* JR_DEFER_* owed */
+	bool			close_abort;	/* the owed CLOSE is an abort */
+	/* Slot accounting: the user the socket's slots are charged to. */
+	kuid_t			owner;
+	bool			charged;	/* the slot is charged to owner */
 	/* Recovery: what rebuilds the socket on the next netserver. */
 	struct list_head	survivor_node;	/* on jr_survivors while slotless */
 	bool			survivor;
@@ -173,12 +213,45 @@ static void jr_sock_destruct(struct sock *sk)
 
 static void jr_keepalive(struct sock *sk, int valbool);
 
+/*
+ * A redirected stream socket reports AF_INET and IPPROTO_TCP (SO_DOMAIN,
+ * SO_PROTOCOL), so core code's sk_is_tcp() is true for it and a few paths
+ * read tcp_sk(sk) fields (SO_TIMESTAMPING's OPT_ID reads snd_una).  Make
+ * every such read land in the socket's own zeroed memory rather than in
+ * the next slab object.
+ */
 static struct proto jr_proto = {
 	.name		= "JOYRIDE",
 	.owner		= THIS_MODULE,
-	.obj_size	= sizeof(struct jr_sock),
+	.obj_size	= sizeof(struct jr_sock) > sizeof(struct tcp_sock) ?
+			  sizeof(struct jr_sock) : sizeof(struct tcp_sock),
 	.keepalive	= jr_keepalive,
 };
+
+/* Deferred posts and replays run here; module exit drains it. */
+static struct workqueue_struct *jr_wq;
+
+#define JR_DEFER_TX		(1U << 0)
+#define JR_DEFER_RX_SPACE	(1U << 1)
+#define JR_DEFER_CLOSE		(1U << 2)
+
+static LIST_HEAD(jr_deferred);
+static DEFINE_SPINLOCK(jr_deferred_lock);
+static void jr_deferred_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(jr_deferred_work, jr_deferred_fn);
+
+/* Per-user slot accounting (net.joyride.max_slots_per_user). */
+unsigned int jr_max_slots_per_user = 256;
+
+struct jr_user {
+	struct hlist_node	node;
+	kuid_t			uid;
+	unsigned int		slots;
+	struct rcu_head		rcu;
+};
+
+static DEFINE_HASHTABLE(jr_users, 6);
+static DEFINE_SPINLOCK(jr_users_lock);
 
 static const struct proto_ops jr_stream_ops;
 static const struct proto_ops jr_dgram_ops;
@@ -192,13 +265,14 @@ static void jr_set_state(struct sock *sk, int state)
 
 /*
  * Wake every waiter, including those of jr_call(), which sleep
- * uninterruptibly.  A child not yet accepted, or an orphan, has no wait
- * queue.
+ * killably.  A child not yet accepted, or an orphan, has no socket
+ * wait queue.
  */
 static void jr_wake_all(struct sock *sk)
 {
 	struct socket_wq *wq;
 
+	wake_up_all(&jr_sk(sk)->call_wait);
 	rcu_read_lock();
 	wq = rcu_dereference(sk->sk_wq);
 	if (wq)
@@ -223,44 +297,215 @@ static struct jr_server *jr_live_srv(struct jr_sock *jsk)
 	return srv && !READ_ONCE(srv->dead) ? srv : NULL;
 }
 
-/* Give the slot and the server reference back. */
-static void jr_sock_unslot(struct jr_sock *jsk)
+/*
+ * The socket's live server with a reference of the caller's own: whoever
+ * posts to the SQ or waits holds one, because the netserver's death
+ * unslots the socket (dropping the socket's reference) meanwhile.
+ */
+static struct jr_server *jr_sock_srv_get(struct jr_sock *jsk)
 {
 	struct jr_server *srv;
 
 	spin_lock_bh(&jsk->lock);
 	srv = jsk->srv;
-	WRITE_ONCE(jsk->srv, NULL);
+	if (srv && !READ_ONCE(srv->dead))
+		kref_get(&srv->ref);
+	else
+		srv = NULL;
 	spin_unlock_bh(&jsk->lock);
+	return srv;
+}
+
+static long jr_request_timeo(void)
+{
+	return msecs_to_jiffies(READ_ONCE(jr_request_timeout_ms));
+}
+
+/* ------------------------------------------------- per-user slot limit */
+
+/* Under jr_users_lock, or rcu_read_lock() to read slots only. */
+static struct jr_user *jr_user_find(kuid_t uid)
+{
+	struct jr_user *u;
+
+	hash_for_each_possible_rcu(jr_users, u, node, __kuid_val(uid),
+				   lockdep_is_held(&jr_users_lock))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/*
+ * Slots the user holds now (0 if none).  Lockless: the redirect's kprobe
+ * handler asks, in whatever context __sock_create() runs.
+ */
+static unsigned int jr_user_slots(kuid_t uid)
+{
+	struct jr_user *u;
+	unsigned int n;
+
+	rcu_read_lock();
+	u = jr_user_find(uid);
+	n = u ? READ_ONCE(u->slots) : 0;
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * The redirect's admission check, made before socket(AF_INET) becomes a
+ * Joyride socket: a user near its limit, or a netserver nearly out of
+ * slots, leaves the socket to Linux.  The margin is what a listener takes
+ * (its slot and the pre-posted accepts).  The check races with other
+ * threads' sockets (they may take the last slot first); then socket()
+ * gets ENOBUFS, as when no slot is free.
+ */
+bool jr_user_may_slot(kuid_t uid)
+{
+	unsigned int limit = READ_ONCE(jr_max_slots_per_user);
+
+	if (READ_ONCE(jr_dev.slots_free) <= JR_ACCEPT_PREPOST)
+		return false;
+	return !limit || jr_user_slots(uid) + JR_ACCEPT_PREPOST < limit;
+}
+
+/* One more slot for uid: -ENOBUFS at net.joyride.max_slots_per_user. */
+static int jr_user_charge(kuid_t uid)
+{
+	unsigned int limit = READ_ONCE(jr_max_slots_per_user);
+	struct jr_user *u, *fresh = NULL;
+	unsigned long flags;
+	int err = 0;
+
+	for (;;) {
+		spin_lock_irqsave(&jr_users_lock, flags);
+		u = jr_user_find(uid);
+		if (!u && fresh) {
+			u = fresh;
+			fresh = NULL;
+			hash_add_rcu(jr_users, &u->node, __kuid_val(uid));
+		}
+		if (u)
+			break;
+		spin_unlock_irqrestore(&jr_users_lock, flags);
+		fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+		if (!fresh)
+			return -ENOMEM;
+		fresh->uid = uid;
+	}
+	if (limit && u->slots >= limit)
+		err = -ENOBUFS;
+	else
+		WRITE_ONCE(u->slots, u->slots + 1);
+	spin_unlock_irqrestore(&jr_users_lock, flags);
+	kfree(fresh);	/* another thread added the user first */
+	return err;
+}
+
+static void jr_user_uncharge(kuid_t uid)
+{
+	struct jr_user *u;
+	unsigned long flags;
+
+	spin_lock_irqsave(&jr_users_lock, flags);
+	u = jr_user_find(uid);
+	if (u) {
+		WRITE_ONCE(u->slots, u->slots - 1);
+		if (!u->slots)
+			hash_del_rcu(&u->node);
+		else
+			u = NULL;
+	}
+	spin_unlock_irqrestore(&jr_users_lock, flags);
+	if (u)
+		kfree_rcu(u, rcu);
+}
+
+/* ---------------------------------------------------------- slots */
+
+/* Give the slot and the server reference back. */
+static void jr_sock_unslot(struct jr_sock *jsk)
+{
+	struct jr_server *srv;
+	bool charged;
+
+	spin_lock_bh(&jsk->lock);
+	srv = jsk->srv;
+	WRITE_ONCE(jsk->srv, NULL);
+	charged = jsk->charged;
+	jsk->charged = false;
+	spin_unlock_bh(&jsk->lock);
+	if (charged)
+		jr_user_uncharge(jsk->owner);
 	if (!srv)
 		return;
 	jr_slot_free(srv, jsk->slot);
 	jr_server_put(srv);
 }
 
-/* Take a slot on srv; the caller's server reference moves to the socket. */
+/*
+ * Take a slot on srv, charged to the socket's owner; the caller's server
+ * reference moves to the socket (and is the caller's again on failure).
+ */
 static int jr_sock_slot(struct jr_sock *jsk, struct jr_server *srv)
 {
-	int err = jr_slot_alloc(srv, jsk, &jsk->slot, &jsk->gen);
+	int err = jr_user_charge(jsk->owner);
 
 	if (err)
 		return err;
+	err = jr_slot_alloc(srv, jsk, &jsk->slot, &jsk->gen);
+	if (err) {
+		jr_user_uncharge(jsk->owner);
+		return err;
+	}
 	jsk->rx_cons = 0;
 	jsk->tx_prod = 0;
+	spin_lock_bh(&jsk->lock);
+	jsk->charged = true;
 	WRITE_ONCE(jsk->srv, srv);
+	spin_unlock_bh(&jsk->lock);
 	return 0;
 }
 
-/* Post a request that has no reply (TX, RX_SPACE). */
+/* ------------------------------------------------------ deferred posts */
+
+/*
+ * Owe the netserver a post that found the SQ full: the notifications (TX,
+ * RX_SPACE) and CLOSE are never waited for by the caller.  The list holds
+ * a reference on the socket; JR_DEFER_CLOSE also carries the reference
+ * that jr_sock_close() consumes.  The netserver's kick retries at once,
+ * a timer every jiffy until then.
+ */
+static void jr_defer(struct jr_sock *jsk, unsigned int what)
+{
+	spin_lock_bh(&jr_deferred_lock);
+	if (!jsk->deferred) {
+		sock_hold(sk_jr(jsk));
+		list_add_tail(&jsk->deferred_node, &jr_deferred);
+	}
+	jsk->deferred |= what;
+	spin_unlock_bh(&jr_deferred_lock);
+	queue_delayed_work(jr_wq, &jr_deferred_work, 1);
+}
+
+static void jr_sq_room(void)
+{
+	if (!list_empty_careful(&jr_deferred))
+		mod_delayed_work(jr_wq, &jr_deferred_work, 0);
+}
+
+/* Post a request that has no reply (TX, RX_SPACE); never waits. */
 static void jr_notify(struct jr_sock *jsk, u16 op)
 {
-	struct jr_server *srv = jr_live_srv(jsk);
+	struct jr_server *srv = jr_sock_srv_get(jsk);
 	struct jr_sqe sqe = {
 		.op = op, .slot = jsk->slot, .slot_gen = jsk->gen,
 	};
 
-	if (srv)
-		jr_post(srv, &sqe);
+	if (!srv)
+		return;
+	if (jr_post(srv, &sqe, 0) == -EAGAIN)
+		jr_defer(jsk, op == JR_OP_TX ? JR_DEFER_TX : JR_DEFER_RX_SPACE);
+	jr_server_put(srv);
 }
 
 /*
@@ -272,13 +517,19 @@ static void jr_notify(struct jr_sock *jsk, u16 op)
 static int jr_call(struct jr_sock *jsk, struct jr_sqe *sqe)
 {
 	struct sock *sk = sk_jr(jsk);
-	struct jr_server *srv = jr_live_srv(jsk);
-	long timeo = msecs_to_jiffies(READ_ONCE(jr_request_timeout_ms));
+	struct jr_server *srv = jr_sock_srv_get(jsk);
+	long timeo = jr_request_timeo();
 	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err;
 
 	if (!srv)
 		return -ENETDOWN;
+	/* Only the replay worker calls for a closed socket: its close
+	 * owns the slot now, and nothing more is asked of it. */
+	if (sock_flag(sk, SOCK_DEAD)) {
+		jr_server_put(srv);
+		return -EBADF;
+	}
 	sqe->slot = jsk->slot;
 	sqe->slot_gen = jsk->gen;
 	sqe->tag = jr_next_tag(srv);
@@ -287,27 +538,34 @@ static int jr_call(struct jr_sock *jsk, struct jr_sqe *sqe)
 	jsk->sync.op = sqe->op;
 	jsk->sync.done = false;
 	spin_unlock_bh(&jsk->lock);
-	err = jr_post(srv, sqe);
+	err = jr_post(srv, sqe, timeo);
 	if (err)
 		goto out;
 
-	add_wait_queue(sk_sleep(sk), &wait);
-	while (!READ_ONCE(jsk->sync.done) && jr_live_srv(jsk) && timeo) {
+	/* Killable: a process the netserver ignores can still be killed. */
+	add_wait_queue(&jsk->call_wait, &wait);
+	while (!READ_ONCE(jsk->sync.done) && !READ_ONCE(srv->dead) && timeo &&
+	       !fatal_signal_pending(current)) {
 		release_sock(sk);
-		timeo = wait_woken(&wait, TASK_UNINTERRUPTIBLE, timeo);
+		timeo = wait_woken(&wait, TASK_KILLABLE, timeo);
 		lock_sock(sk);
 	}
-	remove_wait_queue(sk_sleep(sk), &wait);
-	if (READ_ONCE(jsk->sync.done))
+	remove_wait_queue(&jsk->call_wait, &wait);
+	if (READ_ONCE(jsk->sync.done)) {
 		err = jsk->sync.res;
-	else if (!jr_live_srv(jsk))
+	} else if (READ_ONCE(srv->dead) || !jr_live_srv(jsk)) {
 		err = -ENETDOWN;
-	else
+	} else if (!timeo) {
+		jr_count_timeout(srv);
 		err = -ETIMEDOUT;
+	} else {
+		err = -EINTR;
+	}
 out:
 	spin_lock_bh(&jsk->lock);
 	jsk->sync.op = 0;
 	spin_unlock_bh(&jsk->lock);
+	jr_server_put(srv);
 	return err;
 }
 
@@ -346,6 +604,35 @@ static int jr_tx_queued(struct jr_sock *jsk, struct jr_server *srv)
 	return fill < 0 ? 0 : fill;
 }
 
+/*
+ * The same, for wait conditions, which run without lock_sock: the server
+ * is read once under jsk->lock, which keeps its region mapped (the
+ * socket's reference is dropped only after srv is cleared under it).
+ * No server: 0 (nothing to read, no room), the waiter's other conditions
+ * decide.
+ */
+static int jr_rx_avail_now(struct jr_sock *jsk)
+{
+	int avail = 0;
+
+	spin_lock_bh(&jsk->lock);
+	if (jsk->srv)
+		avail = jr_rx_avail(jsk, jsk->srv);
+	spin_unlock_bh(&jsk->lock);
+	return avail;
+}
+
+static int jr_tx_room_now(struct jr_sock *jsk)
+{
+	int room = 0;
+
+	spin_lock_bh(&jsk->lock);
+	if (jsk->srv)
+		room = jr_tx_room(jsk, jsk->srv);
+	spin_unlock_bh(&jsk->lock);
+	return room;
+}
+
 static int jr_bad_ring(struct jr_sock *jsk)
 {
 	pr_warn_ratelimited("joyride: slot %u: ring position out of range; socket fails\n",
@@ -361,7 +648,7 @@ static int jr_bad_ring(struct jr_sock *jsk)
  * AF_INET for a redirected socket.
  */
 static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
-				  int type, int family, int kern)
+				  int type, int family, int kern, kuid_t owner)
 {
 	struct jr_sock *jsk;
 	struct sock *sk;
@@ -375,9 +662,12 @@ static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
 	sk->sk_destruct = NULL;
 	jsk = jr_sk(sk);
 	spin_lock_init(&jsk->lock);
+	init_waitqueue_head(&jsk->call_wait);
 	INIT_LIST_HEAD(&jsk->accept_queue);
 	INIT_LIST_HEAD(&jsk->accept_node);
 	INIT_LIST_HEAD(&jsk->survivor_node);
+	INIT_LIST_HEAD(&jsk->deferred_node);
+	jsk->owner = owner;
 	jr_set_state(sk, TCP_CLOSE);
 	spin_lock(&jr_socks_lock);
 	list_add_tail(&jsk->all_node, &jr_socks);
@@ -387,51 +677,111 @@ static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
 }
 
 /*
+ * A request's reply is owned by whoever clears the socket's async token
+ * (under jsk->lock): the reply (jr_complete), the netserver's death
+ * (jr_server_gone) or, when the post failed, the poster.  Exactly one of
+ * them then acts on it, so a reply forged before or during the post
+ * cannot make the poster's clean-up run a second time.
+ */
+static bool jr_async_reclaim(struct jr_sock *jsk, u16 op, u64 tag)
+{
+	bool mine;
+
+	spin_lock_bh(&jsk->lock);
+	mine = jsk->async.op == op && jsk->async.tag == tag;
+	if (mine)
+		jsk->async.op = 0;
+	spin_unlock_bh(&jsk->lock);
+	return mine;
+}
+
+/*
  * Send CLOSE for a socket nobody will use again.  The caller's reference
  * becomes the one that waits for the reply (the netserver may still be
  * draining the slot's tx ring); without a live server it is dropped now.
+ * Waits up to timeo for room in the SQ; if there is none, the CLOSE is
+ * owed (jr_defer) and the slot stays taken until it is posted or the
+ * netserver dies, because the netserver still holds it.
  */
-static void jr_sock_close(struct jr_sock *jsk, bool abort)
+static void jr_sock_close(struct jr_sock *jsk, bool abort, long timeo)
 {
 	struct sock *sk = sk_jr(jsk);
-	struct jr_server *srv = jr_live_srv(jsk);
+	struct jr_server *srv = jr_sock_srv_get(jsk);
 	struct jr_sqe sqe = {
 		.op = JR_OP_CLOSE, .slot = jsk->slot, .slot_gen = jsk->gen,
 	};
+	bool dead;
+	int err;
 
-	if (srv) {
-		sqe.tag = jr_next_tag(srv);
-		sqe.u.close.linger_on = abort;
-		spin_lock_bh(&jsk->lock);
-		/* A pending CONNECT is answered -ECANCELED first; forget it. */
-		jsk->async.tag = sqe.tag;
-		jsk->async.op = JR_OP_CLOSE;
-		jsk->closing = true;
-		spin_unlock_bh(&jsk->lock);
-		if (!jr_post(srv, &sqe))
-			return;
-		spin_lock_bh(&jsk->lock);
-		jsk->async.op = 0;
-		jsk->closing = false;
-		spin_unlock_bh(&jsk->lock);
+	if (!srv)
+		goto drop;
+	sqe.tag = jr_next_tag(srv);
+	sqe.u.close.linger_on = abort;
+	spin_lock_bh(&jsk->lock);
+	/* A pending CONNECT is answered -ECANCELED first; forget it. */
+	jsk->async.tag = sqe.tag;
+	jsk->async.op = JR_OP_CLOSE;
+	jsk->closing = true;
+	jsk->close_abort = abort;
+	spin_unlock_bh(&jsk->lock);
+	/* The reply or the server's death may drop the caller's reference
+	 * while we post: keep the socket until we know who owns it. */
+	sock_hold(sk);
+	err = jr_post(srv, &sqe, timeo);
+	dead = READ_ONCE(srv->dead);
+	jr_server_put(srv);
+	if (err && jr_async_reclaim(jsk, JR_OP_CLOSE, sqe.tag)) {
+		if (!dead) {
+			jr_defer(jsk, JR_DEFER_CLOSE);	/* takes the caller's */
+		} else {
+			jr_sock_unslot(jsk);
+			sock_put(sk);			/* the caller's */
+		}
 	}
+	sock_put(sk);
+	return;
+drop:
 	jr_sock_unslot(jsk);
 	sock_put(sk);
-}
-
-static void jr_close_work(struct work_struct *work)
-{
-	jr_sock_close(container_of(work, struct jr_sock, close_work), false);
 }
 
 /* The CLOSE reply: the slot is free on the netserver's side too. */
 static void jr_close_done(struct jr_sock *jsk)
 {
-	spin_lock_bh(&jsk->lock);
-	jsk->closing = false;
-	spin_unlock_bh(&jsk->lock);
 	jr_sock_unslot(jsk);
 	sock_put(sk_jr(jsk));
+}
+
+/* Retry what the SQ had no room for, in the order it was owed. */
+static void jr_deferred_fn(struct work_struct *work)
+{
+	struct jr_sock *jsk;
+	unsigned int what;
+	LIST_HEAD(batch);
+
+	spin_lock_bh(&jr_deferred_lock);
+	list_splice_init(&jr_deferred, &batch);
+	spin_unlock_bh(&jr_deferred_lock);
+	for (;;) {
+		spin_lock_bh(&jr_deferred_lock);
+		jsk = list_first_entry_or_null(&batch, struct jr_sock, deferred_node);
+		if (jsk) {
+			list_del_init(&jsk->deferred_node);
+			what = jsk->deferred;
+			jsk->deferred = 0;
+		}
+		spin_unlock_bh(&jr_deferred_lock);
+		if (!jsk)
+			break;
+		/* Each of these owes itself again if the SQ is still full. */
+		if (what & JR_DEFER_TX)
+			jr_notify(jsk, JR_OP_TX);
+		if (what & JR_DEFER_RX_SPACE)
+			jr_notify(jsk, JR_OP_RX_SPACE);
+		if (what & JR_DEFER_CLOSE)
+			jr_sock_close(jsk, jsk->close_abort, 0);
+		sock_put(sk_jr(jsk));	/* the list's reference */
+	}
 }
 
 /* ----------------------------------------------------------- accepting */
@@ -440,7 +790,7 @@ static void jr_close_done(struct jr_sock *jsk)
 static int jr_post_accept(struct jr_sock *l)
 {
 	struct sock *lsk = sk_jr(l);
-	struct jr_server *srv = jr_live_srv(l);
+	struct jr_server *srv = jr_sock_srv_get(l);
 	struct jr_sqe sqe = { .op = JR_OP_ACCEPT };
 	struct jr_sock *child;
 	struct sock *csk;
@@ -448,16 +798,18 @@ static int jr_post_accept(struct jr_sock *l)
 
 	if (!srv)
 		return -ENETDOWN;
-	csk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, lsk->sk_family, 0);
+	err = -ENOMEM;
+	csk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, lsk->sk_family, 0,
+			    l->owner);
 	if (!csk)
-		return -ENOMEM;
+		goto out;
 	child = jr_sk(csk);
 	kref_get(&srv->ref);
 	err = jr_sock_slot(child, srv);
 	if (err) {
 		jr_server_put(srv);
-		sk_free(csk);
-		return err;
+		sock_put(csk);
+		goto out;
 	}
 	sock_hold(lsk);
 	child->listener = l;
@@ -466,17 +818,29 @@ static int jr_post_accept(struct jr_sock *l)
 	sqe.tag = jr_next_tag(srv);
 	sqe.u.accept.listener_slot = l->slot;
 	sqe.u.accept.listener_gen = l->gen;
+	spin_lock_bh(&child->lock);
 	child->async.tag = sqe.tag;
 	child->async.op = JR_OP_ACCEPT;
+	spin_unlock_bh(&child->lock);
+	spin_lock_bh(&l->lock);
 	l->accepts_posted++;
-	err = jr_post(srv, &sqe);
-	if (err) {
+	spin_unlock_bh(&l->lock);
+	sock_hold(csk);		/* a completion may free the child meanwhile */
+	err = jr_post(srv, &sqe, jr_request_timeo());
+	/* A completion that took the token owns the child and the listener
+	 * reference now (jr_child_ready, jr_server_gone). */
+	if (err && jr_async_reclaim(child, JR_OP_ACCEPT, sqe.tag)) {
+		spin_lock_bh(&l->lock);
 		l->accepts_posted--;
+		spin_unlock_bh(&l->lock);
 		child->listener = NULL;
 		sock_put(lsk);
 		jr_sock_unslot(child);
-		sk_free(csk);
+		sock_put(csk);
 	}
+	sock_put(csk);
+out:
+	jr_server_put(srv);
 	return err;
 }
 
@@ -508,9 +872,8 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 		} else {
 			/* The listener closed meanwhile: close the connection.
 			 * Posting may wait for SQ room, which this context
-			 * must never do, so a worker posts it. */
-			INIT_WORK(&child->close_work, jr_close_work);
-			schedule_work(&child->close_work);
+			 * must never do, so it is owed. */
+			jr_defer(child, JR_DEFER_CLOSE);
 		}
 	} else {
 		/* A failed ACCEPT leaves the netserver's slot free. */
@@ -552,6 +915,10 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 			spin_lock_bh(&jsk->lock);
 			jsk->rx_fin = true;
 			WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+			/* The reset ends a connect() in progress; its reply,
+			 * if one still comes, is stale. */
+			if (jsk->async.op == JR_OP_CONNECT)
+				jsk->async.op = 0;
 			if (sk->sk_state != TCP_LISTEN)
 				jr_set_state(sk, TCP_CLOSE);
 			spin_unlock_bh(&jsk->lock);
@@ -583,6 +950,16 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 		return;		/* stale: nobody waits for it any more */
 	}
 	jsk->async.op = 0;
+	/*
+	 * A CONNECT reply decides a connect() still in progress only: after
+	 * a reset (or anything else that ended the attempt) the socket may
+	 * be listening or connecting again, and a late reply must not make
+	 * it ESTABLISHED.
+	 */
+	if (cqe->op == JR_OP_CONNECT && READ_ONCE(sk->sk_state) != TCP_SYN_SENT) {
+		spin_unlock_bh(&jsk->lock);
+		return;
+	}
 	jsk->async.res = cqe->res;
 	spin_unlock_bh(&jsk->lock);
 
@@ -644,9 +1021,9 @@ static void jr_server_gone(struct jr_sock *jsk)
 
 	lock_sock(sk);
 	spin_lock_bh(&jsk->lock);
-	closing = jsk->closing;
-	child_posted = jsk->listener != NULL;
-	jsk->closing = false;
+	/* Taking the async token takes what its reply would have owned. */
+	closing = jsk->async.op == JR_OP_CLOSE;
+	child_posted = jsk->async.op == JR_OP_ACCEPT;
 	jsk->async.op = 0;
 	jsk->sync.op = 0;
 	/* Connections accepted but not yet taken died with the stack. */
@@ -661,7 +1038,7 @@ static void jr_server_gone(struct jr_sock *jsk)
 		jr_set_state(sk, TCP_CLOSE);
 	}
 	jr_sock_unslot(jsk);
-	/* A request waiting for a reply (uninterruptibly) sees the death. */
+	/* A request waiting for a reply (killably) sees the death. */
 	jr_wake_all(sk);
 	if (survives) {
 		mutex_lock(&jr_survivors_lock);
@@ -674,7 +1051,7 @@ static void jr_server_gone(struct jr_sock *jsk)
 
 	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
 		list_del_init(&child->accept_node);
-		jr_sock_close(child, true);
+		jr_sock_close(child, true, 0);
 	}
 	if (closing) {
 		sock_put(sk);
@@ -822,7 +1199,10 @@ static void jr_replay_work(struct work_struct *work)
 		sk = sk_jr(jsk);
 		lock_sock(sk);
 		err = sock_flag(sk, SOCK_DEAD) ? 0 : jr_replay_sock(jsk, srv);
-		if (err && READ_ONCE(srv->dead)) {
+		if (sock_flag(sk, SOCK_DEAD)) {
+			/* Closed while its calls waited: jr_release() took
+			 * it over, slot and all. */
+		} else if (err && READ_ONCE(srv->dead)) {
 			/*
 			 * This netserver died mid-replay: the socket survives
 			 * for the next one.  If it had a slot, the server's
@@ -845,8 +1225,11 @@ static void jr_replay_work(struct work_struct *work)
 			replayed++;
 		}
 		release_sock(sk);
-		/* Wake callers waiting in jr_wait_recovered(). */
+		/* Wake callers waiting in jr_wait_recovered(), and the
+		 * socket's own (poll, a blocked recv on a UDP survivor). */
 		wake_up_all(&jr_dev.live_wait);
+		sk->sk_write_space(sk);
+		sk->sk_data_ready(sk);
 		sock_put(sk);	/* the survivors' list reference */
 	}
 	if (!READ_ONCE(srv->dead)) {
@@ -872,7 +1255,7 @@ static void jr_recover(struct jr_server *srv, bool replay)
 			kref_get(&srv->ref);
 			rp->srv = srv;
 			INIT_WORK(&rp->work, jr_replay_work);
-			schedule_work(&rp->work);
+			queue_work(jr_wq, &rp->work);
 			return;
 		}
 	}
@@ -909,6 +1292,7 @@ const struct jr_family_ops jr_family = {
 	.complete	= jr_complete,
 	.server_gone	= jr_server_gone,
 	.recover	= jr_recover,
+	.sq_room	= jr_sq_room,
 	.hold		= jr_hold,
 	.put		= jr_put,
 };
@@ -926,14 +1310,17 @@ static int jr_release(struct socket *sock)
 		return 0;
 	jsk = jr_sk(sk);
 	lock_sock(sk);
-	if (sk->sk_state == TCP_LISTEN) {
-		/* Connections nobody accepted are reset, as Linux does. */
-		spin_lock_bh(&jsk->lock);
+	/*
+	 * Connections nobody accepted are reset, as Linux does.  The queue
+	 * is emptied whatever the state says: a netserver's replies can
+	 * queue children on a socket that stopped listening meanwhile.
+	 */
+	spin_lock_bh(&jsk->lock);
+	if (sk->sk_state == TCP_LISTEN)
 		jr_set_state(sk, TCP_CLOSE);
-		list_splice_init(&jsk->accept_queue, &orphans);
-		jsk->accept_len = 0;
-		spin_unlock_bh(&jsk->lock);
-	}
+	list_splice_init(&jsk->accept_queue, &orphans);
+	jsk->accept_len = 0;
+	spin_unlock_bh(&jsk->lock);
 	abort = sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime;
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sock_orphan(sk);
@@ -942,11 +1329,11 @@ static int jr_release(struct socket *sock)
 
 	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
 		list_del_init(&child->accept_node);
-		jr_sock_close(child, true);
+		jr_sock_close(child, true, jr_request_timeo());
 	}
 	/* The socket layer's reference becomes the one that waits for the
 	 * CLOSE reply (or is dropped now). */
-	jr_sock_close(jsk, abort);
+	jr_sock_close(jsk, abort, jr_request_timeo());
 	sock->sk = NULL;
 	return 0;
 }
@@ -1068,12 +1455,16 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	err = jr_wait_recovered(jsk);
 	if (err)
 		goto out;
-	srv = jr_live_srv(jsk);
 	if (sk->sk_reuse && !jsk->bound) {
 		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
 		if (err)
 			goto out;
 	}
+	/* jr_setopt() let go of the socket lock: the server may be gone. */
+	srv = jr_sock_srv_get(jsk);
+	err = -ENETDOWN;
+	if (!srv)
+		goto out;
 	jr_sockaddr_from_sin((const struct sockaddr_in *)addr, &sqe.u.addr);
 	sqe.slot = jsk->slot;
 	sqe.slot_gen = jsk->gen;
@@ -1086,12 +1477,14 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	jr_set_state(sk, TCP_SYN_SENT);
 	sock->state = SS_CONNECTING;
 	WRITE_ONCE(sk->sk_err, 0);
-	err = jr_post(srv, &sqe);
-	if (err) {
+	err = jr_post(srv, &sqe, jr_request_timeo());
+	jr_server_put(srv);
+	if (err && jr_async_reclaim(jsk, JR_OP_CONNECT, sqe.tag)) {
 		jr_set_state(sk, TCP_CLOSE);
 		sock->state = SS_UNCONNECTED;
 		goto out;
 	}
+	err = 0;	/* or a reply (forged meanwhile) decided already */
 wait:
 	timeo = sock_sndtimeo(sk, flags & O_NONBLOCK);
 	if (READ_ONCE(sk->sk_state) == TCP_SYN_SENT) {
@@ -1217,7 +1610,7 @@ static int jr_accept(struct socket *sock, struct socket *newsock, int flags,
 		if (jsk->accepts_posted < min_t(u32, JR_ACCEPT_PREPOST,
 						max_t(u32, sk->sk_max_ack_backlog, 1)))
 			jr_post_accept(jsk);
-		lock_sock(csk);
+		lock_sock_nested(csk, SINGLE_DEPTH_NESTING);
 		sock_graft(csk, newsock);
 		newsock->ops = &jr_stream_ops;
 		newsock->state = SS_CONNECTED;
@@ -1608,7 +2001,7 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 		if (!room) {
 			err = jr_wait(sk, &timeo, !jr_live_srv(jsk) || sk->sk_err ||
 				      (sk->sk_shutdown & SEND_SHUTDOWN) ||
-				      jr_tx_room(jsk, jsk->srv) != 0);
+				      jr_tx_room_now(jsk) != 0);
 			if (err)
 				break;
 			continue;
@@ -1686,7 +2079,7 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 			break;
 		err = jr_wait(sk, &timeo, sk->sk_err || jsk->rx_fin ||
 			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk) ||
-			      jr_rx_avail(jsk, jsk->srv) != 0);
+			      jr_rx_avail_now(jsk) != 0);
 		if (err)
 			break;
 	}
@@ -1723,19 +2116,24 @@ static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 	err = -EDESTADDRREQ;
 	if (!sin && sk->sk_state != TCP_ESTABLISHED)
 		goto out;
-	err = jr_wait_recovered(jsk);
-	if (err)
-		goto out;
-	srv = jr_live_srv(jsk);
-	err = -ENETDOWN;
-	if (!srv)
-		goto out;
-	size = srv->params.tx_buf_size;
-	err = -EMSGSIZE;
-	if (JR_DGRAM_RECORD(len) > size / 2)
-		goto out;
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	/*
+	 * The server is looked up again after every wait: jr_wait() lets go
+	 * of the socket lock, and meanwhile the netserver may die and a new
+	 * one replay this socket onto another region.
+	 */
 	for (;;) {
+		err = jr_wait_recovered(jsk);
+		if (err)
+			goto out;
+		srv = jr_live_srv(jsk);
+		err = -ENETDOWN;
+		if (!srv)
+			goto out;
+		size = srv->params.tx_buf_size;
+		err = -EMSGSIZE;
+		if (JR_DGRAM_RECORD(len) > size / 2)
+			goto out;
 		room = jr_tx_room(jsk, srv);
 		if (room < 0) {
 			err = jr_bad_ring(jsk);
@@ -1743,14 +2141,15 @@ static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 		}
 		if (jr_dgram_need(jsk->tx_prod, size, len) <= (u32)room)
 			break;
-		err = jr_wait(sk, &timeo, !jr_live_srv(jsk) ||
+		err = jr_wait(sk, &timeo, !jr_live_srv(jsk) || sk->sk_err ||
 			      jr_dgram_need(jsk->tx_prod, size, len) <=
-			      (u32)max(jr_tx_room(jsk, srv), 0));
+			      (u32)max(jr_tx_room_now(jsk), 0));
 		if (err)
 			goto out;
-		err = -ENETDOWN;
-		if (!jr_live_srv(jsk))
+		if (sk->sk_err) {
+			err = sock_error(sk);
 			goto out;
+		}
 	}
 	h.len = len;
 	pos = jr_dgram_begin(jr_slot_tx(srv, jsk->slot), size, jsk->tx_prod, len);
@@ -1797,7 +2196,8 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 				err = sock_error(sk);
 				goto out;
 			}
-			if (!jr_live_srv(jsk)) {
+			/* A survivor waits for its replay, as for data. */
+			if (!jr_live_srv(jsk) && !READ_ONCE(jsk->survivor)) {
 				err = -ENETDOWN;
 				goto out;
 			}
@@ -1805,9 +2205,10 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 				err = 0;
 				goto out;
 			}
-			err = jr_wait(sk, &timeo, sk->sk_err || !jr_live_srv(jsk) ||
+			err = jr_wait(sk, &timeo, sk->sk_err ||
+				      (!jr_live_srv(jsk) && !READ_ONCE(jsk->survivor)) ||
 				      (sk->sk_shutdown & RCV_SHUTDOWN) ||
-				      jr_rx_avail(jsk, jsk->srv) != 0);
+				      jr_rx_avail_now(jsk) != 0);
 			if (err)
 				goto out;
 			continue;
@@ -1932,7 +2333,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	if (!srv)
 		return -ENETDOWN;
 
-	sk = jr_sock_alloc(net, sock, sock->type, family, kern);
+	sk = jr_sock_alloc(net, sock, sock->type, family, kern, current_fsuid());
 	if (!sk) {
 		jr_server_put(srv);
 		return -ENOMEM;
@@ -1955,7 +2356,20 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	return 0;
 
 err_slot:
-	jr_sock_unslot(jr_sk(sk));
+	sock->ops = NULL;
+	/* Under the lock, so a netserver dying now cannot keep it a survivor. */
+	lock_sock(sk);
+	sock_orphan(sk);
+	release_sock(sk);
+	jr_survivor_drop(jr_sk(sk));
+	sock->sk = NULL;
+	/* Unanswered: the netserver may have made the socket; close it there. */
+	if (err == -ETIMEDOUT || err == -EINTR)
+		jr_sock_close(jr_sk(sk), true, 0);
+	else
+		jr_close_done(jr_sk(sk));
+	return err;
+
 err_sk:
 	sock->ops = NULL;
 	sock_orphan(sk);
@@ -2085,6 +2499,13 @@ static struct ctl_table jr_sysctl_table[] = {
 		.extra2		= &jr_timeout_max,
 	},
 	{
+		.procname	= "max_slots_per_user",
+		.data		= &jr_max_slots_per_user,
+		.maxlen		= sizeof(unsigned int),
+		.mode		= 0644,
+		.proc_handler	= proc_douintvec,
+	},
+	{
 		.procname	= "request_timeout_ms",
 		.data		= &jr_request_timeout_ms,
 		.maxlen		= sizeof(unsigned int),
@@ -2104,9 +2525,12 @@ static int __init jr_init(void)
 {
 	int err;
 
+	jr_wq = alloc_workqueue("joyride", WQ_UNBOUND, 0);
+	if (!jr_wq)
+		return -ENOMEM;
 	err = proto_register(&jr_proto, 1);
 	if (err)
-		goto err_out;
+		goto err_wq;
 	err = sock_register(&jr_family_ops);
 	if (err)
 		goto err_proto;
@@ -2136,21 +2560,30 @@ err_sock:
 	sock_unregister(PF_JOYRIDE);
 err_proto:
 	proto_unregister(&jr_proto);
-err_out:
+err_wq:
+	destroy_workqueue(jr_wq);
 	return err;
 }
 
 static void __exit jr_exit(void)
 {
-	/* First, so no new socket() is sent our way while we go. */
-	jr_redirect_exit();
+	/*
+	 * The sysctl first: once it is gone nobody can arm the redirect, so
+	 * the disarm below is final, and no new socket() is sent our way.
+	 */
 	unregister_net_sysctl_table(jr_sysctl_header);
+	jr_redirect_exit();
 	remove_proc_entry("joyride", init_net.proc_net);
 	jr_dev_exit();
 	sock_unregister(AF_JOYRIDE_INET);
 	sock_unregister(PF_JOYRIDE);
-	/* Deferred closes hold socket references; let them finish. */
-	flush_scheduled_work();
+	/*
+	 * No netserver is attached (its open file pins the module), so every
+	 * owed post finds no server and ends at once; deferred closes and
+	 * replays hold socket references: let them finish.
+	 */
+	flush_delayed_work(&jr_deferred_work);
+	destroy_workqueue(jr_wq);
 	proto_unregister(&jr_proto);
 }
 

@@ -70,17 +70,21 @@ struct jr_server {
 	u64			cqes;
 	u64			doorbells;
 	u64			bad_entries;
+	atomic64_t		timeouts;
 };
 
 /*
  * The device: at most one attached netserver.
- * jr_dev.lock protects state, server and epoch; socket code takes it only
- * to look the server up (jr_server_get), never while it waits.
+ * jr_dev.lock protects state, server, releasing and epoch; socket code
+ * takes it only to look the server up (jr_server_get), never while it
+ * waits.
  */
 struct jr_dev {
 	struct mutex		lock;
 	enum jr_dev_state	state;
 	struct jr_server	*server;
+	bool			releasing;	/* server's file is being released */
+	unsigned int		slots_free;	/* the live server's, for the redirect */
 	u64			epoch;		/* attaches so far */
 	wait_queue_head_t	live_wait;	/* woken when the state changes */
 };
@@ -96,7 +100,8 @@ void jr_post_replay_done(struct jr_server *srv);
 void jr_server_put(struct jr_server *srv);
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen);
 void jr_slot_free(struct jr_server *srv, u32 slot);
-int jr_post(struct jr_server *srv, struct jr_sqe *sqe);
+int jr_post(struct jr_server *srv, struct jr_sqe *sqe, long timeo);
+void jr_count_timeout(struct jr_server *srv);
 u64 jr_next_tag(struct jr_server *srv);
 
 static inline struct jr_slot_ctl *jr_slot_ctl(struct jr_server *srv, u32 slot)
@@ -126,6 +131,8 @@ struct jr_family_ops {
 	 * jr_post_replay_done()), or fail them (it cannot take a replay).
 	 */
 	void (*recover)(struct jr_server *srv, bool replay);
+	/* The netserver kicked: requests that found the SQ full may go now. */
+	void (*sq_room)(void);
 	/* Take/drop a reference on the socket (sock_hold/sock_put). */
 	void (*hold)(struct jr_sock *jsk);
 	void (*put)(struct jr_sock *jsk);
@@ -139,10 +146,13 @@ int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
 		       size_t *lenp, loff_t *ppos);
 void jr_redirect_exit(void);
 u64 jr_redirect_count(void);
+bool jr_user_may_slot(kuid_t uid);	/* the redirect's admission check */
 
 /* Module parameters and sysctls. */
 extern unsigned int jr_max_slots;
 extern unsigned int jr_max_buf;
+extern unsigned int jr_max_region_mb;
+extern unsigned int jr_max_slots_per_user;
 extern unsigned int jr_request_timeout_ms;
 extern unsigned int jr_recovery_timeout_ms;
 

@@ -5,9 +5,17 @@
  * A netserver opens /dev/joyride (access by file permissions: root and the
  * `joyride` group, see Documentation/operations.md), asks JR_IOC_ATTACH for
  * a region with the sizes it wants, and mmap()s it.  The kernel owns the
- * region: it allocates it (vmalloc_user, zeroed), computes the layout with
- * the same code the user frontend uses, and keeps its own copy of every
- * size and offset.  One netserver at a time: a second attach gets EBUSY.
+ * region: it allocates it (vmalloc, zeroed, charged to the attaching
+ * process's memory cgroup), computes the layout with the same code the
+ * user frontend uses, and keeps its own copy of every size and offset.
+ * One netserver at a time: a second attach gets EBUSY.
+ *
+ * Who may attach.  The netserver sees and can forge the traffic of every
+ * Joyride socket, so attaching is privileged: JR_IOC_ATTACH needs
+ * CAP_NET_ADMIN in the credentials that opened the device (f_cred), not in
+ * the caller's.  A privileged launcher opens the device and hands the
+ * descriptor to an unprivileged netserver (jrctl supervise --device); a
+ * group member that opens the device itself cannot attach.
  *
  * Doorbells.  kernel -> netserver: the eventfd given at attach, signalled
  * only when the netserver flagged JR_RING_NEED_WAKEUP on the SQ.
@@ -42,8 +50,10 @@ unsigned int jr_max_buf = 1U << 20;
 module_param_named(max_buf, jr_max_buf, uint, 0444);
 MODULE_PARM_DESC(max_buf, "Largest per-socket ring a netserver may ask for");
 
-/* Keep the region below this so a netserver cannot exhaust vmalloc space. */
-#define JR_REGION_MAX	(1ULL << 32)
+/* Keep the region small enough that a netserver cannot exhaust vmalloc space. */
+unsigned int jr_max_region_mb = 4096;
+module_param_named(max_region_mb, jr_max_region_mb, uint, 0444);
+MODULE_PARM_DESC(max_region_mb, "Largest region (MiB) a netserver may ask for");
 
 unsigned int jr_recovery_timeout_ms = 5000;	/* net.joyride.recovery_timeout_ms */
 unsigned int jr_request_timeout_ms = 10000;	/* net.joyride.request_timeout_ms */
@@ -114,7 +124,7 @@ void jr_post_replay_done(struct jr_server *srv)
 
 	sqe.tag = jr_next_tag(srv);
 	WRITE_ONCE(srv->replay_tag, sqe.tag);
-	if (jr_post(srv, &sqe))
+	if (jr_post(srv, &sqe, msecs_to_jiffies(READ_ONCE(jr_request_timeout_ms))))
 		WRITE_ONCE(srv->replay_tag, 0);
 }
 
@@ -127,6 +137,14 @@ u64 jr_next_tag(struct jr_server *srv)
 {
 	return (srv->params.epoch << 40) |
 	       ((u64)atomic64_inc_return(&srv->next_tag) & ((1ULL << 40) - 1));
+}
+
+/* Under slot_lock: publish the count (region stats, the redirect's check). */
+static void jr_slots_changed(struct jr_server *srv)
+{
+	WRITE_ONCE(srv->stats->k_slots_used, srv->nr_used);
+	if (!srv->dead)
+		WRITE_ONCE(jr_dev.slots_free, srv->params.nr_slots - srv->nr_used);
 }
 
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen)
@@ -152,6 +170,7 @@ int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *ge
 		*gen = srv->slot_gen[s];
 		srv->free_hint = s + 1;
 		srv->nr_used++;
+		jr_slots_changed(srv);
 		/* Each side resets the counters it owns when a slot is made. */
 		WRITE_ONCE(srv->slots[s].rx_cons, 0);
 		WRITE_ONCE(srv->slots[s].tx_prod, 0);
@@ -169,6 +188,7 @@ void jr_slot_free(struct jr_server *srv, u32 slot)
 	if (srv->slot_owner[slot]) {
 		srv->slot_owner[slot] = NULL;
 		srv->nr_used--;
+		jr_slots_changed(srv);
 	}
 	spin_unlock(&srv->slot_lock);
 }
@@ -184,12 +204,17 @@ static bool jr_sq_room(struct jr_server *srv)
 }
 
 /*
- * Post one request.  The SQ is rarely full (the netserver drains it every
- * loop); when it is, wait for room, polling because a netserver that
- * drains requests without producing completions never kicks us.
+ * Post one request.  The caller holds a reference on srv (the server may
+ * die while we wait, but not go away).  The SQ is rarely full (the
+ * netserver drains it every loop turn); when it is, wait up to timeo
+ * jiffies for room, killably, polling because a netserver that drains
+ * requests without producing completions never kicks us.  timeo == 0:
+ * do not wait (-EAGAIN).  A netserver that never makes room gives
+ * -ETIMEDOUT after timeo, never a hung task.
  */
-int jr_post(struct jr_server *srv, struct jr_sqe *sqe)
+int jr_post(struct jr_server *srv, struct jr_sqe *sqe, long timeo)
 {
+	unsigned long deadline = jiffies + timeo;
 	bool wake;
 	int space;
 
@@ -207,9 +232,15 @@ int jr_post(struct jr_server *srv, struct jr_sqe *sqe)
 			pr_warn_ratelimited("joyride: netserver SQ consumer index out of range\n");
 			return -EIO;
 		}
-		if (wait_event_interruptible_timeout(srv->sq_wait, jr_sq_room(srv),
-						     msecs_to_jiffies(1)) < 0)
-			return -ERESTARTSYS;
+		if (!timeo)
+			return -EAGAIN;
+		if (time_after_eq(jiffies, deadline)) {
+			jr_count_timeout(srv);
+			return -ETIMEDOUT;
+		}
+		if (wait_event_killable_timeout(srv->sq_wait, jr_sq_room(srv),
+						msecs_to_jiffies(1)) < 0)
+			return -EINTR;
 	}
 	memcpy(jr_ring_entry(&srv->sq, srv->sq.own), sqe, sizeof(*sqe));
 	jr_ring_produce(&srv->sq, 1);
@@ -224,6 +255,12 @@ int jr_post(struct jr_server *srv, struct jr_sqe *sqe)
 	if (wake && srv->sq_doorbell)
 		eventfd_signal(srv->sq_doorbell, 1);
 	return 0;
+}
+
+/* A request got no answer (or no room) in time; counted for operators. */
+void jr_count_timeout(struct jr_server *srv)
+{
+	WRITE_ONCE(srv->stats->k_timeouts, atomic64_inc_return(&srv->timeouts));
 }
 
 static struct jr_server *jr_server_create(struct jr_attach *a)
@@ -241,8 +278,8 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	init_waitqueue_head(&srv->sq_wait);
 	mutex_init(&srv->cq_lock);
 	spin_lock_init(&srv->slot_lock);
-	srv->slot_owner = kvcalloc(a->nr_slots, sizeof(*srv->slot_owner), GFP_KERNEL);
-	srv->slot_gen = kvcalloc(a->nr_slots, sizeof(*srv->slot_gen), GFP_KERNEL);
+	srv->slot_owner = kvcalloc(a->nr_slots, sizeof(*srv->slot_owner), GFP_KERNEL_ACCOUNT);
+	srv->slot_gen = kvcalloc(a->nr_slots, sizeof(*srv->slot_gen), GFP_KERNEL_ACCOUNT);
 	if (!srv->slot_owner || !srv->slot_gen) {
 		err = -ENOMEM;
 		goto err_free;
@@ -257,7 +294,15 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 		}
 	}
 
-	srv->region = vmalloc_user(l->region_size);
+	/*
+	 * Charged to the attaching process's memory cgroup: a netserver that
+	 * attaches again and again pays for its regions itself.  A region
+	 * that does not fit fails the attach (ENOMEM) rather than waking an
+	 * OOM killer.  Mapped page by page in jr_dev_mmap(), so no VM_USERMAP
+	 * area is needed.
+	 */
+	srv->region = __vmalloc(l->region_size, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+				__GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!srv->region) {
 		err = -ENOMEM;
 		goto err_free;
@@ -279,13 +324,28 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	 * kicked, so it always "sleeps".
 	 */
 	srv->cq.ctl->cons_flags = JR_RING_NEED_WAKEUP;
-
-	jr_region_hdr_init(srv->region, a);
 	return srv;
 
 err_free:
 	jr_server_free(srv);
 	return ERR_PTR(err);
+}
+
+/*
+ * A previous netserver's file is being released: its sockets are failing
+ * and the survivors are being queued.  Wait for that to finish, so that a
+ * fast restart cannot replay before every survivor is on the list.
+ */
+static int jr_dev_wait_released(void)
+{
+	while (jr_dev.releasing) {
+		mutex_unlock(&jr_dev.lock);
+		if (wait_event_interruptible(jr_dev.live_wait,
+					     !READ_ONCE(jr_dev.releasing)))
+			return -ERESTARTSYS;
+		mutex_lock(&jr_dev.lock);
+	}
+	return 0;
 }
 
 static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
@@ -295,6 +355,9 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	struct jr_attach a;
 	long err;
 
+	/* The opener's privilege, not the caller's: see the notes above. */
+	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+		return -EPERM;
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.abi_major != JR_ABI_MAJOR)
@@ -302,37 +365,53 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	if (memchr_inv(a.reserved, 0, sizeof(a.reserved)) ||
 	    (a.flags & ~JR_ATTACH_F_RECOVER))
 		return -EINVAL;
+	if (READ_ONCE(file->private_data))
+		return -EBUSY;
 
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
 	a.features &= JR_F_TCP | JR_F_UDP | JR_F_RECOVERY;
 	jr_layout_compute(&a, jr_max_slots, jr_max_buf);
-	if (a.layout.region_size > JR_REGION_MAX)
-		return -ENOMEM;
+	if (a.layout.region_size > ((u64)READ_ONCE(jr_max_region_mb) << 20)) {
+		pr_warn_ratelimited("joyride: attach: a region of %llu MiB exceeds the module parameter max_region_mb=%u\n",
+				    a.layout.region_size >> 20, jr_max_region_mb);
+		return -E2BIG;
+	}
+	/*
+	 * Allocated outside jr_dev.lock, since a large region takes a while;
+	 * a device already served is refused first, without allocating.
+	 */
+	mutex_lock(&jr_dev.lock);
+	err = jr_dev.server && !jr_dev.releasing ? -EBUSY : 0;
+	mutex_unlock(&jr_dev.lock);
+	if (err)
+		return err;
+	srv = jr_server_create(&a);
+	if (IS_ERR(srv))
+		return PTR_ERR(srv);
 
 	mutex_lock(&jr_dev.lock);
-	if (jr_dev.server || file->private_data) {
-		err = -EBUSY;
+	err = jr_dev_wait_released();
+	if (err)
+		goto out_free;	/* unlocked */
+	err = -EBUSY;
+	if (jr_dev.server || file->private_data)
 		goto out_unlock;
-	}
 	recovering = jr_dev.state == JR_DEV_RECOVERING;
 	replay = recovering && (a.flags & JR_ATTACH_F_RECOVER) &&
 		 (a.features & JR_F_RECOVERY);
 	a.flags = replay ? JR_ATTACH_F_RECOVERING : 0;
 	a.epoch = ++jr_dev.epoch;
-	srv = jr_server_create(&a);
-	if (IS_ERR(srv)) {
-		err = PTR_ERR(srv);
+	srv->params.flags = a.flags;
+	srv->params.epoch = a.epoch;
+	jr_region_hdr_init(srv->region, &a);
+	err = -EFAULT;
+	if (copy_to_user(uarg, &a, sizeof(a)))
 		goto out_unlock;
-	}
-	if (copy_to_user(uarg, &a, sizeof(a))) {
-		jr_server_free(srv);
-		err = -EFAULT;
-		goto out_unlock;
-	}
 	srv->file = file;
 	file->private_data = srv;
 	jr_dev.server = srv;
+	WRITE_ONCE(jr_dev.slots_free, a.nr_slots);
 	/* A replay keeps the device recovering until REPLAY_DONE's reply. */
 	jr_dev.state = replay ? JR_DEV_RECOVERING : JR_DEV_LIVE;
 	mutex_unlock(&jr_dev.lock);
@@ -343,6 +422,8 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 
 out_unlock:
 	mutex_unlock(&jr_dev.lock);
+out_free:
+	jr_server_free(srv);
 	return err;
 }
 
@@ -398,6 +479,21 @@ static long jr_ioctl_kick(struct jr_server *srv)
 		}
 		if (err) {
 			jr_bad_entry(srv, &cqe, err);
+			if (jsk && !(cqe.flags & JR_CQE_F_EVENT) && cqe.tag &&
+			    jr_op_has_reply(cqe.op)) {
+				/*
+				 * A malformed reply still ends its request
+				 * (if the tag and op are the socket's): with
+				 * EIO, so that a CLOSE or an ACCEPT does not
+				 * keep its slot for good.
+				 */
+				struct jr_cqe ended = {
+					.op = cqe.op, .tag = cqe.tag,
+					.slot = cqe.slot, .res = -EIO,
+				};
+
+				jr_family.complete(jsk, &ended);
+			}
 			if (jsk) {
 				/* Fail the socket it names: an EIO reset. */
 				struct jr_cqe fail = {
@@ -420,6 +516,7 @@ static long jr_ioctl_kick(struct jr_server *srv)
 	mutex_unlock(&srv->cq_lock);
 	/* The netserver consumed SQEs too, probably: let waiting posters look. */
 	wake_up_all(&srv->sq_wait);
+	jr_family.sq_room();
 	return 0;
 }
 
@@ -442,7 +539,8 @@ static long jr_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 static int jr_dev_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct jr_server *srv = file->private_data;
-	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long len = vma->vm_end - vma->vm_start, off;
+	int err;
 
 	if (!srv)
 		return -ENOTCONN;
@@ -452,7 +550,15 @@ static int jr_dev_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;
 	vma->vm_flags &= ~VM_MAYEXEC;
-	return remap_vmalloc_range(vma, srv->region, 0);
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		err = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page(srv->region + off));
+		if (err)
+			return err;
+		cond_resched();
+	}
+	return 0;
 }
 
 /*
@@ -481,6 +587,12 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 	}
 }
 
+/*
+ * The netserver's file is gone.  In this order: mark the server dead
+ * (no new requests, slots or sockets; the device recovers), fail its
+ * sockets and queue the survivors, and only then let a new netserver
+ * attach (jr_dev_wait_released()), so its replay finds every survivor.
+ */
 static int jr_dev_release(struct inode *inode, struct file *file)
 {
 	struct jr_server *srv = file->private_data;
@@ -488,18 +600,24 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	if (!srv)
 		return 0;
 	mutex_lock(&jr_dev.lock);
-	jr_dev.server = NULL;
 	jr_dev.state = JR_DEV_RECOVERING;
-	mutex_unlock(&jr_dev.lock);
-
-	/* No new requests, no new slots; wake anyone waiting for SQ room. */
+	jr_dev.releasing = true;
+	WRITE_ONCE(jr_dev.slots_free, 0);
 	spin_lock(&srv->sq_lock);
 	WRITE_ONCE(srv->dead, true);
 	spin_unlock(&srv->sq_lock);
+	mutex_unlock(&jr_dev.lock);
+
+	/* Nobody allocates a slot once dead is seen under slot_lock. */
 	spin_lock(&srv->slot_lock);
 	spin_unlock(&srv->slot_lock);
 	wake_up_all(&srv->sq_wait);
 	jr_server_fail_sockets(srv);
+
+	mutex_lock(&jr_dev.lock);
+	jr_dev.server = NULL;
+	WRITE_ONCE(jr_dev.releasing, false);
+	mutex_unlock(&jr_dev.lock);
 	wake_up_all(&jr_dev.live_wait);
 	pr_info("joyride: netserver detached (epoch %llu); recovering\n",
 		srv->params.epoch);

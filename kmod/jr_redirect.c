@@ -18,15 +18,28 @@
  *
  * What is redirected: sockets that user space creates (kern == 0), in the
  * initial network namespace, of type SOCK_STREAM or SOCK_DGRAM with
- * protocol 0 or the matching TCP/UDP, and only while a netserver is
- * attached.  Kernel-internal sockets, other namespaces, raw, SCTP and
+ * protocol 0 or the matching TCP/UDP, only while a netserver is attached
+ * and only while the caller has slots to spare under
+ * net.joyride.max_slots_per_user and the netserver has free ones
+ * (jr_user_may_slot()): otherwise Linux serves the socket, so one user
+ * filling Joyride cannot make every other program's socket() fail.  Kernel-internal sockets, other namespaces, raw, SCTP and
  * AF_INET6 stay with Linux.
  *
  * Limits: LSMs and audit see family AF_JOYRIDE_INET at socket creation
- * (the rewrite happens before security_socket_create()).  The probe is
- * armed only while the sysctl is 1 and always removed before the module
- * goes away, so socket() never sees a family whose module is unloading.
+ * (the rewrite happens before security_socket_create()).
+ *
+ * The probe is registered the first time the sysctl is set and stays
+ * registered until the module goes away; the sysctl only gates what the
+ * handler does.  Registering and removing the probe on every write (it
+ * patches __sock_create() through ftrace each time) while other threads
+ * call socket() crashed Debian's 6.1 kernel within seconds, a call through
+ * a NULL pointer from __sys_socket() (module_unload_test,
+ * redirect_toggled_under_socket_traffic).  The sysctl is unregistered
+ * before the probe at exit, so no write can register it again after the
+ * exit path removed it, and socket() never sees a family whose module is
+ * unloading.
  */
+#include <linux/cred.h>
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/net.h>
@@ -58,9 +71,11 @@ static int jr_redirect_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct net *net = (struct net *)regs->di;
 
-	if ((int)regs->r9 || (int)regs->si != AF_INET || net != &init_net ||
+	if (!READ_ONCE(jr_redirect_inet) ||
+	    (int)regs->r9 || (int)regs->si != AF_INET || net != &init_net ||
 	    !jr_redirectable((int)regs->dx, (int)regs->cx) ||
-	    READ_ONCE(jr_dev.state) != JR_DEV_LIVE)
+	    READ_ONCE(jr_dev.state) != JR_DEV_LIVE ||
+	    !jr_user_may_slot(current_fsuid()))
 		return 0;
 	regs->si = AF_JOYRIDE_INET;
 	atomic64_inc(&jr_redirected);
@@ -108,15 +123,13 @@ int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
 	err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
 	if (err || !write)
 		goto out;
+	/* Registered once; from then on the value gates the handler. */
 	if (jr_redirect_inet && !jr_redirect_armed) {
 		err = jr_redirect_arm();
 		if (err)
-			jr_redirect_inet = 0;
+			WRITE_ONCE(jr_redirect_inet, 0);
 		else
 			jr_redirect_armed = true;
-	} else if (!jr_redirect_inet && jr_redirect_armed) {
-		jr_redirect_disarm();
-		jr_redirect_armed = false;
 	}
 out:
 	mutex_unlock(&jr_redirect_lock);

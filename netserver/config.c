@@ -9,12 +9,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <liburing.h>
 #include <rte_version.h>
@@ -43,6 +45,7 @@ void ns_config_defaults(struct ns_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->device = NULL;
+	cfg->device_fd = -1;
 	cfg->slots = JR_DEFAULT_SLOTS;
 	cfg->rx_buf = JR_DEFAULT_BUF;
 	cfg->tx_buf = JR_DEFAULT_BUF;
@@ -173,6 +176,32 @@ static int set_device(struct ns_config *cfg, const char *name, const char *value
 	return set_string(&cfg->device, value);
 }
 
+/*
+ * A descriptor a privileged launcher opened and left open across exec
+ * (jrctl supervise --device).  Checked here, before DPDK's set-up, so that
+ * a wrong number fails at once and names the setting.
+ */
+static int set_device_fd(struct ns_config *cfg, const char *name, const char *value)
+{
+	struct stat st;
+	int flags;
+	char *end;
+	long fd;
+
+	errno = 0;
+	fd = strtol(value, &end, 10);
+	if (!isdigit((unsigned char)value[0]) || *end || errno || fd > INT_MAX)
+		return bad(name, value, "a descriptor number, 0 or more");
+	flags = fcntl((int)fd, F_GETFL);
+	if (flags < 0 || fstat((int)fd, &st))
+		return bad(name, value, "a descriptor this process inherited open");
+	if (!S_ISCHR(st.st_mode) || (flags & O_ACCMODE) != O_RDWR)
+		return bad(name, value, "a descriptor of " JR_DEVICE_PATH
+			   " opened for reading and writing");
+	cfg->device_fd = (int)fd;
+	return 0;
+}
+
 static int set_listen(struct ns_config *cfg, const char *name, const char *value)
 {
 	if (strlen(value) >= 108)
@@ -263,6 +292,8 @@ static const struct ns_option ns_options[] = {
 	{ "mac", "XX:XX:XX:XX:XX:XX", set_mac, "MAC address (default: the port's)" },
 	{ "device", "PATH", set_device,
 	  "attach to the kernel module through PATH (" JR_DEVICE_PATH ")" },
+	{ "device-fd", "N", set_device_fd,
+	  "attach through descriptor N, " JR_DEVICE_PATH " opened by a privileged launcher" },
 	{ "listen", "PATH", set_listen,
 	  "accept user frontends on this AF_UNIX socket path" },
 	{ "slots", "N", set_slots, "socket slots per frontend (default 1024)" },
@@ -306,8 +337,8 @@ static void usage(FILE *out)
 		"  %-28s %s\n  %-28s %s\n  %-28s %s\n\n"
 		"Every option can also be set in the config file as \"name = value\"\n"
 		"(flags as \"name = true\"); the command line wins.  At least one of\n"
-		"--device and --listen is required.  SIGHUP prints statistics;\n"
-		"SIGINT/SIGTERM close connections and detach.\n"
+		"--device (or --device-fd) and --listen is required.  SIGHUP prints\n"
+		"statistics; SIGINT/SIGTERM close connections and detach.\n"
 		"See Documentation/netserver.md.\n",
 		"--config FILE", "read settings from FILE first",
 		"-h, --help", "show this help and exit",
@@ -461,9 +492,14 @@ int ns_config_parse(struct ns_config *cfg, int argc, char **argv)
 		fprintf(stderr, "jr-netserver: ip: required (accepted: A.B.C.D/N)\n");
 		return -1;
 	}
-	if (!cfg->device && !cfg->listen) {
-		fprintf(stderr, "jr-netserver: device, listen: at least one is required "
-			"(accepted: --device " JR_DEVICE_PATH ", --listen PATH)\n");
+	if (cfg->device && cfg->device_fd >= 0) {
+		fprintf(stderr, "jr-netserver: device, device-fd: give one, not both "
+			"(device opens the path itself; device-fd uses one opened for it)\n");
+		return -1;
+	}
+	if (!ns_config_kernel(cfg) && !cfg->listen) {
+		fprintf(stderr, "jr-netserver: device, device-fd, listen: at least one is required "
+			"(accepted: --device " JR_DEVICE_PATH ", --device-fd N, --listen PATH)\n");
 		return -1;
 	}
 	ns_log_level = cfg->log_level;

@@ -36,6 +36,7 @@ struct ns_config {
 	bool		mac_set;		/* else the port's own */
 	/* Frontends */
 	char		*device;		/* /dev/joyride, or NULL */
+	int		device_fd;		/* inherited, open; or -1 */
 	char		*listen;		/* user-frontend socket, or NULL */
 	uint32_t	slots;
 	uint32_t	rx_buf;
@@ -53,6 +54,12 @@ struct ns_config {
 };
 
 void ns_config_defaults(struct ns_config *cfg);
+
+/* The kernel is a frontend: through --device or --device-fd. */
+static inline bool ns_config_kernel(const struct ns_config *cfg)
+{
+	return cfg->device || cfg->device_fd >= 0;
+}
 
 /*
  * Parse argv (and the file named by --config, whose values the command

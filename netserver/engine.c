@@ -100,11 +100,18 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 {
 	struct ns_config *cfg = eng->cfg;
 	struct ns_front *front = ns_front_create(eng, "kernel");
+	const char *setting = "device", *what = cfg->device;
 	struct jr_attach req;
+	char fd_name[32];
 	int err;
 
 	if (!front)
 		return -ENOMEM;
+	if (cfg->device_fd >= 0) {
+		setting = "device-fd";
+		snprintf(fd_name, sizeof(fd_name), "descriptor %d", cfg->device_fd);
+		what = fd_name;
+	}
 	jr_attach_defaults(&req);
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
@@ -112,16 +119,27 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	req.sq_entries = cfg->sq_entries;
 	req.cq_entries = cfg->cq_entries;
 	req.flags = JR_ATTACH_F_RECOVER;
-	err = jr_attach_kernel(cfg->device, &req, &front->region);
+	/*
+	 * An inherited descriptor was opened by a privileged launcher: the
+	 * kernel checks CAP_NET_ADMIN of whoever opened the device, so this
+	 * process may attach on it with no privilege of its own.
+	 */
+	if (cfg->device_fd >= 0)
+		err = jr_attach_kernel_fd(cfg->device_fd, &req, &front->region);
+	else
+		err = jr_attach_kernel(cfg->device, &req, &front->region);
 	if (!err)
 		err = ns_front_setup(front);
 	if (err) {
-		ns_err("device: cannot attach to %s: %s", cfg->device, strerror(-err));
+		ns_err("%s: cannot attach to %s: %s", setting, what, strerror(-err));
+		if (err == -EPERM)
+			ns_err("the kernel lets only a device file opened with "
+			       "CAP_NET_ADMIN attach (Documentation/operations.md)");
 		ns_front_destroy(front);
 		return err;
 	}
 	ns_info("attached to %s: %u slots, %u/%u byte rings, features 0x%llx%s",
-		cfg->device, req.nr_slots, req.rx_buf_size, req.tx_buf_size,
+		what, req.nr_slots, req.rx_buf_size, req.tx_buf_size,
 		(unsigned long long)req.features,
 		req.flags & JR_ATTACH_F_RECOVERING ? ", recovering" : "");
 	front_add(eng, front);

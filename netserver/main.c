@@ -4,8 +4,9 @@
  *
  * main() alone decides to exit; set-up functions return errors.  Order:
  * configuration -> DPDK and lwIP (may need root for the device) ->
- * frontends (/dev/joyride needs only its group) -> drop privileges ->
- * engine loop -> orderly shutdown.
+ * frontends (attaching needs CAP_NET_ADMIN in the credentials that opened
+ * /dev/joyride: this process's, or those of the launcher that handed it
+ * --device-fd) -> drop privileges -> engine loop -> orderly shutdown.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (ns_engine_init(&eng))
 		goto out_port;
-	if (cfg.device && ns_engine_attach_kernel(&eng))
+	if (ns_config_kernel(&cfg) && ns_engine_attach_kernel(&eng))
 		goto out_engine;
 	if (cfg.listen) {
 		eng.ufront_listen_fd = jr_ufront_listen(cfg.listen);

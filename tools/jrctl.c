@@ -10,19 +10,45 @@
  *	--max-failures failures within --window seconds means the failure is
  *	not transient: jrctl gives up and exits non-zero.  SIGTERM/SIGINT are
  *	passed on and end supervision; SIGHUP is passed on (statistics).
+ *
+ *	jrctl is also the privileged launcher of an unprivileged netserver.
+ *	The kernel lets a netserver attach only on a /dev/joyride file opened
+ *	with CAP_NET_ADMIN (Documentation/operations.md), so with --device
+ *	jrctl opens the device itself, afresh before each start, and the
+ *	child finds it as descriptor 3.  The command line says so itself
+ *	(jr-netserver --device-fd 3); jrctl adds nothing to it, so what the
+ *	unit file or ps shows is what runs, whatever the command.  jrctl keeps
+ *	no copy: when the child dies the file is released and the kernel
+ *	starts recovery at once.  With --user the child becomes that user
+ *	(groups, gid, uid, no capabilities, no way back) before exec, so the
+ *	netserver never runs privileged, not even during DPDK's set-up.
  *   jrctl stats PIDFILE	ask the netserver for statistics (SIGHUP)
  *   jrctl sockets		list Joyride sockets (/proc/net/joyride)
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
+
+#include "jr/jr_caps.h"
+
+/* Where the child finds --device: jr-netserver --device-fd 3. */
+#define JRCTL_DEVICE_FD		3
 
 struct policy {
 	unsigned int	delay_ms;
@@ -30,6 +56,11 @@ struct policy {
 	unsigned int	max_failures;
 	unsigned int	window_s;
 	const char	*pidfile;
+	const char	*device;	/* opened for each start, or NULL */
+	const char	*user;		/* --user as given, or NULL */
+	char		*user_name;	/* its passwd entry's name, or NULL */
+	uid_t		uid;
+	gid_t		gid;
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -81,6 +112,104 @@ static void write_pidfile(const char *path, pid_t pid)
 	fclose(f);
 }
 
+/* --user: a name, or a uid with or without a passwd entry; never root. */
+static int resolve_user(struct policy *p, const char *spec)
+{
+	struct passwd *pw = getpwnam(spec);
+
+	p->user = spec;
+	if (!pw) {
+		unsigned long v;
+		char *end;
+
+		errno = 0;
+		v = strtoul(spec, &end, 10);
+		if (!isdigit((unsigned char)spec[0]) || *end || errno ||
+		    v >= (uid_t)-1) {
+			fprintf(stderr, "jrctl: user: no such user '%s' (accepted: a user name or numeric uid)\n",
+				spec);
+			return -1;
+		}
+		/* Without a passwd entry: the uid's own gid, no other groups. */
+		p->uid = (uid_t)v;
+		p->gid = (gid_t)v;
+		pw = getpwuid(p->uid);
+	}
+	free(p->user_name);
+	p->user_name = NULL;
+	if (pw) {
+		p->uid = pw->pw_uid;
+		p->gid = pw->pw_gid;
+		p->user_name = strdup(pw->pw_name);
+		if (!p->user_name) {
+			fprintf(stderr, "jrctl: user: %s\n", strerror(ENOMEM));
+			return -1;
+		}
+	}
+	if (p->uid == 0) {
+		fprintf(stderr, "jrctl: user: '%s' is root (accepted: an unprivileged user)\n",
+			spec);
+		return -1;
+	}
+	/* Better now than as a child that fails at every restart. */
+	if (!jr_has_cap(CAP_SETUID) || !jr_has_cap(CAP_SETGID)) {
+		fprintf(stderr, "jrctl: user: becoming '%s' needs root (CAP_SETUID and CAP_SETGID)\n",
+			spec);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * In the child, before exec: become --user for good.  Leaving root clears
+ * the capabilities, but a supervisor that is not root and holds them
+ * (systemd's AmbientCapabilities=) would keep them, so they are dropped
+ * explicitly; no_new_privs keeps a set-uid program or file capabilities
+ * from giving any back.  Then make sure: root must be out of reach.
+ */
+static int become_user(const struct policy *p)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3] = { 0 };
+
+	if ((p->user_name ? initgroups(p->user_name, p->gid) : setgroups(0, NULL)) ||
+	    setresgid(p->gid, p->gid, p->gid) || setresuid(p->uid, p->uid, p->uid) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) ||
+	    syscall(SYS_capset, &hdr, caps) ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) {
+		fprintf(stderr, "jrctl: user: cannot become '%s': %s\n", p->user,
+			strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || jr_get_caps(caps) ||
+	    caps[0].permitted || caps[1].permitted) {
+		fprintf(stderr, "jrctl: user: still privileged after becoming '%s'\n",
+			p->user);
+		return -1;
+	}
+	return 0;
+}
+
+/* The child: the device at JRCTL_DEVICE_FD, the user, then the command. */
+static void __attribute__((noreturn))
+run_child(const struct policy *p, int dev_fd, char **argv)
+{
+	if (dev_fd >= 0) {
+		/* Only this copy survives exec: dev_fd is close-on-exec. */
+		if (dev_fd == JRCTL_DEVICE_FD ? fcntl(dev_fd, F_SETFD, 0) :
+		    dup2(dev_fd, JRCTL_DEVICE_FD) < 0) {
+			fprintf(stderr, "jrctl: device: cannot pass %s as descriptor %d: %s\n",
+				p->device, JRCTL_DEVICE_FD, strerror(errno));
+			_exit(127);
+		}
+	}
+	if (p->user && become_user(p))
+		_exit(127);
+	execvp(argv[0], argv);
+	fprintf(stderr, "jrctl: cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
 static int supervise(const struct policy *p, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -93,19 +222,37 @@ static int supervise(const struct policy *p, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	if (p->device && !jr_has_cap(CAP_NET_ADMIN))
+		fprintf(stderr, "jrctl: device: warning: no CAP_NET_ADMIN; the kernel "
+			"refuses an attach on %s opened without it (EPERM)\n", p->device);
+
 	for (;;) {
 		double started = now_s();
-		int status;
-		pid_t pid = fork();
+		int status, dev_fd = -1;
+		pid_t pid;
 
+		/* A fresh open per start: the last one went with its netserver. */
+		if (p->device) {
+			dev_fd = open(p->device, O_RDWR | O_CLOEXEC);
+			if (dev_fd < 0) {
+				fprintf(stderr, "jrctl: device: cannot open %s: %s\n",
+					p->device, strerror(errno));
+				return 1;
+			}
+		}
+		pid = fork();
+		if (pid == 0)
+			run_child(p, dev_fd, argv);
+		/*
+		 * The child has the device now; a copy kept here would keep the
+		 * file open after the child's death and delay recovery until
+		 * the next start.
+		 */
+		if (dev_fd >= 0)
+			close(dev_fd);
 		if (pid < 0) {
 			fprintf(stderr, "jrctl: fork: %s\n", strerror(errno));
 			return 1;
-		}
-		if (pid == 0) {
-			execvp(argv[0], argv);
-			fprintf(stderr, "jrctl: cannot run %s: %s\n", argv[0], strerror(errno));
-			_exit(127);
 		}
 		child = pid;
 		write_pidfile(p->pidfile, pid);
@@ -199,7 +346,15 @@ static void usage(FILE *out)
 		"  --max-delay-ms N    longest restart delay (default 5000)\n"
 		"  --max-failures N    give up after N failures within the window (default 5)\n"
 		"  --window S          seconds; a run this long resets the count (default 60)\n"
-		"  --pidfile FILE      write the netserver's pid here\n");
+		"  --pidfile FILE      write the netserver's pid here\n"
+		"  --device PATH       open PATH (/dev/joyride) before each start and pass it\n"
+		"                      to the command as descriptor 3; the command says so\n"
+		"                      itself: jr-netserver --device-fd 3\n"
+		"  --user NAME         run the command as this user (name or uid), without\n"
+		"                      capabilities and unable to regain them\n\n"
+		"Example, as root: an unprivileged netserver on a device opened for it\n"
+		"  jrctl supervise --device /dev/joyride --user joyride -- \\\n"
+		"      jr-netserver --device-fd 3 --eal \"...\" --ip 198.18.0.2/24\n");
 }
 
 static int parse_uint(const char *name, const char *v, unsigned int *out)
@@ -223,6 +378,8 @@ int main(int argc, char **argv)
 		{ "max-failures", required_argument, NULL, 'n' },
 		{ "window", required_argument, NULL, 'w' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "device", required_argument, NULL, 'e' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -252,6 +409,8 @@ int main(int argc, char **argv)
 		case 'n': if (parse_uint("max-failures", optarg, &p.max_failures)) return 2; break;
 		case 'w': if (parse_uint("window", optarg, &p.window_s)) return 2; break;
 		case 'p': p.pidfile = optarg; break;
+		case 'e': p.device = optarg; break;
+		case 'u': if (resolve_user(&p, optarg)) return 2; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

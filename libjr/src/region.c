@@ -91,16 +91,23 @@ static void region_reset(struct jr_region *r)
 	r->conn_fd = -1;
 }
 
-int jr_attach_kernel(const char *path, struct jr_attach *req,
-		     struct jr_region *r)
+int jr_attach_kernel_fd(int fd, struct jr_attach *req, struct jr_region *r)
 {
 	void *base;
 	int err;
 
 	region_reset(r);
-	r->fd = open(path ? path : JR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	if (r->fd < 0)
-		return -errno;
+	r->fd = fd;
+	/*
+	 * An inherited descriptor was handed over without close-on-exec.  The
+	 * region owns it now: a program this server starts must not keep the
+	 * device file open, or the kernel would not notice the server's death
+	 * and would never start recovery.
+	 */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		err = -errno;
+		goto err_close;
+	}
 	r->sq_eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (r->sq_eventfd < 0) {
 		err = -errno;
@@ -127,6 +134,18 @@ int jr_attach_kernel(const char *path, struct jr_attach *req,
 err_close:
 	jr_region_destroy(r);
 	return err;
+}
+
+int jr_attach_kernel(const char *path, struct jr_attach *req,
+		     struct jr_region *r)
+{
+	int fd = open(path ? path : JR_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		region_reset(r);
+		return -errno;
+	}
+	return jr_attach_kernel_fd(fd, req, r);
 }
 
 int jr_region_create_local(struct jr_attach *req, struct jr_region *r)

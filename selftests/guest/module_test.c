@@ -8,11 +8,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -193,6 +197,87 @@ TEST(kick_survives_garbage_cq)
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(r.fd, JR_IOC_KICK));
 	EXPECT_EQ(EIO, errno);
+	jr_region_destroy(&r);
+}
+
+/*
+ * The region's size is bounded by the module parameter max_region_mb
+ * (4096 by default): 4096 slots of 1 MiB rings each way would be 8 GiB.
+ * The kernel says E2BIG, and its log names the parameter.
+ */
+TEST(attach_beyond_max_region_mb_is_e2big)
+{
+	struct jr_attach req;
+	struct jr_region r;
+
+	jr_attach_defaults(&req);
+	req.nr_slots = 4096;
+	req.rx_buf_size = req.tx_buf_size = 1U << 20;
+	EXPECT_EQ(-E2BIG, jr_attach_kernel(NULL, &req, &r));
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define CGROUP_TEST	CGROUP_ROOT "/joyride-attach-test"
+
+/*
+ * The region is charged to the memory cgroup of the process that
+ * attaches: in a cgroup limited to 64 MiB, a 256 MiB region cannot be had
+ * (ENOMEM), where outside it the same attach succeeds.  Repeated attaches
+ * cannot escape the netserver's limit.
+ */
+TEST(region_is_charged_to_the_attaching_cgroup)
+{
+	struct jr_attach req;
+	struct jr_region r;
+	int status, err;
+	pid_t child;
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK))
+		mount("none", CGROUP_ROOT, "cgroup2", 0, NULL);
+	if (write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no cgroup v2 memory controller in this guest");
+	rmdir(CGROUP_TEST);
+	ASSERT_EQ(0, mkdir(CGROUP_TEST, 0755));
+	ASSERT_EQ(0, write_file(CGROUP_TEST "/memory.max", "67108864"));
+
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (write_file(CGROUP_TEST "/cgroup.procs", pid))
+			_exit(100);
+		jr_attach_defaults(&req);
+		req.nr_slots = 512;
+		req.rx_buf_size = req.tx_buf_size = 256 * 1024;	/* 256 MiB */
+		err = jr_attach_kernel(NULL, &req, &r);
+		if (!err)
+			jr_region_destroy(&r);
+		_exit(-err);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(ENOMEM, WEXITSTATUS(status));
+	EXPECT_EQ(0, rmdir(CGROUP_TEST));
+
+	/* Outside the limit, the same region is granted. */
+	jr_attach_defaults(&req);
+	req.nr_slots = 512;
+	req.rx_buf_size = req.tx_buf_size = 256 * 1024;
+	ASSERT_EQ(0, jr_attach_kernel(NULL, &req, &r));
 	jr_region_destroy(&r);
 }
 

@@ -57,7 +57,12 @@ static inline void jr_limits_init(struct jr_limits *lim, const struct jr_attach 
 	lim->features = a->features;
 }
 
-#define JR_MAX_ERRNO		4095
+/*
+ * The highest errno Linux gives user space (EHWPOISON).  Larger values are
+ * the kernel's own (ERESTARTSYS, EIOCBQUEUED...) and must never reach an
+ * application: an entry carrying one is malformed.
+ */
+#define JR_MAX_ERRNO		133
 #define JR_MAX_BACKLOG		65535
 
 static inline bool jr_bytes_zero(const void *p, size_t len)

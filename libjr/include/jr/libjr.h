@@ -63,6 +63,16 @@ void jr_attach_defaults(struct jr_attach *req);
 int jr_attach_kernel(const char *path, struct jr_attach *req,
 		     struct jr_region *r);
 
+/*
+ * Server: attach on a descriptor of /dev/joyride that is already open,
+ * typically one inherited from a privileged launcher: the kernel grants the
+ * attach by the credentials that opened the device (CAP_NET_ADMIN), not by
+ * the caller's, so an unprivileged server can attach on it.  The region
+ * takes fd over, made close-on-exec: jr_region_destroy() closes it, and so
+ * does a failed attach.
+ */
+int jr_attach_kernel_fd(int fd, struct jr_attach *req, struct jr_region *r);
+
 /* Server: listen for user frontends on an AF_UNIX path. */
 int jr_ufront_listen(const char *path);
 

@@ -324,7 +324,9 @@ struct jr_stats {
 	__u64	k_tx_bytes;		/* copied into transmit rings */
 	__u64	k_rx_bytes;		/* copied out of receive rings */
 	__u64	k_sockets;		/* sockets created */
-	__u64	k_pad[9];
+	__u64	k_slots_used;		/* slots the kernel holds now */
+	__u64	k_timeouts;		/* requests that got no reply in time */
+	__u64	k_pad[7];
 	/* netserver-owned */
 	__u64	s_rx_packets;
 	__u64	s_tx_packets;
