@@ -97,24 +97,30 @@ TEST(unload_refused_while_in_use_then_clean)
 	EXPECT_EQ(ENETDOWN, errno);
 }
 
-struct arming {
+/*
+ * A thread that writes the redirect sysctl as often as it exists: always 1
+ * (arming it), or 1 and 0 in turn.
+ */
+struct redirect_writer {
 	pthread_t thread;
 	volatile int stop;
+	bool alternate;
 	unsigned long writes;
 };
 
-/* Write 1 to the redirect sysctl as often as it exists. */
-static void *arm_redirect(void *arg)
+static void *write_redirect(void *arg)
 {
-	struct arming *a = arg;
+	struct redirect_writer *w = arg;
 
-	while (!a->stop) {
+	while (!w->stop) {
 		int fd = open("/proc/sys/net/joyride/redirect_inet", O_WRONLY);
 
-		if (fd < 0)
+		if (fd < 0) {
+			sched_yield();	/* the module is away */
 			continue;
-		if (write(fd, "1\n", 2) == 2)
-			a->writes++;
+		}
+		if (write(fd, w->alternate && (w->writes & 1) ? "0\n" : "1\n", 2) == 2)
+			__atomic_fetch_add(&w->writes, 1, __ATOMIC_RELAXED);
 		close(fd);
 	}
 	return NULL;
@@ -151,10 +157,10 @@ TEST(unload_while_the_redirect_is_armed_leaves_no_probe)
 {
 	ASSERT_NE(NULL, getenv("JR_BUILD_DIR"));
 	for (int round = 0; round < 20; round++) {
-		struct arming a = { 0 };
+		struct redirect_writer a = { 0 };
 		int s;
 
-		ASSERT_EQ(0, pthread_create(&a.thread, NULL, arm_redirect, &a));
+		ASSERT_EQ(0, pthread_create(&a.thread, NULL, write_redirect, &a));
 		while (!a.writes)
 			sched_yield();
 		ASSERT_EQ(0, unload());
@@ -185,26 +191,9 @@ static int write_sysctl(const char *name, const char *value)
 
 struct churn {
 	volatile int stop;
-	unsigned long toggles;
 	unsigned long sockets;
 	int bad_errno;
 };
-
-static void *churn_redirect(void *arg)
-{
-	struct churn *c = arg;
-
-	while (!c->stop) {
-		int fd = open("/proc/sys/net/joyride/redirect_inet", O_WRONLY);
-
-		if (fd < 0)
-			break;
-		if (write(fd, (c->toggles & 1) ? "0\n" : "1\n", 2) == 2)
-			__atomic_fetch_add(&c->toggles, 1, __ATOMIC_RELAXED);
-		close(fd);
-	}
-	return NULL;
-}
 
 static void *churn_sockets(void *arg)
 {
@@ -232,19 +221,20 @@ static void *churn_sockets(void *arg)
  */
 TEST(redirect_toggled_under_socket_traffic)
 {
+	struct redirect_writer toggler = { .alternate = true };
 	struct churn c = { 0 };
-	pthread_t toggler, makers[2];
+	pthread_t makers[2];
 
-	ASSERT_EQ(0, pthread_create(&toggler, NULL, churn_redirect, &c));
+	ASSERT_EQ(0, pthread_create(&toggler.thread, NULL, write_redirect, &toggler));
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&makers[i], NULL, churn_sockets, &c));
 	sleep(15);
-	c.stop = 1;
-	pthread_join(toggler, NULL);
+	c.stop = toggler.stop = 1;
+	pthread_join(toggler.thread, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(makers[i], NULL);
-	TH_LOG("%lu writes, %lu sockets", c.toggles, c.sockets);
-	EXPECT_LT(1000, c.toggles);
+	TH_LOG("%lu writes, %lu sockets", toggler.writes, c.sockets);
+	EXPECT_LT(1000, toggler.writes);
 	EXPECT_LT(1000, c.sockets);
 	EXPECT_EQ(0, c.bad_errno);
 	write_sysctl("redirect_inet", "0\n");
@@ -324,25 +314,6 @@ static void *race_sockets(void *arg)
 }
 
 
-/* The redirect switched on and off as fast as the sysctl exists. */
-static void *race_redirect(void *arg)
-{
-	struct racer *t = arg;
-
-	while (!t->stop) {
-		int fd = open("/proc/sys/net/joyride/redirect_inet", O_WRONLY);
-
-		if (fd < 0) {
-			sched_yield();
-			continue;
-		}
-		if (write(fd, (t->done & 1) ? "0\n" : "1\n", 2) == 2)
-			t->done++;
-		close(fd);
-	}
-	return NULL;
-}
-
 /*
  * rmmod racing the rest: a netserver attaching and detaching, sockets of
  * both families made and closed, the redirect toggled, while the module
@@ -359,17 +330,18 @@ TEST_F_TIMEOUT(race, unload_racing_sockets_attaches_and_the_redirect, 120)
 {
 	ASSERT_NE(NULL, getenv("JR_BUILD_DIR"));
 	for (int round = 0; round < 5; round++) {
-		struct racer ns = { 0 }, apps = { 0 }, toggle = { 0 };
+		struct racer ns = { 0 }, apps = { 0 };
+		struct redirect_writer toggle = { .alternate = true };
 		unsigned long tries = 0;
 		int err = -1, s;
 
 		ASSERT_EQ(0, pthread_create(&ns.thread, NULL, race_netserver, &ns));
 		ASSERT_EQ(0, write_sysctl("recovery_timeout_ms", "10\n"));
 		ASSERT_EQ(0, pthread_create(&apps.thread, NULL, race_sockets, &apps));
-		ASSERT_EQ(0, pthread_create(&toggle.thread, NULL, race_redirect, &toggle));
+		ASSERT_EQ(0, pthread_create(&toggle.thread, NULL, write_redirect, &toggle));
 		/* Let every thread get going (three attaches) before the
 		 * first try. */
-		for (int i = 0; i < 10000 && (ns.done < 3 || apps.done < 20 || toggle.done < 20); i++)
+		for (int i = 0; i < 10000 && (ns.done < 3 || apps.done < 20 || toggle.writes < 20); i++)
 			sleep_ms(1);
 		EXPECT_LE(3, ns.done);
 		/* Every 100 us (or so) for up to 15 s: the moments when nothing

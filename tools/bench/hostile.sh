@@ -8,7 +8,9 @@
 # entries (default 1000000), bounded by JR_HOSTILE_SECONDS of hostile phase
 # (default 510, so that boot, settling and the kernel log check fit in
 # 10 minutes under TCG).  JR_HOSTILE_SEED repeats a seed; JR_HOSTILE_ARGS
-# passes more options to the program.  Ends with the
+# passes more options to the program; JR_HOSTILE_DEBUG_KERNEL=1 boots the
+# debug kernel (KASAN, lockdep, kmemleak; tools/jr-debug-kernel) instead of
+# Debian's.  Ends with the
 # program's line
 #
 #   hostile: <entries> entries, <warnings> kernel warnings, <leaked> leaked slots
@@ -31,6 +33,9 @@ args=(--bench --entries "$entries" --seconds "$seconds")
 # shellcheck disable=SC2206
 args+=(${JR_HOSTILE_ARGS:-})
 
+vm_args=(--nics 1)
+[ "${JR_HOSTILE_DEBUG_KERNEL:-0}" = 0 ] || vm_args+=(--debug-kernel)
+
 # The whole console is kept: after a kernel problem it says what happened.
 console=$build/bench-hostile.console
 start=$SECONDS
@@ -40,7 +45,7 @@ rc=0
 # shellcheck disable=SC2016 # expanded by the guest's shell
 # The guest's limit keeps the whole bench under 10 minutes even when the
 # kernel wedges: the hostile phase, at most 15 s of settling and the joins.
-"$src/tools/jr-vm" run --nics 1 --timeout $((seconds + 85)) --log "$console" -- \
+"$src/tools/jr-vm" run "${vm_args[@]}" --timeout $((seconds + 85)) --log "$console" -- \
 	/bin/sh -c 'start=$(cut -d" " -f1 /proc/uptime)
 		"$@"; rc=$?
 		echo "bench hostile: $(awk -v s="$start" "{ printf \"%.0f\", \$1 - s }" /proc/uptime) s in the guest"
