@@ -153,6 +153,7 @@ struct jr_sock {
 	wait_queue_head_t	call_wait;
 	/* Our own ring positions; shared ones are only ever compared. */
 	u32			rx_cons;
+	u32			rx_cons_told;	/* in the last RX_SPACE */
 	u32			tx_prod;
 	bool			rx_fin;		/* peer sent FIN (after the data) */
 	bool			closing;	/* CLOSE sent; waiting for the reply */
@@ -458,6 +459,7 @@ static int jr_sock_slot(struct jr_sock *jsk, struct jr_server *srv)
 		return err;
 	}
 	jsk->rx_cons = 0;
+	jsk->rx_cons_told = 0;
 	jsk->tx_prod = 0;
 	spin_lock_bh(&jsk->lock);
 	jsk->charged = true;
@@ -2024,6 +2026,22 @@ out:
 	return jr_send_error(sk, msg->msg_flags, err);
 }
 
+/*
+ * Tell the netserver that the reader made room, once a quarter of the ring
+ * has been read since it was last told, not after every read: it opens the
+ * TCP window from the ring's free space, and lwIP announces a larger window
+ * only in steps of that order anyway.  The window lags the ring by less
+ * than a quarter, so a reader that waits on an empty ring always has at
+ * least three quarters of it advertised.
+ */
+static void jr_stream_rx_space(struct jr_sock *jsk, struct jr_server *srv)
+{
+	if (jsk->rx_cons - jsk->rx_cons_told < srv->params.rx_buf_size / 4)
+		return;
+	jsk->rx_cons_told = jsk->rx_cons;
+	jr_notify(jsk, JR_OP_RX_SPACE);
+}
+
 static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			     int flags)
 {
@@ -2063,7 +2081,7 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 			jsk->rx_cons += n;
 			/* Release: our reads finish before the space is reused. */
 			jr_store_release(&jr_slot_ctl(srv, jsk->slot)->rx_cons, jsk->rx_cons);
-			jr_notify(jsk, JR_OP_RX_SPACE);
+			jr_stream_rx_space(jsk, srv);
 			if (!(flags & MSG_WAITALL))
 				break;
 			continue;

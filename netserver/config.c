@@ -53,6 +53,7 @@ void ns_config_defaults(struct ns_config *cfg)
 	cfg->cq_entries = JR_DEFAULT_CQ_ENTRIES;
 	cfg->poll = NS_POLL_ADAPTIVE;
 	cfg->idle_us = 200;
+	cfg->offloads = NS_OFFLOAD_DEFAULT;
 	cfg->log_level = NS_LOG_INFO;
 }
 
@@ -255,6 +256,48 @@ static int set_idle_us(struct ns_config *cfg, const char *name, const char *valu
 	return 0;
 }
 
+/* "all", "none", or a comma-separated list of tx-csum, tso, rx-csum, lro. */
+static int set_offloads(struct ns_config *cfg, const char *name, const char *value)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	bit;
+	} known[] = {
+		{ "tx-csum", NS_OFFLOAD_TX_CSUM }, { "tso", NS_OFFLOAD_TSO },
+		{ "rx-csum", NS_OFFLOAD_RX_CSUM }, { "lro", NS_OFFLOAD_LRO },
+	};
+	const char *p = value;
+	uint32_t bits = 0;
+
+	if (!strcmp(value, "all")) {
+		cfg->offloads = NS_OFFLOAD_ALL;
+		return 0;
+	}
+	if (!strcmp(value, "none")) {
+		cfg->offloads = 0;
+		return 0;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		unsigned int i;
+
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (strlen(known[i].name) == len && !strncmp(p, known[i].name, len))
+				break;
+		if (i == sizeof(known) / sizeof(known[0]))
+			return bad(name, value, "all, none, or a list of tx-csum, tso, rx-csum, lro");
+		bits |= known[i].bit;
+		p += len;
+		if (*p)
+			p++;
+	}
+	/* Segmentation offload needs the checksum offload under it. */
+	if ((bits & NS_OFFLOAD_TSO) && !(bits & NS_OFFLOAD_TX_CSUM))
+		return bad(name, value, "tso only with tx-csum");
+	cfg->offloads = bits;
+	return 0;
+}
+
 static int set_user(struct ns_config *cfg, const char *name, const char *value)
 {
 	if (!value[0])
@@ -287,6 +330,9 @@ static const struct ns_option ns_options[] = {
 	{ "eal", "ARGS", set_eal,
 	  "DPDK EAL arguments, blank-separated (e.g. \"--no-huge -m 512 --vdev net_tap0\")" },
 	{ "port", "N", set_port, "DPDK port id to drive (default 0)" },
+	{ "offloads", "LIST", set_offloads,
+	  "port offloads to use where offered: all, none, or a list of "
+	  "tx-csum,tso,rx-csum,lro (default tx-csum,tso,rx-csum)" },
 	{ "ip", "A.B.C.D/N", set_ip, "IPv4 address and prefix length (required)" },
 	{ "gateway", "A.B.C.D", set_gateway, "default gateway (default: none)" },
 	{ "mac", "XX:XX:XX:XX:XX:XX", set_mac, "MAC address (default: the port's)" },

@@ -24,10 +24,22 @@ enum ns_log_level {
 
 #define NS_MAX_EAL_ARGS	64
 
+/* Port offloads the netserver may use where the PMD offers them. */
+#define NS_OFFLOAD_TX_CSUM	(1U << 0)	/* IPv4, TCP, UDP checksums */
+#define NS_OFFLOAD_TSO		(1U << 1)	/* TCP segmentation */
+#define NS_OFFLOAD_RX_CSUM	(1U << 2)	/* trust the port's verdict */
+#define NS_OFFLOAD_LRO		(1U << 3)	/* large receive */
+#define NS_OFFLOAD_ALL		(NS_OFFLOAD_TX_CSUM | NS_OFFLOAD_TSO | \
+				 NS_OFFLOAD_RX_CSUM | NS_OFFLOAD_LRO)
+/* LRO is opt-in: DPDK 22.11's virtio PMD stalled its receive queue under
+ * it in our tests (Documentation/netserver.md, "Offloads"). */
+#define NS_OFFLOAD_DEFAULT	(NS_OFFLOAD_TX_CSUM | NS_OFFLOAD_TSO | NS_OFFLOAD_RX_CSUM)
+
 struct ns_config {
 	/* DPDK */
 	char		*eal_args;		/* one string, split on blanks */
 	uint16_t	port;
+	uint32_t	offloads;		/* NS_OFFLOAD_* allowed */
 	/* IPv4 */
 	struct in_addr	ip;
 	uint8_t		prefix;

@@ -3,11 +3,12 @@
  * The engine: one run-to-completion loop.
  *
  *   RX burst -> lwIP input -> serve each frontend's SQ and tx rings ->
- *   lwIP timers -> post events, kick owners -> TX burst
+ *   lwIP timers -> TX burst -> post events, kick owners
  *
- * Under load the loop spins and makes no system call per message (the
- * only ones are the owners' kicks, one per iteration that produced
- * completions).  With --poll adaptive, after idle_us without work it sets
+ * The frames go to the NIC before the kicks: a kick is a system call, and
+ * the peer should not wait for it.  Under load the loop spins and makes no
+ * system call per message (the only ones are the owners' kicks, one per
+ * iteration that produced completions).  With --poll adaptive, after idle_us without work it sets
  * NEED_WAKEUP on every SQ and sleeps in io_uring on the SQ doorbells, the
  * port's RX interrupt (if the PMD has one), the user-frontend listening
  * socket, the connections of hand-overs under way, and a timeout for lwIP's
@@ -27,6 +28,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include "lwip/netif.h"
 #include "lwip/stats.h"
@@ -41,6 +43,13 @@ int ns_front_setup(struct ns_front *front);
 /* Without an RX interrupt the NIC must still be polled while we sleep. */
 #define NS_SLEEP_NO_RX_INTR_US	1000
 #define NS_SLEEP_MAX_US		1000000
+/*
+ * The idle time before sleeping is learned: twice the recent gap between
+ * bursts of work (a round trip, for request/response traffic), at least
+ * --idle-us, at most NS_IDLE_MAX_US.  Gaps longer than that are not
+ * traffic whose latency a sleep would hurt, and are not learned from.
+ */
+#define NS_IDLE_MAX_US		2000
 #define NS_UFRONT_CHECK_US	10000
 /* A user frontend has this long to answer the hand-over; meanwhile its
  * connection is looked at every NS_HANDOVER_CHECK_US (one non-blocking
@@ -441,19 +450,37 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 {
 	struct ns_port *p = &eng->port;
 	unsigned int nr_fronts = 0;
+	uint64_t kicks = 0;
 
-	for (struct ns_front *f = eng->fronts; f; f = f->next)
+	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		nr_fronts++;
+		kicks += f->region.stats->s_kicks;
+	}
 	fprintf(out,
 		"jr-netserver statistics\n"
 		"  port %u: rx %llu packets (%llu dropped), tx %llu packets (%llu dropped)\n"
 		"  tcp: %llu connections open\n"
 		"  engine: %llu loops, %llu sleeps, %llu wake-ups\n"
+		"  counters: rx_frames=%llu rx_bytes=%llu rx_large=%llu rx_csum_hw=%llu"
+		" rx_csum_bad=%llu tx_frames=%llu tx_bytes=%llu tx_segments=%llu"
+		" tx_busy=%llu tx_queue_full=%llu"
+		" loops=%llu sleeps=%llu kicks=%llu ev_rx=%llu ev_tx_space=%llu"
+		" op_tx=%llu op_rx_space=%llu tx_acks=%llu idle_us=%llu mbufs_free=%u\n"
 		"  frontends: %u\n",
 		p->id, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
 		(unsigned long long)p->tx_packets, (unsigned long long)p->tx_dropped,
 		(unsigned long long)eng->tcp_conns, (unsigned long long)eng->loops,
 		(unsigned long long)eng->sleeps, (unsigned long long)eng->wakeups,
+		(unsigned long long)p->rx_packets, (unsigned long long)p->rx_bytes,
+		(unsigned long long)p->rx_large, (unsigned long long)p->rx_csum_hw,
+		(unsigned long long)p->rx_csum_bad, (unsigned long long)p->tx_packets,
+		(unsigned long long)p->tx_bytes, (unsigned long long)p->tx_segments,
+		(unsigned long long)p->tx_busy, (unsigned long long)p->tx_queue_full,
+		(unsigned long long)eng->loops, (unsigned long long)eng->sleeps,
+		(unsigned long long)kicks, (unsigned long long)eng->ev_rx,
+		(unsigned long long)eng->ev_tx_space, (unsigned long long)eng->op_tx,
+		(unsigned long long)eng->op_rx_space, (unsigned long long)eng->tx_acks,
+		(unsigned long long)eng->idle_us, rte_mempool_avail_count(p->pool),
 		nr_fronts);
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		struct jr_region *r = &f->region;
@@ -502,20 +529,40 @@ int ns_engine_init(struct ns_engine *eng)
 	return 0;
 }
 
+/* A gap of gap_us between two bursts of work: learn the idle time. */
+static void learn_idle(struct ns_engine *eng, uint64_t gap_us)
+{
+	uint64_t idle;
+
+	if (gap_us > NS_IDLE_MAX_US)
+		return;
+	/* EWMA, 1/8 weight per sample, in microseconds. */
+	eng->gap_avg_us = (7 * eng->gap_avg_us + gap_us) / 8;
+	idle = 2 * eng->gap_avg_us;
+	if (idle > NS_IDLE_MAX_US)
+		idle = NS_IDLE_MAX_US;
+	eng->idle_us = idle > eng->cfg->idle_us ? idle : eng->cfg->idle_us;
+}
+
 int ns_engine_run(struct ns_engine *eng)
 {
 	uint64_t last_work = now_us(), last_check = 0, last_handover = 0, now;
 	unsigned int work;
+	bool was_idle = false;
 
+	eng->idle_us = eng->cfg->idle_us;
 	while (!eng->stop) {
+		ns_port_retry_output(&eng->port);
 		work = ns_port_poll(eng);
 		netif_poll_all();		/* loopback traffic */
 		for (struct ns_front *f = eng->fronts; f; f = f->next)
 			work += ns_front_serve(f);
 		sys_check_timeouts();
+		ns_port_flush(&eng->port);
 		for (struct ns_front *f = eng->fronts; f; f = f->next)
 			ns_front_flush(f);
 		submit_kicks(eng);
+		/* Closing sockets above may have sent a RST; cheap when empty. */
 		ns_port_flush(&eng->port);
 		eng->loops++;
 
@@ -539,12 +586,16 @@ int ns_engine_run(struct ns_engine *eng)
 			eng->print_stats = 0;
 			ns_engine_print_stats(eng, stdout);
 		}
-		if (work) {
+		if (work || eng->port.nr_tx_pending) {
+			if (was_idle)
+				learn_idle(eng, now - last_work);
+			was_idle = false;
 			last_work = now;
 			continue;
 		}
+		was_idle = true;
 		if (eng->cfg->poll == NS_POLL_ADAPTIVE &&
-		    now - last_work >= eng->cfg->idle_us) {
+		    now - last_work >= eng->idle_us) {
 			engine_sleep(eng);
 			last_check = 0;		/* look at frontends on waking */
 			last_handover = 0;

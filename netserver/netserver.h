@@ -32,22 +32,51 @@ struct pbuf;
 /* ---------------------------------------------------------------- port */
 
 #define NS_BURST	32
+/* Frames waiting for room in the NIC's TX queue: when this many wait,
+ * lwIP is told ERR_MEM and keeps its segments until the next turn. */
+#define NS_TX_QUEUE	(8 * NS_BURST)
+
+/*
+ * The last queued frame, while later TCP segments of the same flow may
+ * still join it (TX coalescing for TSO, port.c).
+ */
+struct ns_tso_open {
+	struct rte_mbuf		*m;		/* NULL: none open */
+	uint32_t		next_seq;	/* host order */
+	uint16_t		segsz;		/* payload of the first segment */
+	uint16_t		nr_segs;
+};
 
 struct ns_port {
 	uint16_t		id;
 	struct rte_mempool	*pool;
+	struct rte_mempool	*tso_pool;	/* 64 KiB buffers, with TSO */
 	struct netif		netif;
-	bool			tx_csum_ip;	/* offloads the port offers */
+	bool			tx_csum_ip;	/* offloads in use */
 	bool			tx_csum_l4;
+	bool			tso;
+	bool			rx_csum;
+	bool			lro;
 	int			rx_intr_fd;	/* -1: the PMD has no RX interrupt */
-	struct rte_mbuf		*tx_pending[NS_BURST];
+	struct rte_mbuf		*tx_pending[NS_TX_QUEUE];
 	unsigned int		nr_tx_pending;
+	struct ns_tso_open	tso_open;
+	bool			tx_wait;	/* lwIP got ERR_MEM: retry */
+	uint16_t		csum_flags;	/* the netif's NETIF_CHECKSUM_* */
 	uint64_t		rx_packets, tx_packets, rx_dropped, tx_dropped;
+	uint64_t		rx_bytes, tx_bytes;	/* frames, headers included */
+	uint64_t		tx_segments;	/* on the wire, after TSO */
+	uint64_t		tx_busy;	/* lwIP told to wait: queue full */
+	uint64_t		tx_queue_full;	/* flushes that left frames */
+	uint64_t		rx_large;	/* LRO frames (over one MTU) */
+	uint64_t		rx_csum_hw;	/* L4 checksum vouched by the port */
+	uint64_t		rx_csum_bad;	/* dropped: the port saw a bad sum */
 };
 
 int ns_port_init(struct ns_engine *eng, int argc, char **argv);
 unsigned int ns_port_poll(struct ns_engine *eng);	/* RX burst into lwIP */
 void ns_port_flush(struct ns_port *port);		/* TX burst */
+void ns_port_retry_output(struct ns_port *port);
 void ns_port_rx_intr(struct ns_port *port, bool enable);
 void ns_port_close(struct ns_port *port);
 
@@ -184,6 +213,11 @@ struct ns_engine {
 	struct ns_sock		*embryo_mem;
 	uint64_t		loops, sleeps, wakeups;
 	uint64_t		tcp_conns;
+	/* Notifications each way (jr-netserver statistics). */
+	uint64_t		ev_rx, ev_tx_space, op_tx, op_rx_space;
+	uint64_t		tx_acks;	/* lwIP's sent callbacks */
+	uint64_t		idle_us;	/* learned; engine.c */
+	uint64_t		gap_avg_us;
 	uint64_t		kick_value;	/* 1: what a kick writes */
 	unsigned int		kicks_queued;
 #define NS_MAX_SLEEP_FDS	256

@@ -4,10 +4,30 @@
  *
  * Receive is zero-copy: each mbuf carries, in its private area, the
  * struct pbuf_custom that lwIP sees, whose payload points into the mbuf's
- * data; freeing the pbuf frees the mbuf.  Transmit copies lwIP's pbuf chain
- * into one mbuf (the one copy on the way out: TCP payload is referenced
- * from the socket's tx ring, not copied, until this point).  IPv4 and
- * TCP/UDP checksums are left to the port when it offers the offloads.
+ * data; freeing the pbuf frees the mbuf.  A large frame the port coalesced
+ * (LRO) arrives as an mbuf chain and becomes a pbuf chain, one custom pbuf
+ * per segment.  Where the port vouches for a frame's L4 checksum, lwIP is
+ * told not to check it again, for that frame only.
+ *
+ * Transmit copies lwIP's pbuf chain into one mbuf (the one copy on the way
+ * out: TCP payload is referenced from the socket's tx ring, not copied,
+ * until this point).  Checksums are left to the port when it offers them.
+ *
+ * TSO by coalescing.  lwIP emits MSS-sized segments; when the port offers
+ * TCP segmentation, consecutive segments of one flow that lwIP sends in one
+ * go (same addresses, ports, ACK and window, contiguous sequence numbers,
+ * no flag but ACK and PSH) are copied into one 64 KiB mbuf and handed to
+ * the port as a single TSO frame, which it cuts back into the same
+ * segments on the wire.  lwIP itself is not changed: its retransmissions,
+ * window checks and congestion control keep working on MSS-sized segments
+ * (lwIP 2.1 would retransmit a 64 KiB segment whole, and splits one only
+ * by copying it), while the NIC, the virtio device or the host kernel sees
+ * one frame per 64 KiB instead of 44.  Documentation/architecture.md.
+ *
+ * Back-pressure.  Frames wait in tx_pending for room in the NIC's TX
+ * queue; when NS_TX_QUEUE wait, lwIP gets ERR_MEM and keeps its segments
+ * unsent (nothing is dropped that lwIP believes sent), and the next loop
+ * turn asks every connection with unsent data to output again.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +41,8 @@
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
@@ -30,6 +52,14 @@
 #define NS_MBUF_CACHE	256
 #define NS_RX_DESC	1024
 #define NS_TX_DESC	1024
+
+/* TSO frames: the most an mbuf's 16-bit buffer length allows. */
+#define NS_TSO_DATA_ROOM	UINT16_MAX
+#define NS_TSO_MAX_FRAME	(NS_TSO_DATA_ROOM - RTE_PKTMBUF_HEADROOM)
+#define NS_TSO_MBUFS		1023
+#define NS_TSO_MAX_SEGS		64
+#define NS_TCP_HDRS		(sizeof(struct rte_ether_hdr) + \
+				 sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
 
 struct ns_rx_pbuf {
 	struct pbuf_custom	pc;
@@ -84,17 +114,135 @@ static void ns_tx_offload(struct ns_port *port, struct rte_mbuf *m)
 	}
 }
 
+/*
+ * A TCP segment that a TSO frame may carry: IPv4 without options, TCP
+ * without options, payload, no flag but ACK and PSH, headers in the first
+ * pbuf.  Returns its payload length, or 0.
+ */
+static uint16_t ns_tso_candidate(const struct pbuf *p)
+{
+	const struct rte_ether_hdr *eth = p->payload;
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_tcp_hdr *tcp = (const struct rte_tcp_hdr *)(ip + 1);
+	uint16_t ip_len;
+
+	if (p->len < NS_TCP_HDRS ||
+	    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    ip->version_ihl != 0x45 || ip->next_proto_id != IPPROTO_TCP ||
+	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG |
+						     RTE_IPV4_HDR_OFFSET_MASK)) ||
+	    (tcp->data_off >> 4) != sizeof(*tcp) / 4 ||
+	    tcp->tcp_flags != (tcp->tcp_flags & (RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG)) ||
+	    !(tcp->tcp_flags & RTE_TCP_ACK_FLAG))
+		return 0;
+	ip_len = rte_be_to_cpu_16(ip->total_length);
+	if (ip_len != p->tot_len - sizeof(*eth) ||
+	    ip_len <= sizeof(*ip) + sizeof(*tcp))
+		return 0;
+	return ip_len - sizeof(*ip) - sizeof(*tcp);
+}
+
+/* The open frame takes no more segments: set its offloads. */
+static void ns_tso_close(struct ns_port *port)
+{
+	struct ns_tso_open *o = &port->tso_open;
+	struct rte_mbuf *m = o->m;
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+
+	if (!m)
+		return;
+	o->m = NULL;
+	if (o->nr_segs == 1) {
+		ns_tx_offload(port, m);
+		return;
+	}
+	ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	tcp = (struct rte_tcp_hdr *)(ip + 1);
+	m->l2_len = sizeof(struct rte_ether_hdr);
+	m->l3_len = sizeof(*ip);
+	m->l4_len = sizeof(*tcp);
+	m->tso_segsz = o->segsz;
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
+	/* The total length grew: the header checksum lwIP wrote is stale. */
+	ip->hdr_checksum = 0;
+	if (port->tx_csum_ip)
+		m->ol_flags |= RTE_MBUF_F_TX_IP_CKSUM;
+	else
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	tcp->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+	port->tx_segments += o->nr_segs - 1;
+}
+
+/* Append segment p (payload paylen) to the open frame, if it continues it. */
+static bool ns_tso_join(struct ns_port *port, struct pbuf *p, uint16_t paylen)
+{
+	struct ns_tso_open *o = &port->tso_open;
+	const struct rte_ipv4_hdr *nip =
+		(const struct rte_ipv4_hdr *)((const char *)p->payload + sizeof(struct rte_ether_hdr));
+	const struct rte_tcp_hdr *ntcp = (const struct rte_tcp_hdr *)(nip + 1);
+	struct rte_ipv4_hdr *ip;
+	struct rte_tcp_hdr *tcp;
+	char *dst;
+
+	if (!o->m || paylen > o->segsz || o->nr_segs >= NS_TSO_MAX_SEGS ||
+	    o->m->data_len + paylen > NS_TSO_MAX_FRAME ||
+	    rte_be_to_cpu_32(ntcp->sent_seq) != o->next_seq)
+		return false;
+	ip = rte_pktmbuf_mtod_offset(o->m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+	tcp = (struct rte_tcp_hdr *)(ip + 1);
+	if (nip->src_addr != ip->src_addr || nip->dst_addr != ip->dst_addr ||
+	    nip->type_of_service != ip->type_of_service ||
+	    nip->time_to_live != ip->time_to_live ||
+	    ntcp->src_port != tcp->src_port || ntcp->dst_port != tcp->dst_port ||
+	    ntcp->recv_ack != tcp->recv_ack || ntcp->rx_win != tcp->rx_win)
+		return false;
+	dst = rte_pktmbuf_append(o->m, paylen);
+	if (!dst)
+		return false;
+	pbuf_copy_partial(p, dst, paylen, NS_TCP_HDRS);
+	ip->total_length = rte_cpu_to_be_16(rte_be_to_cpu_16(ip->total_length) + paylen);
+	/* The port puts PSH on the last segment only, as Linux's GSO does. */
+	tcp->tcp_flags |= ntcp->tcp_flags & RTE_TCP_PSH_FLAG;
+	o->next_seq += paylen;
+	o->nr_segs++;
+	if (paylen < o->segsz)		/* only the last may be short */
+		ns_tso_close(port);
+	return true;
+}
+
 static err_t ns_linkoutput(struct netif *netif, struct pbuf *p)
 {
 	struct ns_port *port = netif->state;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = NULL;
+	uint16_t paylen = 0;
 	char *data;
 
 	if (p->tot_len > RTE_ETHER_MAX_LEN) {
 		port->tx_dropped++;
 		return ERR_BUF;
 	}
-	m = rte_pktmbuf_alloc(port->pool);
+	if (port->tso) {
+		paylen = ns_tso_candidate(p);
+		if (paylen && ns_tso_join(port, p, paylen))
+			return ERR_OK;
+	}
+	ns_tso_close(port);
+	if (port->nr_tx_pending == NS_TX_QUEUE) {
+		ns_port_flush(port);
+		if (port->nr_tx_pending == NS_TX_QUEUE) {
+			/* lwIP keeps the segment and sends it on a later turn. */
+			port->tx_busy++;
+			port->tx_wait = true;
+			return ERR_MEM;
+		}
+	}
+	if (paylen)
+		m = rte_pktmbuf_alloc(port->tso_pool);
+	if (!m) {
+		paylen = 0;
+		m = rte_pktmbuf_alloc(port->pool);
+	}
 	if (!m) {
 		port->tx_dropped++;
 		return ERR_MEM;
@@ -106,29 +254,67 @@ static err_t ns_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_MEM;
 	}
 	pbuf_copy_partial(p, data, p->tot_len, 0);
-	if (port->tx_csum_ip || port->tx_csum_l4)
-		ns_tx_offload(port, m);
 	port->tx_pending[port->nr_tx_pending++] = m;
-	if (port->nr_tx_pending == NS_BURST)
+	if (paylen) {
+		const struct rte_tcp_hdr *tcp = rte_pktmbuf_mtod_offset(m, const struct rte_tcp_hdr *,
+			sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr));
+
+		port->tso_open.m = m;
+		port->tso_open.next_seq = rte_be_to_cpu_32(tcp->sent_seq) + paylen;
+		port->tso_open.segsz = paylen;
+		port->tso_open.nr_segs = 1;
+	} else if (port->tx_csum_ip || port->tx_csum_l4) {
+		ns_tx_offload(port, m);
+	}
+	if (port->nr_tx_pending >= NS_BURST)
 		ns_port_flush(port);
 	return ERR_OK;
 }
 
+/*
+ * Hand the waiting frames to the NIC.  What its queue cannot take stays
+ * queued, in order, for the next flush: lwIP was told these were sent.
+ */
 void ns_port_flush(struct ns_port *port)
 {
 	unsigned int sent = 0;
 	int tries = 0;
 
+	uint64_t bytes = 0;
+
+	ns_tso_close(port);
+	/* Counted before the PMD may free them; what stays is taken back. */
+	for (unsigned int i = 0; i < port->nr_tx_pending; i++)
+		bytes += port->tx_pending[i]->pkt_len;
 	while (sent < port->nr_tx_pending && tries++ < 4)
 		sent += rte_eth_tx_burst(port->id, 0, port->tx_pending + sent,
 					 port->nr_tx_pending - sent);
 	port->tx_packets += sent;
-	/* A full TX ring drops, as a NIC would; TCP retransmits. */
-	for (unsigned int i = sent; i < port->nr_tx_pending; i++) {
-		rte_pktmbuf_free(port->tx_pending[i]);
-		port->tx_dropped++;
+	port->tx_segments += sent;
+	for (unsigned int i = sent; i < port->nr_tx_pending; i++)
+		bytes -= port->tx_pending[i]->pkt_len;
+	port->tx_bytes += bytes;
+	if (sent < port->nr_tx_pending) {
+		port->tx_queue_full++;
+		memmove(port->tx_pending, port->tx_pending + sent,
+			(port->nr_tx_pending - sent) * sizeof(port->tx_pending[0]));
 	}
-	port->nr_tx_pending = 0;
+	port->nr_tx_pending -= sent;
+}
+
+/*
+ * After lwIP was told to wait (ERR_MEM from a full queue): once there is
+ * room again, every connection with unsent segments outputs again, so that
+ * one with nothing in flight, which no ACK will wake, does not stall.
+ */
+void ns_port_retry_output(struct ns_port *port)
+{
+	if (!port->tx_wait || port->nr_tx_pending >= NS_TX_QUEUE - NS_BURST)
+		return;
+	port->tx_wait = false;
+	for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (pcb->unsent)
+			tcp_output(pcb);
 }
 
 static err_t ns_netif_init(struct netif *netif)
@@ -146,49 +332,74 @@ static err_t ns_netif_init(struct netif *netif)
 	memcpy(netif->hwaddr, mac.addr_bytes, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
 		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
-	/* Generate in software only what the port cannot; check all. */
-	NETIF_SET_CHECKSUM_CTRL(netif,
+	/* Generate in software only what the port cannot; check all, except
+	 * per frame what the port vouched for (ns_port_poll). */
+	port->csum_flags =
 		(port->tx_csum_ip ? 0 : NETIF_CHECKSUM_GEN_IP) |
 		(port->tx_csum_l4 ? 0 : NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_UDP) |
 		NETIF_CHECKSUM_GEN_ICMP | NETIF_CHECKSUM_GEN_ICMP6 |
 		NETIF_CHECKSUM_CHECK_IP | NETIF_CHECKSUM_CHECK_UDP |
 		NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_ICMP |
-		NETIF_CHECKSUM_CHECK_ICMP6);
+		NETIF_CHECKSUM_CHECK_ICMP6;
+	NETIF_SET_CHECKSUM_CTRL(netif, port->csum_flags);
 	return ERR_OK;
 }
 
-static int ns_port_configure(struct ns_port *port, bool rx_intr)
+static int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowed)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
+	uint64_t tx_csum = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	uint64_t rx_csum = RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	int ret;
 
 	memset(&conf, 0, sizeof(conf));
 	ret = rte_eth_dev_info_get(port->id, &info);
 	if (ret)
 		return ret;
-	if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM))
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-	if ((info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) &&
-	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM))
-		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM |
-					RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if (allowed & NS_OFFLOAD_TX_CSUM) {
+		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		if ((info.tx_offload_capa & tx_csum) == tx_csum)
+			conf.txmode.offloads |= tx_csum;
+	}
+	/*
+	 * net_tap's TSO is software GSO writing one frame per segment (nothing
+	 * gained), and DPDK 22.11's tap counts the Ethernet header against
+	 * the MTU, refusing MSS-sized segments: not used there.
+	 */
+	if ((allowed & NS_OFFLOAD_TSO) && (conf.txmode.offloads & tx_csum) &&
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) &&
+	    strcmp(info.driver_name, "net_tap"))
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if ((allowed & NS_OFFLOAD_RX_CSUM) && (info.rx_offload_capa & rx_csum) == rx_csum)
+		conf.rxmode.offloads |= rx_csum;
+	if ((allowed & NS_OFFLOAD_LRO) && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TCP_LRO)) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TCP_LRO;
+		conf.rxmode.max_lro_pkt_size = info.max_lro_pkt_size;
+	}
 	conf.intr_conf.rxq = rx_intr;
 	ret = rte_eth_dev_configure(port->id, 1, 1, &conf);
 	if (ret)
 		return ret;
 	port->tx_csum_ip = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 	port->tx_csum_l4 = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
+	port->tso = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_TSO;
+	port->rx_csum = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+	port->lro = conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_TCP_LRO;
 
 	uint16_t nb_rx = NS_RX_DESC, nb_tx = NS_TX_DESC;
 
 	ret = rte_eth_dev_adjust_nb_rx_tx_desc(port->id, &nb_rx, &nb_tx);
 	if (ret)
 		return ret;
+	struct rte_eth_rxconf rxconf = info.default_rxconf;
+
+	rxconf.offloads = conf.rxmode.offloads;
 	ret = rte_eth_rx_queue_setup(port->id, 0, nb_rx,
-				     rte_eth_dev_socket_id(port->id), NULL, port->pool);
+				     rte_eth_dev_socket_id(port->id), &rxconf, port->pool);
 	if (ret)
 		return ret;
 	struct rte_eth_txconf txconf = info.default_txconf;
@@ -226,15 +437,25 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 		ns_err("port: cannot create the mbuf pool: %s", rte_strerror(rte_errno));
 		return -1;
 	}
-	ret = ns_port_configure(port, rx_intr);
+	ret = ns_port_configure(port, rx_intr, cfg->offloads);
 	if (ret) {
 		/* Not every PMD has RX interrupts; poll-only still works. */
 		rx_intr = false;
-		ret = ns_port_configure(port, rx_intr);
+		ret = ns_port_configure(port, rx_intr, cfg->offloads);
 	}
 	if (ret) {
 		ns_err("port: cannot configure port %u: %s", port->id, rte_strerror(-ret));
 		return -1;
+	}
+	if (port->tso) {
+		port->tso_pool = rte_pktmbuf_pool_create("jr_tso", NS_TSO_MBUFS, 32, 0,
+			NS_TSO_DATA_ROOM, rte_eth_dev_socket_id(port->id));
+		if (!port->tso_pool) {
+			/* Segments still go out, one frame each. */
+			ns_warn("port: no memory for TSO buffers (%s); TSO off",
+				rte_strerror(rte_errno));
+			port->tso = false;
+		}
 	}
 	ret = rte_eth_dev_start(port->id);
 	if (ret) {
@@ -267,13 +488,51 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 	netif_set_link_up(&port->netif);
 	/* Announce ourselves so peers learn the MAC without asking. */
 	etharp_gratuitous(&port->netif);
-	ns_info("port %u up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads ip %s l4 %s, rx interrupt %s",
+	ns_info("port %u up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads tx-csum ip %s l4 %s, tso %s, rx-csum %s, lro %s, rx interrupt %s",
 		port->id, inet_ntoa(cfg->ip), cfg->prefix,
 		port->netif.hwaddr[0], port->netif.hwaddr[1], port->netif.hwaddr[2],
 		port->netif.hwaddr[3], port->netif.hwaddr[4], port->netif.hwaddr[5],
 		port->tx_csum_ip ? "on" : "off", port->tx_csum_l4 ? "on" : "off",
-		port->rx_intr_fd >= 0 ? "yes" : "no");
+		port->tso ? "on" : "off", port->rx_csum ? "on" : "off",
+		port->lro ? "on" : "off", port->rx_intr_fd >= 0 ? "yes" : "no");
 	return 0;
+}
+
+/*
+ * One received frame as lwIP sees it: a custom pbuf per mbuf segment, each
+ * freeing its own segment.  NULL (everything freed) if lwIP has no room.
+ */
+static struct pbuf *ns_rx_pbuf(struct rte_mbuf *m)
+{
+	struct pbuf *head = NULL;
+
+	while (m) {
+		struct rte_mbuf *next = m->next;
+		struct ns_rx_pbuf *rp = rte_mbuf_to_priv(m);
+		struct pbuf *p;
+
+		/* Each segment stands alone from here on. */
+		m->next = NULL;
+		m->nb_segs = 1;
+		m->pkt_len = m->data_len;
+		rp->m = m;
+		rp->pc.custom_free_function = ns_rx_pbuf_free;
+		p = pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, &rp->pc,
+					rte_pktmbuf_mtod(m, void *), m->data_len);
+		if (!p) {
+			rte_pktmbuf_free(m);
+			rte_pktmbuf_free(next);
+			if (head)
+				pbuf_free(head);
+			return NULL;
+		}
+		if (head)
+			pbuf_cat(head, p);
+		else
+			head = p;
+		m = next;
+	}
+	return head;
 }
 
 unsigned int ns_port_poll(struct ns_engine *eng)
@@ -284,27 +543,46 @@ unsigned int ns_port_poll(struct ns_engine *eng)
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct ns_rx_pbuf *rp = rte_mbuf_to_priv(m);
+		uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+		uint16_t skip = 0;
 		struct pbuf *p;
+		err_t err;
 
-		/* Frames arrive in one segment: the pool's buffers hold 2 KiB. */
-		if (m->nb_segs != 1) {
-			rte_pktmbuf_free(m);
+		rte_prefetch0(rte_pktmbuf_mtod(m, void *));
+		if (port->rx_csum) {
+			if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+				rte_pktmbuf_free(m);
+				port->rx_csum_bad++;
+				port->rx_dropped++;
+				continue;
+			}
+			/* GOOD: verified; NONE: a partial sum from a local sender,
+			 * whose data no wire has touched (virtio's NEEDS_CSUM). */
+			if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+				skip |= NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
+			if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+				skip |= NETIF_CHECKSUM_CHECK_IP;
+		}
+		port->rx_bytes += m->pkt_len;
+		if (m->pkt_len > RTE_ETHER_MAX_LEN)
+			port->rx_large++;
+		p = ns_rx_pbuf(m);
+		if (!p) {
 			port->rx_dropped++;
 			continue;
 		}
-		rte_prefetch0(rte_pktmbuf_mtod(m, void *));
-		rp->m = m;
-		rp->pc.custom_free_function = ns_rx_pbuf_free;
-		p = pbuf_alloced_custom(PBUF_RAW, m->data_len, PBUF_REF, &rp->pc,
-					rte_pktmbuf_mtod(m, void *), m->data_len);
-		if (!p || port->netif.input(p, &port->netif) != ERR_OK) {
-			if (p)
-				pbuf_free(p);
-			else
-				rte_pktmbuf_free(m);
+		/* lwIP handles the frame before input() returns: the relaxed
+		 * checks apply to this frame only. */
+		if (skip) {
+			port->rx_csum_hw++;
+			NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags & ~skip);
+		}
+		err = port->netif.input(p, &port->netif);
+		if (skip)
+			NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags);
+		if (err != ERR_OK) {
+			pbuf_free(p);
 			port->rx_dropped++;
-			continue;
 		}
 	}
 	port->rx_packets += n;
@@ -324,6 +602,11 @@ void ns_port_rx_intr(struct ns_port *port, bool enable)
 void ns_port_close(struct ns_port *port)
 {
 	ns_port_flush(port);
+	/* Stopping: what the queue still holds goes nowhere. */
+	for (unsigned int i = 0; i < port->nr_tx_pending; i++)
+		rte_pktmbuf_free(port->tx_pending[i]);
+	port->tx_dropped += port->nr_tx_pending;
+	port->nr_tx_pending = 0;
 	rte_eth_dev_stop(port->id);
 	rte_eth_dev_close(port->id);
 }

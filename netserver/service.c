@@ -358,16 +358,18 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 }
 
 /* The owner consumed rx bytes: reopen the window by as much. */
-static void tcp_rx_space(struct ns_sock *s)
+/*
+ * Tell lwIP what the owner has read (rx_cons): the window reopens by that
+ * much.  False if the position lies.
+ */
+static bool tcp_rx_account(struct ns_sock *s)
 {
 	uint32_t cons = jr_load_acquire(&slot_ctl(s)->rx_cons);
 	uint32_t delta;
 
 	if (jr_bytes_fill(s->rx_prod, cons, rx_size(s)) < 0 ||
-	    cons - s->rx_acked > s->rx_prod - s->rx_acked) {
-		sock_bad_ring(s);
-		return;
-	}
+	    cons - s->rx_acked > s->rx_prod - s->rx_acked)
+		return false;
 	delta = cons - s->rx_acked;
 	s->rx_acked = cons;
 	while (delta && s->pcb.tcp) {
@@ -375,6 +377,15 @@ static void tcp_rx_space(struct ns_sock *s)
 
 		tcp_recved(s->pcb.tcp, n);
 		delta -= n;
+	}
+	return true;
+}
+
+static void tcp_rx_space(struct ns_sock *s)
+{
+	if (!tcp_rx_account(s)) {
+		sock_bad_ring(s);
+		return;
 	}
 	tcp_rx_deliver(s);
 	if (s->pcb.tcp && s->pcb.tcp->refused_data)
@@ -434,19 +445,45 @@ static void tcp_tx_drain(struct ns_sock *s)
 	}
 }
 
+/*
+ * Whether acknowledging bytes [old_cons, new_cons) is worth a TX_SPACE
+ * event: when the ring's free space crosses a third of it, as Linux wakes
+ * a writer (sk_stream_write_space).  A writer sleeps only on a full ring;
+ * free space measured against the producer's position now, before and
+ * after this acknowledgement, crosses the threshold once on its way from
+ * there, so the writer is woken once per third of the ring rather than
+ * once per ACK.  A position that lies only skips the event: the drain
+ * that follows fails the socket.
+ */
+static bool tx_space_crossed(struct ns_sock *s, uint32_t old_cons, uint32_t new_cons)
+{
+	uint32_t size = tx_size(s), prod = jr_load_acquire(&slot_ctl(s)->tx_prod);
+	uint32_t threshold = size / 3;
+	uint32_t used_before = prod - old_cons, used_after = prod - new_cons;
+
+	if (used_before > size || used_after > size)
+		return false;
+	return size - used_before < threshold && size - used_after >= threshold;
+}
+
 static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct ns_sock *s = arg;
+	uint32_t old_cons;
 
 	(void)pcb;
 	if (!s || !s->front || s->state == NS_SOCK_DEAD)
 		return ERR_OK;
+	old_cons = s->tx_cons;
 	s->tx_cons += len;
+	s->front->eng->tx_acks++;
 	/* Release: lwIP no longer references these bytes; the owner may
 	 * overwrite them. */
 	jr_store_release(&slot_ctl(s)->tx_cons, s->tx_cons);
-	s->ev_tx_space = true;
-	mark_work(s);
+	if (tx_space_crossed(s, old_cons, s->tx_cons)) {
+		s->ev_tx_space = true;
+		mark_work(s);
+	}
 	if (s->state == NS_SOCK_CLOSING)
 		tcp_finish_close(s);
 	else
@@ -458,6 +495,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 
 static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb);
 static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb);
+static void tcp_size_window(struct tcp_pcb *pcb, uint32_t ring);
 
 static void tcp_err_cb(void *arg, err_t err)
 {
@@ -531,6 +569,8 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	}
 	/* The SYN timing was ours (tcp_syn_poll_cb); data gets lwIP's. */
 	tcp_poll(pcb, NULL, 0);
+	/* Now: the SYN-ACK's window scale option has just reset the window. */
+	tcp_size_window(pcb, rx_size(s));
 	pcb->rto = 3000 / TCP_SLOW_INTERVAL;
 	s->state = NS_SOCK_CONNECTED;
 	s->front->eng->tcp_conns++;
@@ -573,6 +613,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 		return ERR_VAL;
 	tcp_setprio(newpcb, TCP_PRIO_NORMAL);
 	tcp_apply_opts(l, newpcb);
+	tcp_size_window(newpcb, l->front->region.params.rx_buf_size);
 	child = l->waiting_head;
 	if (child) {
 		l->waiting_head = child->next;
@@ -602,6 +643,32 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	l->nr_embryos++;
 	event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
 	return ERR_OK;
+}
+
+/*
+ * lwIP opens every window to TCP_WND (64 KiB without window scaling), the
+ * largest ring a netserver may ask for; once established, each
+ * connection's is cut to its own rx ring (--rx-buf), so the advertised
+ * window is what the ring can take and tcp_recved() never opens it
+ * further.  Bytes already received stay counted.  A window already
+ * announced larger (a SYN-ACK carries up to 64 KiB) shrinks to the ring:
+ * what the peer sent beyond it is trimmed, and sent again when the window
+ * reopens.
+ */
+static void tcp_size_window(struct tcp_pcb *pcb, uint32_t ring)
+{
+	tcpwnd_size_t held = TCP_WND_MAX(pcb) - pcb->rcv_wnd;
+	tcpwnd_size_t wnd = ring > held ? ring - held : 0;
+
+	if (wnd >= pcb->rcv_wnd)
+		return;
+	pcb->rcv_wnd = wnd;
+	if (pcb->rcv_ann_wnd > wnd)
+		pcb->rcv_ann_wnd = wnd;
+	/* lwIP keeps announcing up to the right edge it last sent; an edge
+	 * past the ring would have the peer send what lwIP then drops. */
+	if (TCP_SEQ_GT(pcb->rcv_ann_right_edge, pcb->rcv_nxt + wnd))
+		pcb->rcv_ann_right_edge = pcb->rcv_nxt + wnd;
 }
 
 /* The owner's TCP options onto a (non-listening) pcb. */
@@ -684,6 +751,14 @@ static void tcp_finish_close(struct ns_sock *s)
 		if (s->tx_cons != s->tx_queued && !s->closing_abort)
 			return;		/* wait for the acknowledgements */
 		tcp_detach(pcb);
+		/*
+		 * lwIP resets instead of closing when its window is not at
+		 * TCP_WND, which it takes for data left unread; the window is
+		 * the ring's here, so say what is true: everything delivered
+		 * was read (Linux, too, resets only over unread data).
+		 */
+		if (!s->rx_pending && s->rx_acked == s->rx_prod)
+			pcb->rcv_wnd = TCP_WND_MAX(pcb);
 		if (s->closing_abort || tcp_close(pcb) != ERR_OK)
 			tcp_abort(pcb);
 		s->pcb.tcp = NULL;
@@ -1381,6 +1456,14 @@ static int op_close(struct ns_sock *s, const struct jr_sqe *sqe)
 		listener_close(s);
 	} else if (s->pcb.tcp) {
 		if (s->state == NS_SOCK_CONNECTED) {
+			/*
+			 * The owner tells us of its reads a quarter ring at a
+			 * time; the last ones count now, or lwIP would take
+			 * them for unread data and close with a RST, which
+			 * Linux sends only when data was really left unread.
+			 * A position that lies is just not counted here.
+			 */
+			tcp_rx_account(s);
 			s->state = NS_SOCK_CLOSING;
 			s->closing_abort = sqe->u.close.linger_on &&
 					   !sqe->u.close.linger_sec;
@@ -1602,6 +1685,7 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 	 * many TX and RX_SPACE it posts afterwards.
 	 */
 	case JR_OP_TX:
+		front->eng->op_tx++;
 		if (s->state == NS_SOCK_DEAD)
 			return;
 		if (s->type == SOCK_STREAM)
@@ -1610,6 +1694,7 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 			udp_tx_drain(s);
 		return;
 	case JR_OP_RX_SPACE:
+		front->eng->op_rx_space++;
 		if (s->type == SOCK_STREAM && (s->state == NS_SOCK_CONNECTED ||
 					       s->state == NS_SOCK_CLOSING))
 			tcp_rx_space(s);
@@ -1713,10 +1798,12 @@ void ns_front_flush(struct ns_front *front)
 		if (s->ev_rx) {
 			event(s, JR_EV_RX, 0);
 			s->ev_rx = false;
+			front->eng->ev_rx++;
 		}
 		if (s->ev_tx_space) {
 			event(s, JR_EV_TX_SPACE, 0);
 			s->ev_tx_space = false;
+			front->eng->ev_tx_space++;
 		}
 	}
 	if (front->produced && !front->dead) {

@@ -52,6 +52,7 @@ struct csock {
 	struct jr_cqe		reply;
 	/* Our own ring positions (never read back from shared memory). */
 	uint32_t		rx_cons;
+	uint32_t		rx_cons_told;	/* in the last RX_SPACE */
 	uint32_t		tx_prod;
 	uint32_t		rx_prod_seen;	/* validated server position */
 	uint32_t		tx_cons_seen;
@@ -673,7 +674,12 @@ ssize_t jr_recv(struct jr_client *c, int sd, void *buf, size_t len, int flags)
 			s->rx_cons += n;
 			/* Release: we are done reading before the space is reused. */
 			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
-			post_notify(c, sd, JR_OP_RX_SPACE);
+			/* As the kernel frontend: once a quarter of the ring
+			 * is read (jr_stream_rx_space in af_joyride.c). */
+			if (s->rx_cons - s->rx_cons_told >= size / 4) {
+				s->rx_cons_told = s->rx_cons;
+				post_notify(c, sd, JR_OP_RX_SPACE);
+			}
 			done += n;
 			if (!(flags & JR_MSG_WAITALL) || !len)
 				break;

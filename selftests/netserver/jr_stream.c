@@ -14,8 +14,10 @@
  *	stream; with --out, also copy the bytes to stdout (for sha256sum).
  *	Fails unless exactly N bytes arrived.
  *
- * --ready FILE is created once a --listen socket listens.  Throughput goes
- * to stderr; it is informational, not asserted.
+ * --ready FILE is created once a --listen socket listens.  recv --wait-for
+ * FILE reads nothing until FILE exists (the connection is accepted first),
+ * so that a test can watch the window fill.  Throughput goes to stderr; it is
+ * informational, not asserted.
  */
 #include "nstest.h"
 
@@ -24,7 +26,7 @@
 #define CHUNK	(256 * 1024)
 
 struct opts {
-	const char	*sock, *connect, *ready;
+	const char	*sock, *connect, *ready, *wait_for;
 	unsigned int	listen_port;
 	bool		listen, out, have_seed;
 	uint64_t	bytes, seed;
@@ -103,6 +105,12 @@ static void recv_stream(struct jr_client *c, const struct opts *o)
 	double t0 = ns_now();
 	uint64_t off = 0;
 
+	/* Bounded like every wait here: the test creates FILE within 60 s. */
+	for (int i = 0; o->wait_for && access(o->wait_for, F_OK); i++) {
+		if (i == 6000)
+			ns_die("%s did not appear within 60 s", o->wait_for);
+		usleep(10000);
+	}
 	for (;;) {
 		ssize_t n = jr_recv(c, sd, buf, sizeof(buf), 0);
 
@@ -141,6 +149,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'S' },
 		{ "ready", required_argument, NULL, 'r' },
 		{ "out", no_argument, NULL, 'o' },
+		{ "wait-for", required_argument, NULL, 'w' },
 		{ 0 }
 	};
 	struct opts o = { .bytes = 1 << 20, .seed = 1 };
@@ -158,6 +167,7 @@ int main(int argc, char **argv)
 		case 'S': o.seed = ns_number(optarg); o.have_seed = true; break;
 		case 'r': o.ready = optarg; break;
 		case 'o': o.out = true; break;
+		case 'w': o.wait_for = optarg; break;
 		default: return 2;
 		}
 	}

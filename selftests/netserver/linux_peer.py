@@ -12,6 +12,10 @@
 #   udp-echo --bind A:P [--ready F]       UDP echo until killed
 #   udp-client --connect A:P [--sizes L]  datagrams of 1/100/1400/8000 bytes, whole
 #   tcpclose --connect A:P                the Linux half of jr-ns-tcpclose
+#   window --connect A:P --bytes N --seed S --go F
+#                                         send the stream to a receiver that
+#                                         holds off; print what it acknowledged
+#                                         then, create F, send the rest
 #   icmp-responder --iface IF --net N     crafted ICMP errors for SYNs routed into N
 
 import argparse
@@ -253,6 +257,53 @@ def icmp_message(icmp_type, code, quote, bad_checksum=False):
 	return struct.pack("!BBHI", icmp_type, code, csum, 0) + quote
 
 
+def bytes_acked(s):
+	"""tcpi_bytes_acked of struct tcp_info (linux/tcp.h): the u64 at 120."""
+	info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+	return struct.unpack_from("<Q", info, 120)[0]
+
+
+def cmd_window(args):
+	"""
+	How much a receiver that reads nothing lets in: send the stream without
+	blocking until the socket takes no more and what the receiver has
+	acknowledged stops growing (its window is closed; nothing in 0.5 s
+	while we hold data to send), print "acked N", then let it read (--go)
+	and send the rest.  What it acknowledged while holding off is its
+	receive buffer plus at most the window it announced before knowing
+	better.
+	"""
+	data = stream(args.seed, args.bytes)
+	s = socket.create_connection(addr(args.connect), timeout=10)
+	s.setblocking(False)
+	off, last, since = 0, -1, time.monotonic()
+	deadline = time.monotonic() + 30
+	while True:
+		try:
+			off += s.send(data[off:off + 65536])
+			continue
+		except BlockingIOError:
+			pass
+		acked = bytes_acked(s)
+		if acked != last:
+			last, since = acked, time.monotonic()
+		elif time.monotonic() - since >= 0.5:
+			break
+		if off == len(data) or time.monotonic() > deadline:
+			raise AssertionError(f"the window never closed: {acked} bytes acknowledged, {off} sent")
+		time.sleep(0.01)
+	print(f"acked {last - 1}", flush=True)	# the SYN counts one
+	open(args.go, "w").close()
+	s.setblocking(True)
+	s.settimeout(30)
+	s.sendall(data[off:])
+	s.shutdown(socket.SHUT_WR)
+	if s.recv(1):
+		raise AssertionError("data from a receiver that only reads")
+	s.close()
+	log(f"window: sent {len(data)} bytes")
+
+
 def cmd_icmp_responder(args):
 	"""
 	Plays a router that answers the netserver's TCP SYNs into NET (routed
@@ -326,6 +377,11 @@ def main():
 		sp.add_argument("--connect", required=True)
 		if name == "udp-client":
 			sp.add_argument("--sizes", default="1,100,1400,8000")
+	sp = sub.add_parser("window")
+	sp.add_argument("--connect", required=True)
+	sp.add_argument("--bytes", type=int, required=True)
+	sp.add_argument("--seed", type=int, required=True)
+	sp.add_argument("--go", required=True)
 	sp = sub.add_parser("icmp-responder")
 	sp.add_argument("--iface", required=True)
 	sp.add_argument("--net", required=True)
@@ -339,6 +395,7 @@ def main():
 		"udp-echo": cmd_udp_echo,
 		"udp-client": cmd_udp_client,
 		"tcpclose": cmd_tcpclose,
+		"window": cmd_window,
 	}[args.cmd]
 	handler(args)
 

@@ -4,10 +4,14 @@
 # host.sh: TCP through Joyride against TCP through Linux, on this host, in
 # one run (tools/joyride bench host).
 #
-#   jr     jr-netserver (--poll busy) on net_tap in a network namespace; the
-#          client is jr-tcp-bench --backend jr (client library, talking to
-#          the netserver over its --listen socket); the peer is
-#          jr-tcp-bench --backend linux in the namespace, behind the tap.
+#   jr     jr-netserver (--poll busy) in a network namespace, on one end of
+#          a veth pair through DPDK's net_af_xdp (JR_BENCH_HOST_PMD=af_xdp,
+#          the default: frames move in batches through shared rings, so
+#          this measures the stack) or on net_tap (JR_BENCH_HOST_PMD=tap:
+#          a readv/writev per frame, which bounds what any stack on it can
+#          do); the client is jr-tcp-bench --backend jr (client library,
+#          talking to the netserver over its --listen socket); the peer is
+#          jr-tcp-bench --backend linux in the namespace, on the other end.
 #   linux  jr-tcp-bench --backend linux on both ends of a veth pair between
 #          two namespaces.
 #
@@ -21,10 +25,13 @@
 # on CPU 0, server on CPU 1.  Other load on the machine shows in the
 # numbers; run it on a quiet machine.
 #
-# Output: a table, then exactly one headline (ratios > 1: Joyride faster):
-#   host: rr <x>x linux, stream <y>x linux
+# Output: a table per round (JR_BENCH_ROUNDS, default 3, the order of the
+# two stacks alternating), then exactly one headline, each ratio the median
+# of the rounds' with its range (ratios > 1: Joyride faster):
+#   host: rr <x>x (<lo>-<hi>) linux, stream <y>x (<lo>-<hi>) linux
 #
-# Environment: JR_BUILD_DIR (default build/), JR_BENCH_SECONDS.
+# Environment: JR_BUILD_DIR (default build/), JR_BENCH_SECONDS,
+# JR_BENCH_HOST_PMD (af_xdp or tap).
 # Needs root (namespaces, tap and veth devices); exits 77 otherwise.
 set -euo pipefail
 
@@ -33,6 +40,8 @@ build=${JR_BUILD_DIR:-$here/../../build}
 netserver=$build/netserver/jr-netserver
 bench=$build/tools/bench/jr-tcp-bench
 seconds=${JR_BENCH_SECONDS:-3}
+pmd=${JR_BENCH_HOST_PMD:-af_xdp}
+rounds=${JR_BENCH_ROUNDS:-3}
 
 log() { echo "host.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -117,23 +126,39 @@ ip netns add "$ns_jr"
 ip -n "$ns_jr" link set lo up
 ip netns exec "$ns_jr" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 sock=$tmp/netserver.sock
+case $pmd in
+af_xdp)
+	# The Linux end keeps its address; the netserver's end is the XDP
+	# socket's, up and without an address of its own.
+	ip -n "$ns_jr" link add jrx0 type veth peer name jrx1
+	ip -n "$ns_jr" addr add 198.18.0.1/24 dev jrx1
+	ip -n "$ns_jr" link set jrx0 up
+	ip -n "$ns_jr" link set jrx1 up
+	# Finished checksums from Linux: XDP sees the frame as the wire would.
+	ip netns exec "$ns_jr" python3 "$here/../../selftests/netserver/linux_peer.py" \
+		tx-csum-off jrx1 || die "cannot turn off TX checksum offload on jrx1"
+	vdev="net_af_xdp0,iface=jrx0,busy_budget=0"
+	;;
+tap)
+	vdev="net_tap0,iface=jrtap0"
+	;;
+*)
+	die "JR_BENCH_HOST_PMD: af_xdp or tap, not '$pmd'"
+	;;
+esac
 ip netns exec "$ns_jr" $cpu_b "$netserver" \
-	--eal "--no-huge -m 256 --no-pci --no-shconf --file-prefix jrb$$ --log-level=*:error --vdev net_tap0,iface=jrtap0" \
+	--eal "--no-huge -m 256 --no-pci --no-shconf --file-prefix jrb$$ --log-level=*:error --vdev $vdev" \
 	--ip 198.18.0.2/24 --listen "$sock" --allow-root --poll busy \
 	>"$tmp/netserver.out" 2>"$tmp/netserver.err" &
 pids+=($!)
 wait_line "$tmp/netserver.out" '^jr-netserver: ready$' $! "jr-netserver"
-ip -n "$ns_jr" addr add 198.18.0.1/24 dev jrtap0
-ip -n "$ns_jr" link set jrtap0 up
+if [[ $pmd == tap ]]; then
+	ip -n "$ns_jr" addr add 198.18.0.1/24 dev jrtap0
+	ip -n "$ns_jr" link set jrtap0 up
+fi
 
 start_server jr-rr-peer "$ns_jr" "$cpu_a" rr-server --port 5001
-jr_rr=$($cpu_a "$bench" --backend jr --sock "$sock" rr-client \
-	--connect 198.18.0.1:5001 --seconds "$seconds" 2>"$tmp/jr-rr.err") ||
-	die "jr rr-client failed: $(cat "$tmp/jr-rr.err")"
 start_server jr-stream-peer "$ns_jr" "$cpu_a" stream-server --port 5002
-jr_stream=$($cpu_a "$bench" --backend jr --sock "$sock" stream-client \
-	--connect 198.18.0.1:5002 --seconds "$seconds" 2>"$tmp/jr-stream.err") ||
-	die "jr stream-client failed: $(cat "$tmp/jr-stream.err")"
 
 # ------------------------------------------------------------- linux
 for ns in "$ns_a" "$ns_b"; do
@@ -148,24 +173,54 @@ ip -n "$ns_a" link set jrba up
 ip -n "$ns_b" link set jrbb up
 
 start_server lx-rr-server "$ns_a" "$cpu_b" rr-server --port 5001
-lx_rr=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux rr-client \
-	--connect 198.18.1.1:5001 --seconds "$seconds" 2>"$tmp/lx-rr.err") ||
-	die "linux rr-client failed: $(cat "$tmp/lx-rr.err")"
 start_server lx-stream-server "$ns_a" "$cpu_b" stream-server --port 5002
-lx_stream=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux stream-client \
-	--connect 198.18.1.1:5002 --seconds "$seconds" 2>"$tmp/lx-stream.err") ||
-	die "linux stream-client failed: $(cat "$tmp/lx-stream.err")"
 
-# ------------------------------------------------------------- report
-printf '%-6s %12s %9s %9s %14s\n' case "rr trans/s" "p50 us" "p99 us" "stream MB/s"
-for c in jr lx; do
-	rr_var=${c}_rr
-	st_var=${c}_stream
-	printf '%-6s %12.0f %9.1f %9.1f %14.1f\n' "$([[ $c == jr ]] && echo jr || echo linux)" \
-		"$(field "${!rr_var}" tps)" "$(field "${!rr_var}" p50_us)" \
-		"$(field "${!rr_var}" p99_us)" \
-		"$(awk -v b="$(field "${!st_var}" bytes_per_s)" 'BEGIN { print b / 1e6 }')"
+# measure jr|lx rr|stream: one client run; prints its result line.
+measure() {
+	local who=$1 mode=$2 port out
+
+	port=$([[ $mode == rr ]] && echo 5001 || echo 5002)
+	if [[ $who == jr ]]; then
+		out=$($cpu_a "$bench" --backend jr --sock "$sock" "$mode-client" \
+			--connect 198.18.0.1:$port --seconds "$seconds" 2>"$tmp/jr-$mode.err") ||
+			die "jr $mode-client failed: $(cat "$tmp/jr-$mode.err")"
+	else
+		out=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux "$mode-client" \
+			--connect 198.18.1.1:$port --seconds "$seconds" 2>"$tmp/lx-$mode.err") ||
+			die "linux $mode-client failed: $(cat "$tmp/lx-$mode.err")"
+	fi
+	echo "$out"
+}
+
+# ------------------------------------------------------------- rounds
+# Each round measures both stacks, the order alternating, and each ratio
+# is taken within a round; the headline is the median with the range.
+echo "jr on $pmd"
+printf '%-6s %-6s %12s %9s %9s %14s\n' round case "rr trans/s" "p50 us" "p99 us" "stream MB/s"
+ratios_rr=() ratios_stream=()
+for ((r = 1; r <= rounds; r++)); do
+	if (( r % 2 )); then order="jr lx"; else order="lx jr"; fi
+	for c in $order; do
+		declare "${c}_rr=$(measure "$c" rr)"
+		declare "${c}_stream=$(measure "$c" stream)"
+	done
+	for c in jr lx; do
+		rr_var=${c}_rr
+		st_var=${c}_stream
+		printf '%-6s %-6s %12.0f %9.1f %9.1f %14.1f\n' "$r" \
+			"$([[ $c == jr ]] && echo jr || echo linux)" \
+			"$(field "${!rr_var}" tps)" "$(field "${!rr_var}" p50_us)" \
+			"$(field "${!rr_var}" p99_us)" \
+			"$(awk -v b="$(field "${!st_var}" bytes_per_s)" 'BEGIN { print b / 1e6 }')"
+	done
+	ratios_rr+=("$(awk -v a="$(field "$jr_rr" tps)" -v b="$(field "$lx_rr" tps)" 'BEGIN { print a / b }')")
+	ratios_stream+=("$(awk -v a="$(field "$jr_stream" bytes_per_s)" -v b="$(field "$lx_stream" bytes_per_s)" 'BEGIN { print a / b }')")
 done
-awk -v jt="$(field "$jr_rr" tps)" -v lt="$(field "$lx_rr" tps)" \
-    -v js="$(field "$jr_stream" bytes_per_s)" -v ls="$(field "$lx_stream" bytes_per_s)" \
-	'BEGIN { printf "host: rr %.2fx linux, stream %.2fx linux\n", jt / lt, js / ls }'
+
+# summary RATIO...: "median (low-high)"
+summary() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.2fx (%.2f-%.2f)", m, v[1], v[NR] }'
+}
+echo "host: rr $(summary "${ratios_rr[@]}") linux, stream $(summary "${ratios_stream[@]}") linux"

@@ -5,11 +5,15 @@
  *   jr-tcp-bench --backend linux|jr [--sock PATH] MODE [options]
  *
  * MODE:
- *   rr-server --port P        answer SIZE-byte requests with SIZE bytes,
- *                             one connection after another, until killed
- *   rr-client --connect A:P   one connection: request, wait for the
+ *   rr-server --port P        answer SIZE-byte requests with SIZE bytes
+ *                             until killed: each connection in its own
+ *                             thread (backend linux), or one connection
+ *                             after another (backend jr)
+ *   rr-client --connect A:P   --conns N connections (default 1), each with
+ *                             one request outstanding: send, wait for the
  *                             response, repeat for --seconds; reports
- *                             transactions/s and p50/p99 round-trip µs
+ *                             transactions/s over all connections and the
+ *                             p50/p99 round trip in µs
  *   stream-server --port P    read and discard until end of file, one
  *                             connection after another, until killed
  *   stream-client --connect A:P
@@ -22,13 +26,14 @@
  * --family inet|joyride (backend linux): the kernel socket family, AF_INET
  * or AF_JOYRIDE (joyride.ko in a guest; tools/bench/vm.sh).
  * Options: --seconds N (default 3), --size BYTES (rr, default 64),
- * --chunk BYTES (stream writes, default 64 KiB).
+ * --chunk BYTES (stream writes, default 64 KiB), --conns N (rr-client;
+ * more than one needs backend linux, whose descriptors poll() can wait on).
  *
  * The same code drives both backends through a table of five operations,
  * so a difference in the numbers is a difference in the socket
  * implementation, not in the benchmark.  Clients print one result line
  * that tools/bench/host.sh parses:
- *   rr: tps=<x> p50_us=<x> p99_us=<x> transactions=<n> seconds=<s>
+ *   rr: tps=<x> p50_us=<x> p99_us=<x> transactions=<n> seconds=<s> conns=<n>
  *   stream: bytes_per_s=<x> bytes=<n> seconds=<s>
  */
 #define _GNU_SOURCE
@@ -37,6 +42,8 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -280,6 +287,7 @@ struct opts {
 	const char	*connect;
 	double		seconds;
 	size_t		size, chunk;
+	unsigned int	conns;
 };
 
 static int listener(const struct opts *o)
@@ -294,20 +302,56 @@ static int listener(const struct opts *o)
 	return l;
 }
 
+struct rr_conn {
+	int		sd;
+	size_t		size;
+};
+
+static void rr_serve(int sd, size_t size)
+{
+	char *buf = malloc(size);
+
+	if (!buf)
+		die("out of memory");
+	while (recv_all(sd, buf, size) == 1 && send_all(sd, buf, size) == 0)
+		;
+	be->close(sd);
+	free(buf);
+}
+
+static void *rr_serve_thread(void *arg)
+{
+	struct rr_conn *c = arg;
+
+	rr_serve(c->sd, c->size);
+	free(c);
+	return NULL;
+}
+
 static void rr_server(const struct opts *o)
 {
-	char *buf = malloc(o->size);
 	int l = listener(o);
 
 	for (;;) {
 		int sd = be->accept(l);
+		struct rr_conn *c;
+		pthread_t t;
 
 		if (sd < 0)
 			die("accept: %s", strerror(-sd));
-		while (recv_all(sd, buf, o->size) == 1 &&
-		       send_all(sd, buf, o->size) == 0)
-			;
-		be->close(sd);
+		/* The client library's handle is not shared between threads. */
+		if (be != &linux_backend) {
+			rr_serve(sd, o->size);
+			continue;
+		}
+		c = malloc(sizeof(*c));
+		if (!c)
+			die("out of memory");
+		c->sd = sd;
+		c->size = o->size;
+		if (pthread_create(&t, NULL, rr_serve_thread, c))
+			die("pthread_create failed");
+		pthread_detach(t);
 	}
 }
 
@@ -337,46 +381,80 @@ static int cmp_u64(const void *a, const void *b)
 static void rr_client(const struct opts *o)
 {
 	struct sockaddr_in to = parse_addr(o->connect);
+	unsigned int conns = o->conns;
 	size_t cap = 1 << 20, n = 0;
 	uint64_t *lat = malloc(cap * sizeof(*lat));
+	uint64_t *sent_at = calloc(conns, sizeof(*sent_at));
+	struct pollfd *pfd = calloc(conns, sizeof(*pfd));
+	char *expect = calloc(conns, 1);
 	char *req = calloc(1, o->size), *resp = malloc(o->size);
 	uint64_t start, end, deadline;
-	int sd = be->connect(&to), err;
+	int err;
 
-	if (sd < 0)
-		die("connect to %s: %s", o->connect, strerror(-sd));
-	/* A short warm-up: the first exchanges pay for ARP and cold caches. */
-	for (int i = 0; i < 100; i++)
-		if (send_all(sd, req, o->size) || recv_all(sd, resp, o->size) != 1)
-			die("warm-up exchange failed");
-	start = now_ns();
+	if (!lat || !sent_at || !pfd || !expect || !req || !resp)
+		die("out of memory");
+	if (conns > 1 && be != &linux_backend)
+		die("--conns %u needs --backend linux", conns);
+	for (unsigned int c = 0; c < conns; c++) {
+		int sd = be->connect(&to);
+
+		if (sd < 0)
+			die("connect to %s: %s", o->connect, strerror(-sd));
+		pfd[c].fd = sd;
+		pfd[c].events = POLLIN;
+		/* A short warm-up: the first exchanges pay for ARP and cold caches. */
+		for (int i = 0; i < 100; i++)
+			if (send_all(sd, req, o->size) || recv_all(sd, resp, o->size) != 1)
+				die("warm-up exchange failed");
+	}
+	start = end = now_ns();
 	deadline = start + (uint64_t)(o->seconds * 1e9);
-	do {
-		uint64_t t0 = now_ns();
-
-		req[0] = (char)n;
-		err = send_all(sd, req, o->size);
+	for (unsigned int c = 0; c < conns; c++) {
+		sent_at[c] = now_ns();
+		req[0] = expect[c] = (char)c;
+		err = send_all(pfd[c].fd, req, o->size);
 		if (err)
 			die("send: %s", strerror(-err));
-		err = recv_all(sd, resp, o->size);
-		if (err != 1)
-			die("recv: %s", err ? strerror(-err) : "end of file");
-		if (resp[0] != req[0])
-			die("response %zu does not match its request", n);
-		end = now_ns();
-		if (n == cap) {
-			cap *= 2;
-			lat = realloc(lat, cap * sizeof(*lat));
-			if (!lat)
-				die("out of memory");
+	}
+	/* Each connection keeps one request outstanding until the deadline. */
+	while (end < deadline) {
+		int ready = conns == 1 ? 1 : poll(pfd, conns, 1000);
+
+		if (ready < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		for (unsigned int c = 0; c < conns && ready > 0; c++) {
+			if (conns > 1 && !pfd[c].revents)
+				continue;
+			err = recv_all(pfd[c].fd, resp, o->size);
+			if (err != 1)
+				die("recv: %s", err ? strerror(-err) : "end of file");
+			if (resp[0] != expect[c])
+				die("response %zu does not match its request", n);
+			end = now_ns();
+			if (n == cap) {
+				cap *= 2;
+				lat = realloc(lat, cap * sizeof(*lat));
+				if (!lat)
+					die("out of memory");
+			}
+			lat[n++] = end - sent_at[c];
+			if (end >= deadline)
+				continue;
+			sent_at[c] = end;
+			req[0] = expect[c] = (char)n;
+			err = send_all(pfd[c].fd, req, o->size);
+			if (err)
+				die("send: %s", strerror(-err));
 		}
-		lat[n++] = end - t0;
-	} while (end < deadline);
-	be->close(sd);
+	}
+	for (unsigned int c = 0; c < conns; c++)
+		be->close(pfd[c].fd);
+	if (!n)
+		die("no transaction completed in %.1f s", o->seconds);
 	qsort(lat, n, sizeof(*lat), cmp_u64);
-	printf("rr: tps=%.0f p50_us=%.1f p99_us=%.1f transactions=%zu seconds=%.3f\n",
+	printf("rr: tps=%.0f p50_us=%.1f p99_us=%.1f transactions=%zu seconds=%.3f conns=%u\n",
 	       n / ((end - start) / 1e9), lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3,
-	       n, (end - start) / 1e9);
+	       n, (end - start) / 1e9, conns);
 }
 
 static void stream_client(const struct opts *o)
@@ -446,9 +524,11 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "chunk", required_argument, NULL, 'k' },
 		{ "family", required_argument, NULL, 'f' },
+		{ "conns", required_argument, NULL, 'n' },
 		{ 0 }
 	};
-	struct opts o = { .port = 5001, .seconds = 3, .size = 64, .chunk = 65536 };
+	struct opts o = { .port = 5001, .seconds = 3, .size = 64, .chunk = 65536,
+			.conns = 1 };
 	const char *backend = "linux", *sock = NULL, *mode;
 	int opt, err;
 
@@ -461,6 +541,7 @@ int main(int argc, char **argv)
 		case 't': o.seconds = atof(optarg); break;
 		case 'z': o.size = (size_t)atol(optarg); break;
 		case 'k': o.chunk = (size_t)atol(optarg); break;
+		case 'n': o.conns = (unsigned int)atoi(optarg); break;
 		case 'f':
 			if (!strcmp(optarg, "joyride"))
 				lx_family = 25;	/* AF_JOYRIDE */
@@ -470,7 +551,8 @@ int main(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (optind != argc - 1 || !o.size || !o.chunk || o.seconds <= 0) {
+	if (optind != argc - 1 || !o.size || !o.chunk || o.seconds <= 0 ||
+	    !o.conns || o.conns > 4096) {
 		fprintf(stderr, "usage: jr-tcp-bench --backend linux|jr [--sock PATH] "
 			"rr-server|rr-client|stream-server|stream-client [options]\n");
 		return 2;

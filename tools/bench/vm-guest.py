@@ -5,16 +5,21 @@
 Cases, each on AF_INET (the guest's Linux NIC, peer JR_PEER_LINUX_IP) and on
 AF_JOYRIDE (the netserver's NIC, peer JR_PEER_IP), in the same boot:
   rr      64-byte request/response on one connection: transactions/s, p50, p99
-  stream  one-stream throughput
+  stream  one-stream throughput, the guest sending
   cps     connect + one request + close, sequentially: connections/s
+  rr64    64-byte request/response on 64 connections at once: transactions/s
   apps    unmodified iperf3 and redis-benchmark, with net.joyride.redirect_inet
           off (Linux) and on (Joyride)
   recovery  kill -9 the netserver under a listener, start a new one: time to
           the first accepted connection (median of 3)
-Prints a table and three lines: vm:, apps:, recovery:.
+Each case runs JR_BENCH_ROUNDS times (default 3) on both families, the
+order alternating per round; each ratio is the median of the rounds' ratios,
+printed with its range.  Prints the tables, the netserver's counters per MB
+of the first AF_JOYRIDE stream, and three lines: vm:, apps:, recovery:.
 """
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -27,7 +32,16 @@ BENCH = os.path.join(os.environ["JR_BUILD_DIR"], "tools/bench/jr-tcp-bench")
 PATHS = {"inet": os.environ["JR_PEER_LINUX_IP"], "joyride": os.environ["JR_PEER_IP"]}
 
 
-def run(args, env=None):
+# The netserver polls on the last CPU (tools/jr-vm-netserver); clients of
+# both families run on the others, so that the application never competes
+# with the engine for its CPU (Documentation/operations.md says why).
+NCPU = os.cpu_count() or 1
+PIN = ["taskset", "-c", "0-%d" % (NCPU - 2)] if NCPU >= 2 else []
+
+
+def run(args, env=None, pin=False):
+    if pin:
+        args = PIN + args
     r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
     if r.returncode:
         sys.exit("bench: %s failed: %s" % (" ".join(args), (r.stderr or r.stdout)[-500:]))
@@ -39,41 +53,86 @@ def fields(out, prefix):
     return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
 
 
-def tcp_bench(family, mode, port):
+def tcp_bench(family, mode, port, *extra):
     return run([BENCH, "--backend", "linux", "--family", family, mode,
-                "--connect", "%s:%d" % (PATHS[family], port), "--seconds", S])
+                "--connect", "%s:%d" % (PATHS[family], port), "--seconds", S] + list(extra),
+               pin=True)
 
 
 def redirect(on):
     run(["sysctl", "-q", "-w", "net.joyride.redirect_inet=%d" % on])
 
 
-res = {}
-for fam in ("inet", "joyride"):
-    rr = fields(tcp_bench(fam, "rr-client", 5001), "rr:")
-    st = fields(tcp_bench(fam, "stream-client", 5002), "stream:")
-    cps = fields(tcp_bench(fam, "cps-client", 5001), "cps:")
-    res[fam] = {"tps": rr["tps"], "p50": rr["p50_us"], "p99": rr["p99_us"],
-                "stream": st["bytes_per_s"], "cps": cps["cps"]}
+ROUNDS = int(os.environ.get("JR_BENCH_ROUNDS", "3"))
+CTL = os.environ["JR_NETSERVER_CTL"]
+NS_LOG = os.environ.get("JR_NETSERVER_LOG", "/tmp/jr-netserver.log")
 
-apps = {}
-for fam, on in (("inet", 0), ("joyride", 1)):
+
+def netserver_counters():
+    """The netserver's statistics (SIGHUP prints them to its log)."""
+    pid = run([CTL, "pid"]).strip()
+    with open(NS_LOG) as f:
+        before = f.read().count("jr-netserver statistics")
+    os.kill(int(pid), 1)
+    for _ in range(200):
+        with open(NS_LOG) as f:
+            text = f.read()
+        if text.count("jr-netserver statistics") > before:
+            block = text[text.rindex("jr-netserver statistics"):]
+            if "frontends:" in block:
+                out = {}
+                for line in block.splitlines()[1:]:
+                    for k, v in re.findall(r"([a-z_]+)=(\d+)", line):
+                        out[k] = out.get(k, 0) + int(v)
+                    if line.strip().startswith("frontends:"):
+                        return out
+        time.sleep(0.05)
+    sys.exit("bench: the netserver printed no statistics after SIGHUP")
+
+
+def one_round(fam, stats=None):
+    rr = fields(tcp_bench(fam, "rr-client", 5001), "rr:")
+    before = netserver_counters() if stats is not None else None
+    st = fields(tcp_bench(fam, "stream-client", 5002), "stream:")
+    if stats is not None:
+        after = netserver_counters()
+        stats.update({k: after[k] - before.get(k, 0) for k in after})
+        stats["stream_bytes"] = st["bytes"]
+    cps = fields(tcp_bench(fam, "cps-client", 5001), "cps:")
+    rr64 = fields(tcp_bench(fam, "rr-client", 5001, "--conns", "64"), "rr:")
+    return {"tps": rr["tps"], "p50": rr["p50_us"], "p99": rr["p99_us"],
+            "stream": st["bytes_per_s"], "cps": cps["cps"], "rr64": rr64["tps"]}
+
+
+def one_app_round(fam, on):
     redirect(on)
     try:
         ip = PATHS[fam]
-        j = json.loads(run(["iperf3", "-c", ip, "-p", "5201", "-t", S, "-J"]))
+        j = json.loads(run(["iperf3", "-c", ip, "-p", "5201", "-t", S, "-J"], pin=True))
         iperf = j["end"]["sum_received"]["bits_per_second"]
         out = run(["redis-benchmark", "-h", ip, "-p", "6390", "-n", "20000",
-                   "-c", "10", "-t", "set,get", "--csv"])
+                   "-c", "10", "-t", "set,get", "--csv"], pin=True)
         rps = [float(l.split(",")[1].strip('"')) for l in out.splitlines()
                if l.startswith('"SET"') or l.startswith('"GET"')]
-        apps[fam] = {"iperf3": iperf, "redis": statistics.mean(rps)}
+        return {"iperf3": iperf, "redis": statistics.mean(rps)}
     finally:
         redirect(0)
 
+
+# Rounds alternate which family goes first, so that drift in the machine's
+# load falls on both sides; every ratio is taken within one round.
+rounds, app_rounds, ns_stats = [], [], {}
+for r in range(ROUNDS):
+    order = ("inet", "joyride") if r % 2 == 0 else ("joyride", "inet")
+    rounds.append({fam: one_round(fam, ns_stats if (r == 0 and fam == "joyride") else None)
+                   for fam in order})
+for r in range(ROUNDS):
+    order = (("inet", 0), ("joyride", 1)) if r % 2 == 0 else (("joyride", 1), ("inet", 0))
+    app_rounds.append({fam: one_app_round(fam, on) for fam, on in order})
+
 # Recovery: kill -9 under a live listener; time to the first accept.
 AF_JOYRIDE = 25
-ctl = os.environ["JR_NETSERVER_CTL"]
+ctl = CTL
 me = os.environ["JR_JOYRIDE_IP"]
 l = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0,
                   socket.socket(AF_JOYRIDE, socket.SOCK_STREAM).detach())
@@ -117,22 +176,48 @@ def ratio(a, b):
     return a / b if b else 0.0
 
 
-i, j = res["inet"], res["joyride"]
-print("case           rr trans/s   p50 us    p99 us   stream MB/s   conn/s")
-for fam in ("inet", "joyride"):
-    r = res[fam]
-    print("%-12s %12.0f %8.0f %9.0f %13.1f %8.0f" % (
-        "AF_INET" if fam == "inet" else "AF_JOYRIDE", r["tps"], r["p50"], r["p99"],
-        r["stream"] / 1e6, r["cps"]))
-print("app            iperf3 Mbit/s   redis req/s")
-for fam in ("inet", "joyride"):
-    a = apps[fam]
-    print("%-12s %15.1f %13.0f" % ("Linux" if fam == "inet" else "redirected",
-                                    a["iperf3"] / 1e6, a["redis"]))
+def summary(values):
+    """median (low-high) of one ratio over the rounds"""
+    return "%.2fx (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
+
+
+def ratios(rs, key, inverse=False):
+    out = []
+    for r in rs:
+        a, b = r["joyride"][key], r["inet"][key]
+        out.append(ratio(b, a) if inverse else ratio(a, b))
+    return out
+
+
+with open(NS_LOG) as f:
+    ports = [l.strip() for l in f if " up: " in l and "offloads" in l]
+if ports:
+    print(ports[-1])
+print("round  case         rr trans/s  p50 us  p99 us  stream MB/s  conn/s  rr64 trans/s")
+for n, r in enumerate(rounds):
+    for fam in ("inet", "joyride"):
+        x = r[fam]
+        print("%-6d %-12s %10.0f %7.0f %7.0f %12.1f %7.0f %13.0f" % (
+            n + 1, "AF_INET" if fam == "inet" else "AF_JOYRIDE", x["tps"], x["p50"],
+            x["p99"], x["stream"] / 1e6, x["cps"], x["rr64"]))
+print("round  app          iperf3 Mbit/s  redis req/s")
+for n, r in enumerate(app_rounds):
+    for fam in ("inet", "joyride"):
+        print("%-6d %-12s %13.1f %12.0f" % (
+            n + 1, "Linux" if fam == "inet" else "redirected",
+            r[fam]["iperf3"] / 1e6, r[fam]["redis"]))
+if ns_stats.get("stream_bytes"):
+    mb = ns_stats["stream_bytes"] / 1e6
+    print("netserver during the first AF_JOYRIDE stream (%.0f MB), per MB:" % mb)
+    print("  " + ", ".join("%s %.1f" % (k, v / mb) for k, v in sorted(ns_stats.items())
+                           if k not in ("stream_bytes", "idle_us") and v))
 print("recovery kills: %s ms" % ", ".join("%.0f" % t for t in times))
-print("vm: rr %.2fx inet, stream %.2fx inet, cps %.2fx inet" % (
-    ratio(j["tps"], i["tps"]), ratio(j["stream"], i["stream"]), ratio(j["cps"], i["cps"])))
-print("apps: iperf3 %.2fx inet, redis %.2fx inet" % (
-    ratio(apps["joyride"]["iperf3"], apps["inet"]["iperf3"]),
-    ratio(apps["joyride"]["redis"], apps["inet"]["redis"])))
+# p99 is Joyride's over AF_INET's (below 1 is better); the others, Joyride's
+# rate over AF_INET's (above 1 is better).
+p99 = [ratio(r["joyride"]["p99"], r["inet"]["p99"]) for r in rounds]
+print("vm: rr %s inet, stream %s inet, cps %s inet, rr64 %s inet, p99 %s inet" % (
+    summary(ratios(rounds, "tps")), summary(ratios(rounds, "stream")),
+    summary(ratios(rounds, "cps")), summary(ratios(rounds, "rr64")), summary(p99)))
+print("apps: iperf3 %s inet, redis %s inet" % (
+    summary(ratios(app_rounds, "iperf3")), summary(ratios(app_rounds, "redis"))))
 print("recovery: %.0f ms to first accept" % statistics.median(times))

@@ -24,6 +24,9 @@ iperf3 -s -p 5201 >/dev/null 2>&1 &
 redis-server --port 6390 --bind 0.0.0.0 --save '' --appendonly no --protected-mode no >/dev/null &
 wait"
 
+# JR_NETSERVER_ARGS (e.g. "--offloads none") reaches the guest's netserver.
 exec "$src/tools/jr-vm" run --netserver --timeout 2400 \
+	${JR_NETSERVER_ARGS:+--netserver-args "$JR_NETSERVER_ARGS"} \
 	--env "JR_BENCH_SECONDS=${JR_BENCH_SECONDS:-5}" \
+	--env "JR_BENCH_ROUNDS=${JR_BENCH_ROUNDS:-3}" \
 	--peer-cmd "$peer" -- "$src/tools/bench/vm-guest.py"

@@ -63,7 +63,9 @@
 #define TCP_MSS				1460
 #define LWIP_WND_SCALE			1
 #define TCP_RCV_SCALE			7
-#define TCP_WND				(256 * 1024)	/* = the default rx ring */
+/* The largest rx ring (--rx-buf); service.c cuts each connection's window
+ * to its own ring, so the advertised window is what the ring can take. */
+#define TCP_WND				(4 * 1024 * 1024)
 #define TCP_SND_BUF			(1024 * 1024)
 #define TCP_SND_QUEUELEN		((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_SNDLOWAT			32768	/* lwIP keeps this in a u16 */
@@ -78,9 +80,14 @@
 #define LWIP_CALLBACK_API		1
 #define LWIP_EVENT_API			0
 
-/* Checksums: per netif, so ports with offloads skip the software sums. */
+/*
+ * Checksums: per netif, so ports with offloads skip the software sums (and
+ * port.c relaxes the receive checks per frame the port vouched for).  No
+ * checksum-on-copy: with it lwIP sums every byte tcp_write() references,
+ * even where the port then computes the checksum itself.
+ */
 #define LWIP_CHECKSUM_CTRL_PER_NETIF	1
-#define LWIP_CHECKSUM_ON_COPY		1
+#define LWIP_CHECKSUM_ON_COPY		0
 
 /* Interfaces. */
 #define LWIP_NETIF_STATUS_CALLBACK	0

@@ -20,7 +20,7 @@ info=$(curl -sS --retry 3 -o "$T/blob" \
 	-w '%{http_code} %{size_download} local %{local_ip}:%{local_port} remote %{remote_ip}:%{remote_port}' \
 	"http://$JR_PEER_IP:$port/blob") || fail "curl failed: $info"
 say "curl: $info"
-ns_check "$(payload_packets "$PAYLOAD")"
+ns_check "$PAYLOAD"
 linux_check "$PAYLOAD"
 
 expect_in "$info" "curl's -w" "^200 $PAYLOAD local $JR_JOYRIDE_IP:"

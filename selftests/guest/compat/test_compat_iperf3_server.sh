@@ -48,7 +48,7 @@ down=$(peer_run --timeout 120 "iperf3 -c $JR_JOYRIDE_IP -p $port -n $PAYLOAD -R"
 	server_fail "the peer's iperf3 -c -R failed:
 $down"
 say "$(echo "$down" | grep -E 'connected to|sender|receiver')"
-ns_check "$(payload_packets "$PAYLOAD")"
+ns_check "$PAYLOAD"
 linux_check $((2 * PAYLOAD))
 
 expect_in "$up" "the peer's iperf3 -c" "local $JR_PEER_IP port [0-9]+ connected to $JR_JOYRIDE_IP port $port"

@@ -38,6 +38,6 @@ expect_in "$out" "static_client udp" "^reply: ping from static_client\$"
 log=$(peer_stop static-udp)
 peer_saw_joyride "$log" "the peer's socat"
 
-ns_check "$(payload_packets "$PAYLOAD")"
+ns_check "$PAYLOAD"
 linux_check "$PAYLOAD"
 say "ok: a static glibc program's TCP and UDP sockets went through Joyride"

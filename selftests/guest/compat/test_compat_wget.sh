@@ -21,7 +21,7 @@ jr_watch_start
 # At 1 MB/s the transfer lasts long enough for the sampler to see it.
 wget -nv --tries=3 --limit-rate=1m -O "$T/blob" "http://$JR_PEER_IP:$port/blob" || fail "wget failed"
 jr_watch_stop
-ns_check "$(payload_packets "$PAYLOAD")"
+ns_check "$PAYLOAD"
 linux_check "$PAYLOAD"
 jr_watch_check "$port"
 
