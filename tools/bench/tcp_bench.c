@@ -6,8 +6,8 @@
  *
  * MODE:
  *   rr-server --port P        answer SIZE-byte requests with SIZE bytes
- *                             until killed: each connection in its own
- *                             thread (backend linux), or one connection
+ *                             until killed: all connections in one poll()
+ *                             loop (backend linux), or one connection
  *                             after another (backend jr)
  *   rr-client --connect A:P   --conns N connections (default 1), each with
  *                             one request outstanding: send, wait for the
@@ -43,7 +43,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -302,56 +301,73 @@ static int listener(const struct opts *o)
 	return l;
 }
 
-struct rr_conn {
-	int		sd;
-	size_t		size;
-};
-
-static void rr_serve(int sd, size_t size)
+/* Answer one request on sd: 1 done, 0 the peer closed, -errno. */
+static int rr_answer(int sd, char *buf, size_t size)
 {
-	char *buf = malloc(size);
+	int err = recv_all(sd, buf, size);
 
-	if (!buf)
-		die("out of memory");
-	while (recv_all(sd, buf, size) == 1 && send_all(sd, buf, size) == 0)
-		;
-	be->close(sd);
-	free(buf);
+	if (err != 1)
+		return err;
+	return send_all(sd, buf, size) ? -EIO : 1;
 }
 
-static void *rr_serve_thread(void *arg)
-{
-	struct rr_conn *c = arg;
-
-	rr_serve(c->sd, c->size);
-	free(c);
-	return NULL;
-}
+/*
+ * Backend linux: every connection in one poll() loop, so that many
+ * connections are served at once (rr-client --conns) and a new one costs
+ * no thread.  Backend jr: one connection after another.
+ */
+#define RR_MAX_CONNS	4096
 
 static void rr_server(const struct opts *o)
 {
+	static struct pollfd pfd[RR_MAX_CONNS + 1];
+	char *buf = malloc(o->size);
 	int l = listener(o);
+	unsigned int n = 1;
 
-	for (;;) {
-		int sd = be->accept(l);
-		struct rr_conn *c;
-		pthread_t t;
+	if (!buf)
+		die("out of memory");
+	if (be != &linux_backend) {
+		for (;;) {
+			int sd = be->accept(l);
 
-		if (sd < 0)
-			die("accept: %s", strerror(-sd));
-		/* The client library's handle is not shared between threads. */
-		if (be != &linux_backend) {
-			rr_serve(sd, o->size);
-			continue;
+			if (sd < 0)
+				die("accept: %s", strerror(-sd));
+			while (rr_answer(sd, buf, o->size) == 1)
+				;
+			be->close(sd);
 		}
-		c = malloc(sizeof(*c));
-		if (!c)
-			die("out of memory");
-		c->sd = sd;
-		c->size = o->size;
-		if (pthread_create(&t, NULL, rr_serve_thread, c))
-			die("pthread_create failed");
-		pthread_detach(t);
+	}
+	pfd[0].fd = l;
+	pfd[0].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		for (unsigned int i = n - 1; i >= 1; i--) {
+			if (!pfd[i].revents)
+				continue;
+			if (rr_answer(pfd[i].fd, buf, o->size) == 1)
+				continue;
+			be->close(pfd[i].fd);
+			pfd[i] = pfd[--n];
+		}
+		if (pfd[0].revents & POLLIN) {
+			int sd = be->accept(l);
+
+			if (sd < 0)
+				die("accept: %s", strerror(-sd));
+			if (n == RR_MAX_CONNS + 1) {
+				be->close(sd);
+				continue;
+			}
+			pfd[n].fd = sd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			n++;
+		}
 	}
 }
 

@@ -210,7 +210,7 @@ if ns_stats.get("stream_bytes"):
     mb = ns_stats["stream_bytes"] / 1e6
     print("netserver during the first AF_JOYRIDE stream (%.0f MB), per MB:" % mb)
     print("  " + ", ".join("%s %.1f" % (k, v / mb) for k, v in sorted(ns_stats.items())
-                           if k not in ("stream_bytes", "idle_us") and v))
+                           if k not in ("stream_bytes", "idle_us", "mbufs_free") and v))
 print("recovery kills: %s ms" % ", ".join("%.0f" % t for t in times))
 # p99 is Joyride's over AF_INET's (below 1 is better); the others, Joyride's
 # rate over AF_INET's (above 1 is better).
