@@ -2026,17 +2026,11 @@ out:
 	return jr_send_error(sk, msg->msg_flags, err);
 }
 
-/*
- * Tell the netserver that the reader made room, once a quarter of the ring
- * has been read since it was last told, not after every read: it opens the
- * TCP window from the ring's free space, and lwIP announces a larger window
- * only in steps of that order anyway.  The window lags the ring by less
- * than a quarter, so a reader that waits on an empty ring always has at
- * least three quarters of it advertised.
- */
+/* Tell the netserver that the reader made room (jr_rx_space_due()). */
 static void jr_stream_rx_space(struct jr_sock *jsk, struct jr_server *srv)
 {
-	if (jsk->rx_cons - jsk->rx_cons_told < srv->params.rx_buf_size / 4)
+	if (!jr_rx_space_due(jsk->rx_cons, jsk->rx_cons_told,
+			     srv->params.rx_buf_size))
 		return;
 	jsk->rx_cons_told = jsk->rx_cons;
 	jr_notify(jsk, JR_OP_RX_SPACE);

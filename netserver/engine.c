@@ -8,11 +8,12 @@
  * The frames go to the NIC before the kicks: a kick is a system call, and
  * the peer should not wait for it.  Under load the loop spins and makes no
  * system call per message (the only ones are the owners' kicks, one per
- * iteration that produced completions).  With --poll adaptive, after idle_us without work it sets
- * NEED_WAKEUP on every SQ and sleeps in io_uring on the SQ doorbells, the
- * port's RX interrupt (if the PMD has one), the user-frontend listening
- * socket, the connections of hand-overs under way, and a timeout for lwIP's
- * next timer.
+ * iteration that produced completions).  With --poll adaptive, after the
+ * idle time (learned, at least idle_us) without work it sets NEED_WAKEUP
+ * on every SQ and sleeps in io_uring on the SQ doorbells, the port's RX
+ * interrupt (if the PMD has one), the user-frontend listening socket, the
+ * connections of hand-overs under way, and a timeout for lwIP's next
+ * timer.
  *
  * A user frontend's hand-over never blocks the loop: accepting it sends the
  * request, and its answer is picked up when it arrives (looked for every

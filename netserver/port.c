@@ -278,9 +278,8 @@ static err_t ns_linkoutput(struct netif *netif, struct pbuf *p)
 void ns_port_flush(struct ns_port *port)
 {
 	unsigned int sent = 0;
-	int tries = 0;
-
 	uint64_t bytes = 0;
+	int tries = 0;
 
 	ns_tso_close(port);
 	/* Counted before the PMD may free them; what stays is taken back. */

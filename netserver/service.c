@@ -613,7 +613,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 		return ERR_VAL;
 	tcp_setprio(newpcb, TCP_PRIO_NORMAL);
 	tcp_apply_opts(l, newpcb);
-	tcp_size_window(newpcb, l->front->region.params.rx_buf_size);
+	tcp_size_window(newpcb, rx_size(l));
 	child = l->waiting_head;
 	if (child) {
 		l->waiting_head = child->next;

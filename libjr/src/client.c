@@ -674,9 +674,7 @@ ssize_t jr_recv(struct jr_client *c, int sd, void *buf, size_t len, int flags)
 			s->rx_cons += n;
 			/* Release: we are done reading before the space is reused. */
 			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
-			/* As the kernel frontend: once a quarter of the ring
-			 * is read (jr_stream_rx_space in af_joyride.c). */
-			if (s->rx_cons - s->rx_cons_told >= size / 4) {
+			if (jr_rx_space_due(s->rx_cons, s->rx_cons_told, size)) {
 				s->rx_cons_told = s->rx_cons;
 				post_notify(c, sd, JR_OP_RX_SPACE);
 			}

@@ -157,6 +157,19 @@ static inline __u32 jr_bytes_chunk(__u32 size, __u32 pos, __u32 len)
 	return len < size - off ? len : size - off;
 }
 
+/*
+ * Whether a stream reader should post RX_SPACE, having read up to cons and
+ * last told the server told: once a quarter of the ring has been read since.
+ * The server opens the TCP window from the ring's free space, and lwIP
+ * announces a larger window only in steps of that order anyway; the window
+ * lags the ring by less than a quarter, so a reader waiting on an empty
+ * ring always has at least three quarters of it advertised.
+ */
+static inline int jr_rx_space_due(__u32 cons, __u32 told, __u32 size)
+{
+	return cons - told >= size / 4;
+}
+
 static inline void jr_bytes_copy_in(unsigned char *ring, __u32 size, __u32 pos,
 				    const void *src, __u32 len)
 {
