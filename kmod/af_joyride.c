@@ -119,9 +119,11 @@
 #include <linux/sysctl.h>
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
+#include <net/inet_ecn.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 #include <net/tcp_states.h>
 
 #include "jr/jr_sockaddr.h"
@@ -135,6 +137,16 @@ struct jr_req {
 	bool		done;
 	int		res;
 	struct jr_cqe	cqe;
+};
+
+/* Options the kernel keeps (jr_opts[], under "options" below). */
+enum {
+	JR_O_IP_TOS, JR_O_IP_TTL, JR_O_IP_RECVERR, JR_O_IP_MTU_DISCOVER,
+	JR_O_IP_FREEBIND, JR_O_IP_BIND_ADDRESS_NO_PORT,
+	JR_O_TCP_NODELAY, JR_O_TCP_MAXSEG, JR_O_TCP_CORK, JR_O_TCP_KEEPIDLE,
+	JR_O_TCP_KEEPINTVL, JR_O_TCP_KEEPCNT, JR_O_TCP_SYNCNT,
+	JR_O_TCP_DEFER_ACCEPT, JR_O_TCP_QUICKACK, JR_O_TCP_USER_TIMEOUT,
+	JR_O_NR
 };
 
 struct jr_sock {
@@ -179,7 +191,10 @@ struct jr_sock {
 	struct list_head	survivor_node;	/* on jr_survivors while slotless */
 	bool			survivor;
 	bool			ever_connected;
-	bool			nodelay;
+	/* Options (jr_opts[]) and byte counts for TCP_INFO. */
+	int			opt[JR_O_NR];
+	u64			tx_bytes;	/* copied into the tx ring */
+	u64			rx_bytes;	/* consumed from the rx ring */
 };
 
 static inline struct jr_sock *jr_sk(const struct sock *sk)
@@ -213,6 +228,8 @@ static void jr_sock_destruct(struct sock *sk)
 }
 
 static void jr_keepalive(struct sock *sk, int valbool);
+static void jr_opts_init(struct jr_sock *jsk);
+static int jr_opts_replay(struct jr_sock *jsk);
 
 /*
  * A redirected stream socket reports AF_INET and IPPROTO_TCP (SO_DOMAIN,
@@ -670,6 +687,7 @@ static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
 	INIT_LIST_HEAD(&jsk->survivor_node);
 	INIT_LIST_HEAD(&jsk->deferred_node);
 	jsk->owner = owner;
+	jr_opts_init(jsk);
 	jr_set_state(sk, TCP_CLOSE);
 	spin_lock(&jr_socks_lock);
 	list_add_tail(&jsk->all_node, &jr_socks);
@@ -806,6 +824,7 @@ static int jr_post_accept(struct jr_sock *l)
 	if (!csk)
 		goto out;
 	child = jr_sk(csk);
+	memcpy(child->opt, l->opt, sizeof(child->opt));
 	kref_get(&srv->ref);
 	err = jr_sock_slot(child, srv);
 	if (err) {
@@ -1128,8 +1147,8 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		err = jr_setopt(jsk, SOL_SOCKET, SO_REUSEADDR, 1);
 	if (!err && sock_flag(sk, SOCK_KEEPOPEN))
 		err = jr_setopt(jsk, SOL_SOCKET, SO_KEEPALIVE, 1);
-	if (!err && jsk->nodelay)
-		err = jr_setopt(jsk, SOL_TCP, TCP_NODELAY, 1);
+	if (!err)
+		err = jr_opts_replay(jsk);
 	if (!err && jsk->bound) {
 		memset(&sqe, 0, sizeof(sqe));
 		sqe.op = JR_OP_BIND;
@@ -1408,6 +1427,22 @@ static int jr_wait_connect(struct sock *sk, long *timeo)
 	return READ_ONCE(sk->sk_state) != TCP_SYN_SENT;
 }
 
+/*
+ * Where a connect() goes.  Linux takes 0.0.0.0 to mean this host: the
+ * socket's bound address if it has one, else 127.0.0.1 (ip_route_connect()),
+ * and getpeername() then names that address.
+ */
+static struct sockaddr_in jr_connect_dest(const struct jr_sock *jsk,
+					  const struct sockaddr *addr)
+{
+	struct sockaddr_in sin = *(const struct sockaddr_in *)addr;
+
+	if (sin.sin_addr.s_addr == htonl(INADDR_ANY))
+		sin.sin_addr.s_addr = jsk->bound && jsk->local.sin_addr.s_addr ?
+				      jsk->local.sin_addr.s_addr : htonl(INADDR_LOOPBACK);
+	return sin;
+}
+
 static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 			     int len, int flags)
 {
@@ -1467,11 +1502,11 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	err = -ENETDOWN;
 	if (!srv)
 		goto out;
-	jr_sockaddr_from_sin((const struct sockaddr_in *)addr, &sqe.u.addr);
+	jsk->peer = jr_connect_dest(jsk, addr);
+	jr_sockaddr_from_sin(&jsk->peer, &sqe.u.addr);
 	sqe.slot = jsk->slot;
 	sqe.slot_gen = jsk->gen;
 	sqe.tag = jr_next_tag(srv);
-	memcpy(&jsk->peer, addr, sizeof(jsk->peer));
 	spin_lock_bh(&jsk->lock);
 	jsk->async.tag = sqe.tag;
 	jsk->async.op = JR_OP_CONNECT;
@@ -1520,6 +1555,7 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
 	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	struct sockaddr_in peer;
 	int err;
 
 	if (len < (int)sizeof(sa_family_t))
@@ -1544,10 +1580,11 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 	err = jr_wait_recovered(jsk);
 	if (err)
 		goto out;
-	jr_sockaddr_from_sin((const struct sockaddr_in *)addr, &sqe.u.addr);
+	peer = jr_connect_dest(jsk, addr);
+	jr_sockaddr_from_sin(&peer, &sqe.u.addr);
 	err = jr_call(jsk, &sqe);
 	if (!err) {
-		memcpy(&jsk->peer, addr, sizeof(jsk->peer));
+		jsk->peer = peer;
 		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 		jr_set_state(sk, TCP_ESTABLISHED);
@@ -1852,28 +1889,351 @@ static void jr_keepalive(struct sock *sk, int valbool)
 	jr_setopt(jr_sk(sk), SOL_SOCKET, SO_KEEPALIVE, !!valbool);
 }
 
+/* ------------------------------------------------------------ options */
+
+/*
+ * Options below SOL_SOCKET (core code serves that level and calls
+ * jr_keepalive()).  Each option Joyride implements is a row of jr_opts[]:
+ * the kernel keeps its value, so getsockopt() needs no round trip and a
+ * replay restores it, and forwards changes of those the netserver acts on.
+ * An accepted socket starts with its listener's values, as on Linux.
+ *
+ * Everything else answers what Linux answers for an option it does not
+ * know, in the order of its checks (net/ipv4/tcp.c, udp.c, ip_sockglue.c):
+ * a TCP socket's other levels go to IP, whose setsockopt refuses a level
+ * other than SOL_IP with ENOPROTOOPT and whose getsockopt with EOPNOTSUPP;
+ * TCP refuses an int option shorter than an int with EINVAL before it
+ * looks at the name.  Documentation/sockets.md lists what is left out.
+ */
+#define JR_OT_STREAM	(1U << 0)
+#define JR_OT_DGRAM	(1U << 1)
+#define JR_OT_ANY	(JR_OT_STREAM | JR_OT_DGRAM)
+
+#define JR_TCP_MIN_MSS		88	/* Linux's TCP_MIN_MSS */
+#define JR_TCP_MSS_DEFAULT	536	/* what an unconnected socket reports */
+#define JR_MAX_TCP_WINDOW	32767	/* Linux's bound on TCP_MAXSEG */
+
+enum jr_opt_kind {
+	JR_OK_BOOL,		/* stored as 0 or 1 */
+	JR_OK_INT,		/* min..max, else EINVAL */
+	JR_OK_TOS,		/* IP_TOS: a byte; TCP keeps the ECN bits */
+	JR_OK_TTL,		/* IP_TTL: -1 (the default) or 1..255 */
+	JR_OK_DEFER,		/* TCP_DEFER_ACCEPT: seconds, rounded up */
+};
+
+struct jr_opt {
+	u16		level;
+	u16		name;
+	u8		types;		/* socket types the option applies to;
+					 * the others get EINVAL, as on Linux */
+	u8		kind;
+	bool		forward;	/* the netserver acts on it */
+	bool		min_byte;	/* a 1-byte value is accepted (IP) */
+	int		def, min, max;
+	u64		feature;	/* a netserver must have been granted */
+};
+
+
+/* ABI 1.0 had the options without JR_F_SOCKOPTS. */
+#define JR_IPOPT(id, nm, ty, kd, fw, d, lo, hi) \
+	[id] = { SOL_IP, nm, ty, kd, fw, true, d, lo, hi, JR_F_SOCKOPTS }
+#define JR_TCPOPT(id, nm, kd, fw, d, lo, hi) \
+	[id] = { SOL_TCP, nm, JR_OT_STREAM, kd, fw, false, d, lo, hi, JR_F_SOCKOPTS }
+#define JR_TCPOPT_V10(id, nm, kd, d, lo, hi) \
+	[id] = { SOL_TCP, nm, JR_OT_STREAM, kd, true, false, d, lo, hi, 0 }
+
+static const struct jr_opt jr_opts[JR_O_NR] = {
+	JR_IPOPT(JR_O_IP_TOS, IP_TOS, JR_OT_ANY, JR_OK_TOS, true, 0, 0, 0),
+	JR_IPOPT(JR_O_IP_TTL, IP_TTL, JR_OT_ANY, JR_OK_TTL, true, -1, 0, 0),
+	/* Kept, not acted on: the error queue stays empty (sockets.md). */
+	JR_IPOPT(JR_O_IP_RECVERR, IP_RECVERR, JR_OT_ANY, JR_OK_BOOL, false, 0, 0, 0),
+	JR_IPOPT(JR_O_IP_MTU_DISCOVER, IP_MTU_DISCOVER, JR_OT_ANY, JR_OK_INT, false,
+		 IP_PMTUDISC_WANT, IP_PMTUDISC_DONT, IP_PMTUDISC_OMIT),
+	JR_IPOPT(JR_O_IP_FREEBIND, IP_FREEBIND, JR_OT_ANY, JR_OK_BOOL, false, 0, 0, 0),
+	JR_IPOPT(JR_O_IP_BIND_ADDRESS_NO_PORT, IP_BIND_ADDRESS_NO_PORT, JR_OT_ANY,
+		 JR_OK_BOOL, false, 0, 0, 0),
+	JR_TCPOPT_V10(JR_O_TCP_NODELAY, TCP_NODELAY, JR_OK_BOOL, 0, 0, 0),
+	JR_TCPOPT(JR_O_TCP_MAXSEG, TCP_MAXSEG, JR_OK_INT, true, 0, 0, JR_MAX_TCP_WINDOW),
+	JR_TCPOPT(JR_O_TCP_CORK, TCP_CORK, JR_OK_BOOL, true, 0, 0, 0),
+	JR_TCPOPT_V10(JR_O_TCP_KEEPIDLE, TCP_KEEPIDLE, JR_OK_INT, 7200, 1, 32767),
+	JR_TCPOPT_V10(JR_O_TCP_KEEPINTVL, TCP_KEEPINTVL, JR_OK_INT, 75, 1, 32767),
+	JR_TCPOPT_V10(JR_O_TCP_KEEPCNT, TCP_KEEPCNT, JR_OK_INT, 9, 1, 127),
+	JR_TCPOPT_V10(JR_O_TCP_SYNCNT, TCP_SYNCNT, JR_OK_INT, 6, 1, 127),
+	JR_TCPOPT(JR_O_TCP_DEFER_ACCEPT, TCP_DEFER_ACCEPT, JR_OK_DEFER, true, 0, 0, 0),
+	JR_TCPOPT(JR_O_TCP_QUICKACK, TCP_QUICKACK, JR_OK_BOOL, true, 1, 0, 0),
+	JR_TCPOPT(JR_O_TCP_USER_TIMEOUT, TCP_USER_TIMEOUT, JR_OK_INT, true, 0, 0, INT_MAX),
+};
+
+static void jr_opts_init(struct jr_sock *jsk)
+{
+	int i;
+
+	for (i = 0; i < JR_O_NR; i++)
+		jsk->opt[i] = jr_opts[i].def;
+}
+
+static int jr_opt_find(int level, int name)
+{
+	int i;
+
+	for (i = 0; i < JR_O_NR; i++)
+		if (jr_opts[i].level == level && jr_opts[i].name == name)
+			return i;
+	return -1;
+}
+
+/*
+ * TCP_DEFER_ACCEPT as Linux keeps it: the seconds become a number of SYN-ACK
+ * retransmissions (1 s doubling, at most 120 s apart), and reading it back
+ * gives the time those take.
+ */
+static int jr_defer_accept_secs(int secs)
+{
+	int retrans = 0, timeout = 1, period = 1, total = 0;
+
+	if (secs <= 0)
+		return 0;
+	retrans = 1;
+	while (secs > period && retrans < 255) {
+		retrans++;
+		timeout = min(timeout << 1, 120);
+		period += timeout;
+	}
+	for (timeout = 1, total = 1; --retrans; ) {
+		timeout = min(timeout << 1, 120);
+		total += timeout;
+	}
+	return total;
+}
+
+/* What the netserver is told for a stored value. */
+static u64 jr_opt_wire(struct sock *sk, int id, int val)
+{
+	if (id == JR_O_IP_TTL && val < 0)
+		return READ_ONCE(sock_net(sk)->ipv4.sysctl_ip_default_ttl);
+	return (u32)val;
+}
+
+/* Read an option value as do_ip_setsockopt() and do_tcp_setsockopt() do. */
+static int jr_opt_read(const struct jr_opt *o, sockptr_t optval,
+		       unsigned int optlen, int *val)
+{
+	*val = 0;
+	if (optlen >= sizeof(int))
+		return copy_from_sockptr(val, optval, sizeof(int)) ? -EFAULT : 0;
+	if (!o->min_byte)
+		return -EINVAL;
+	if (optlen >= 1) {
+		unsigned char c;
+
+		if (copy_from_sockptr(&c, optval, 1))
+			return -EFAULT;
+		*val = c;
+	}
+	return 0;	/* IP: no bytes means 0 */
+}
+
+/* The stored value for val, or -EINVAL. */
+static int jr_opt_value(struct sock *sk, const struct jr_opt *o,
+			unsigned int optlen, int val, int *out)
+{
+	switch (o->kind) {
+	case JR_OK_BOOL:
+		*out = !!val;
+		return 0;
+	case JR_OK_TOS:
+		if (sk->sk_type == SOCK_STREAM)
+			val = (val & ~INET_ECN_MASK) |
+			      (jr_sk(sk)->opt[JR_O_IP_TOS] & INET_ECN_MASK);
+		*out = val & 0xff;
+		return 0;
+	case JR_OK_TTL:
+		if (optlen < 1 || (val != -1 && (val < 1 || val > 255)))
+			return -EINVAL;
+		*out = val;
+		return 0;
+	case JR_OK_DEFER:
+		*out = jr_defer_accept_secs(val);
+		return 0;
+	}
+	if (o->name == TCP_MAXSEG && o->level == SOL_TCP && val &&
+	    val < JR_TCP_MIN_MSS)
+		return -EINVAL;
+	if (val < o->min || val > o->max)
+		return -EINVAL;
+	*out = val;
+	return 0;
+}
+
+static int jr_opt_set(struct sock *sk, int id, sockptr_t optval,
+		      unsigned int optlen)
+{
+	const struct jr_opt *o = &jr_opts[id];
+	struct jr_sock *jsk = jr_sk(sk);
+	int val, stored, err;
+
+	err = jr_opt_read(o, optval, optlen, &val);
+	if (err)
+		return err;
+	if (!(o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
+		return -EINVAL;
+	err = jr_opt_value(sk, o, optlen, val, &stored);
+	if (err)
+		return err;
+	lock_sock(sk);
+	/* A netserver that cannot act on the option cannot have it. */
+	if (o->forward && jsk->srv && (jsk->srv->params.features & o->feature) != o->feature)
+		err = -ENOPROTOOPT;
+	else if (o->forward && jsk->srv && !jsk->survivor)
+		err = jr_setopt(jsk, o->level, o->name, jr_opt_wire(sk, id, stored));
+	if (!err)
+		jsk->opt[id] = stored;
+	/* A survivor's values reach the next netserver with the replay. */
+	if (err == -ENETDOWN && jsk->survivor) {
+		jsk->opt[id] = stored;
+		err = 0;
+	}
+	release_sock(sk);
+	return err;
+}
+
+/* Replay: every forwarded option whose value is not the default. */
+static int jr_opts_replay(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+	int i, err = 0;
+
+	for (i = 0; i < JR_O_NR && !err; i++) {
+		const struct jr_opt *o = &jr_opts[i];
+
+		if (o->forward && jsk->opt[i] != o->def &&
+		    (jsk->srv->params.features & o->feature) == o->feature &&
+		    (o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
+			err = jr_setopt(jsk, o->level, o->name,
+					jr_opt_wire(sk, i, jsk->opt[i]));
+	}
+	return err;
+}
+
+/* TCP_INFO: the netserver's view of the connection, plus our byte counts. */
+static int jr_get_tcp_info(struct sock *sk, struct tcp_info *ti)
+{
+	struct jr_sock *jsk = jr_sk(sk);
+	struct jr_sqe sqe = { .op = JR_OP_GETSOCKOPT };
+	struct jr_tcp_info ji = { };
+	struct jr_server *srv;
+	int err = 0;
+
+	memset(ti, 0, sizeof(*ti));
+	lock_sock(sk);
+	ti->tcpi_state = sk->sk_state;
+	ti->tcpi_rto = USEC_PER_SEC;			/* TCP_TIMEOUT_INIT */
+	ti->tcpi_snd_mss = ti->tcpi_rcv_mss = ti->tcpi_advmss = JR_TCP_MSS_DEFAULT;
+	ti->tcpi_snd_ssthresh = TCP_INFINITE_SSTHRESH;
+	ti->tcpi_snd_cwnd = TCP_INIT_CWND;
+	ti->tcpi_reordering = TCP_FASTRETRANS_THRESH;
+	if (sk->sk_state == TCP_ESTABLISHED && jsk->srv &&
+	    (jsk->srv->params.features & JR_F_SOCKOPTS)) {
+		sqe.u.sockopt.level = SOL_TCP;
+		sqe.u.sockopt.name = TCP_INFO;
+		err = jr_call(jsk, &sqe);
+		if (!err)
+			ji = jsk->sync.cqe.u.tcp_info;
+	}
+	srv = err ? NULL : jr_sock_srv_get(jsk);
+	if (srv) {
+		struct jr_slot_ctl *ctl = jr_slot_ctl(srv, jsk->slot);
+		u32 unacked = jsk->tx_prod - jr_load_acquire(&ctl->tx_cons);
+		u32 unread = jr_load_acquire(&ctl->rx_prod) - jsk->rx_cons;
+
+		/* Positions the netserver may have lied about only skew the
+		 * figures of its own socket. */
+		if (unacked <= srv->params.tx_buf_size)
+			ti->tcpi_bytes_acked = jsk->tx_bytes - unacked;
+		if (unread <= srv->params.rx_buf_size)
+			ti->tcpi_bytes_received = jsk->rx_bytes + unread;
+		ti->tcpi_notsent_bytes = 0;
+		ti->tcpi_rcv_space = srv->params.rx_buf_size;
+		jr_server_put(srv);
+	}
+	release_sock(sk);
+	if (err)
+		return err;
+	if (ji.state) {
+		u32 mss = ji.snd_mss ? ji.snd_mss : JR_TCP_MSS_DEFAULT;
+
+		ti->tcpi_ca_state = ji.ca_state;
+		ti->tcpi_retransmits = ji.retransmits;
+		ti->tcpi_backoff = ji.retransmits;
+		ti->tcpi_options = ji.options;
+		ti->tcpi_snd_wscale = ji.wscale >> 4;
+		ti->tcpi_rcv_wscale = ji.wscale & 0xf;
+		ti->tcpi_rto = ji.rto_us;
+		ti->tcpi_snd_mss = ti->tcpi_rcv_mss = ti->tcpi_advmss = mss;
+		ti->tcpi_rtt = ji.rtt_us;
+		ti->tcpi_rttvar = ji.rttvar_us;
+		ti->tcpi_snd_cwnd = ji.snd_cwnd / mss;
+		ti->tcpi_snd_ssthresh = ji.snd_ssthresh >= 0x7fffffffU / 2 ?
+					TCP_INFINITE_SSTHRESH : ji.snd_ssthresh / mss;
+		ti->tcpi_snd_wnd = ji.snd_wnd;
+		ti->tcpi_unacked = ji.unacked;
+		ti->tcpi_total_retrans = ji.total_retrans;
+		ti->tcpi_pmtu = mss + 40;
+	}
+	return 0;
+}
+
+/* Linux's result of an int-valued IP getsockopt: one byte if asked. */
+static int jr_put_ip_int(int val, char __user *optval, int __user *optlen, int len)
+{
+	if (len < (int)sizeof(int) && len > 0 && val >= 0 && val <= 255) {
+		unsigned char c = val;
+
+		if (put_user(1, optlen) || copy_to_user(optval, &c, 1))
+			return -EFAULT;
+		return 0;
+	}
+	len = min_t(unsigned int, sizeof(int), len);
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
 static int jr_setsockopt(struct socket *sock, int level, int optname,
 			 sockptr_t optval, unsigned int optlen)
 {
 	struct sock *sk = sock->sk;
-	int val, err;
+	bool stream = sk->sk_type == SOCK_STREAM;
+	char name[TCP_CA_NAME_MAX];
+	int id;
 
-	if (level != SOL_TCP || sk->sk_type != SOCK_STREAM)
+	/* TCP's own level, or UDP's, then IP's; IP knows only SOL_IP. */
+	if (stream && level == SOL_TCP) {
+		switch (optname) {
+		case TCP_CONGESTION:
+		case TCP_ULP:
+			if (optlen < 1)
+				return -EINVAL;
+			memset(name, 0, sizeof(name));
+			if (copy_from_sockptr(name, optval,
+					      min_t(unsigned int, optlen, sizeof(name) - 1)))
+				return -EFAULT;
+			/* lwIP's congestion control is Reno's; no ULP exists. */
+			if (optname == TCP_CONGESTION && !strcmp(name, "reno"))
+				return 0;
+			return -ENOENT;
+		}
+		if (optlen < sizeof(int))
+			return -EINVAL;
+	} else if (!stream && level == SOL_UDP) {
+		return optlen < sizeof(int) ? -EINVAL : -ENOPROTOOPT;
+	} else if (level != SOL_IP) {
 		return -ENOPROTOOPT;
-	if (!jr_sockopt_known(level, optname))
+	}
+	id = jr_opt_find(level, optname);
+	if (id < 0)
 		return -ENOPROTOOPT;
-	if (optlen < sizeof(int))
-		return -EINVAL;
-	if (copy_from_sockptr(&val, optval, sizeof(val)))
-		return -EFAULT;
-	if (optname != TCP_NODELAY && val < 1)
-		return -EINVAL;
-	lock_sock(sk);
-	err = jr_setopt(jr_sk(sk), level, optname, optname == TCP_NODELAY ? !!val : val);
-	if (!err && optname == TCP_NODELAY)
-		jr_sk(sk)->nodelay = !!val;
-	release_sock(sk);
-	return err;
+	return jr_opt_set(sk, id, optval, optlen);
 }
 
 static int jr_getsockopt(struct socket *sock, int level, int optname,
@@ -1881,28 +2241,89 @@ static int jr_getsockopt(struct socket *sock, int level, int optname,
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
-	struct jr_sqe sqe = { .op = JR_OP_GETSOCKOPT };
-	int len, val, err;
+	bool stream = sk->sk_type == SOCK_STREAM;
+	int len, val, id, err;
 
-	if (level != SOL_TCP || sk->sk_type != SOCK_STREAM ||
-	    !jr_sockopt_known(level, optname))
-		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
 		return -EFAULT;
+	if (stream && level == SOL_TCP) {
+		switch (optname) {
+		case TCP_INFO: {
+			struct tcp_info ti;
+
+			err = jr_get_tcp_info(sk, &ti);
+			if (err)
+				return err;
+			len = min_t(unsigned int, len, sizeof(ti));
+			if (put_user(len, optlen) || copy_to_user(optval, &ti, len))
+				return -EFAULT;
+			return 0;
+		}
+		case TCP_CONGESTION: {
+			char ca[TCP_CA_NAME_MAX] = "reno";
+
+			len = min_t(unsigned int, len, TCP_CA_NAME_MAX);
+			if (put_user(len, optlen) || copy_to_user(optval, ca, len))
+				return -EFAULT;
+			return 0;
+		}
+		case TCP_ULP:			/* none attached */
+			return put_user(0, optlen) ? -EFAULT : 0;
+		}
+		/* As do_tcp_getsockopt(): the length is clamped unsigned. */
+		len = min_t(unsigned int, len, sizeof(int));
+		id = jr_opt_find(level, optname);
+		if (id < 0)
+			return -ENOPROTOOPT;
+		val = READ_ONCE(jsk->opt[id]);
+		if (optname == TCP_MAXSEG) {
+			/* Connected: the segment size in use; else what was set. */
+			if (sk->sk_state == TCP_ESTABLISHED) {
+				struct tcp_info ti;
+
+				err = jr_get_tcp_info(sk, &ti);
+				if (err)
+					return err;
+				val = ti.tcpi_snd_mss;
+			} else if (!val) {
+				val = JR_TCP_MSS_DEFAULT;
+			}
+		}
+		if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+			return -EFAULT;
+		return 0;
+	}
+	if (!stream && level == SOL_UDP)
+		return len < 0 ? -EINVAL : -ENOPROTOOPT;
+	if (level != SOL_IP)
+		return -EOPNOTSUPP;
 	if (len < 0)
 		return -EINVAL;
-	len = min_t(int, len, sizeof(int));
-	sqe.u.sockopt.level = level;
-	sqe.u.sockopt.name = optname;
-	lock_sock(sk);
-	err = jr_call(jsk, &sqe);
-	val = (int)jsk->sync.cqe.u.sockopt.value;
-	release_sock(sk);
-	if (err)
-		return err;
-	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
-		return -EFAULT;
-	return 0;
+	switch (optname) {
+	case IP_OPTIONS:			/* none set */
+		return put_user(0, optlen) ? -EFAULT : 0;
+	case IP_MTU:
+		if (sk->sk_state != TCP_ESTABLISHED)
+			return -ENOTCONN;
+		if (stream) {
+			struct tcp_info ti;
+
+			err = jr_get_tcp_info(sk, &ti);
+			if (err)
+				return err;
+			val = ti.tcpi_pmtu;
+		} else {
+			val = ETH_DATA_LEN;
+		}
+		return jr_put_ip_int(val, optval, optlen, len);
+	}
+	id = jr_opt_find(level, optname);
+	if (id < 0)
+		return -ENOPROTOOPT;
+	val = READ_ONCE(jsk->opt[id]);
+	if (id == JR_O_IP_TTL && val < 0)
+		val = READ_ONCE(sock_net(sk)->ipv4.sysctl_ip_default_ttl);
+	return jr_put_ip_int(val, optval, optlen, len);
 }
 
 /* SIGPIPE on EPIPE unless MSG_NOSIGNAL, as sk_stream_error() does. */
@@ -2014,6 +2435,7 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 		if (err)
 			break;
 		jsk->tx_prod += room;
+		jsk->tx_bytes += room;
 		/* Release: the bytes are in the ring before tx_prod says so. */
 		jr_store_release(&jr_slot_ctl(srv, jsk->slot)->tx_prod, jsk->tx_prod);
 		jr_notify(jsk, JR_OP_TX);
@@ -2073,6 +2495,7 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 			if (flags & MSG_PEEK)
 				break;
 			jsk->rx_cons += n;
+			jsk->rx_bytes += n;
 			/* Release: our reads finish before the space is reused. */
 			jr_store_release(&jr_slot_ctl(srv, jsk->slot)->rx_cons, jsk->rx_cons);
 			jr_stream_rx_space(jsk, srv);

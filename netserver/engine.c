@@ -555,7 +555,7 @@ int ns_engine_run(struct ns_engine *eng)
 	while (!eng->stop) {
 		ns_port_retry_output(&eng->port);
 		work = ns_port_poll(eng);
-		netif_poll_all();		/* loopback traffic */
+		work += ns_port_poll_loopback(&eng->port);
 		for (struct ns_front *f = eng->fronts; f; f = f->next)
 			work += ns_front_serve(f);
 		sys_check_timeouts();

@@ -77,6 +77,7 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv);
 unsigned int ns_port_poll(struct ns_engine *eng);	/* RX burst into lwIP */
 void ns_port_flush(struct ns_port *port);		/* TX burst */
 void ns_port_retry_output(struct ns_port *port);
+unsigned int ns_port_poll_loopback(struct ns_port *port); /* own addresses */
 void ns_port_rx_intr(struct ns_port *port, bool enable);
 void ns_port_close(struct ns_port *port);
 
@@ -134,6 +135,15 @@ struct ns_sock {
 	 * 0: lwIP's default. */
 	bool			nodelay;
 	uint32_t		keep_idle_ms, keep_intvl_ms, keep_cnt;
+	uint8_t			tos;		/* IP_TOS */
+	uint8_t			ttl;		/* IP_TTL; 0: lwIP's */
+	uint16_t		user_mss;	/* TCP_MAXSEG */
+	bool			cork;		/* TCP_CORK */
+	bool			cork_flush;	/* the poll timer sends what it held */
+	uint32_t		cork_since_ms;	/* sys_now() when bytes began to
+						 * wait for the cork; 0: none */
+	uint32_t		user_timeout_ms; /* TCP_USER_TIMEOUT */
+	uint32_t		last_ack_ms;	/* sys_now() of the last progress */
 
 	/* TCP connect: SYN retransmissions so far and the TCP_SYNCNT limit
 	 * (0: Linux's default). */

@@ -156,6 +156,17 @@ static void from_jr_addr(const struct jr_sockaddr *sa, ip_addr_t *ip, u16_t *por
 	*port = ntohs(sa->port);
 }
 
+/*
+ * Linux takes 0.0.0.0 as a destination to mean this host: the socket's
+ * bound address if it has one, else 127.0.0.1 (ip_route_connect()).
+ */
+static void dest_any_is_local(const struct ns_sock *s, ip_addr_t *ip)
+{
+	if (!ip_addr_isany(ip))
+		return;
+	ip_addr_set_ip4_u32(ip, s->bound_addr ? s->bind_ip : PP_HTONL(IPADDR_LOOPBACK));
+}
+
 static int errno_from_err(err_t err)
 {
 	switch (err) {
@@ -413,6 +424,21 @@ static void tcp_tx_drain(struct ns_sock *s)
 		return;
 	}
 	avail = prod - s->tx_queued;
+	/* TCP_CORK: whole segments only; the rest waits for more bytes, the
+	 * uncork, a shutdown or the poll timer (tcp_conn_poll_cb). */
+	if (s->cork && !s->cork_flush && !s->shut_wr_pending && pcb->mss) {
+		uint32_t held = avail % pcb->mss;
+
+		avail -= held;
+		if (!held)
+			s->cork_since_ms = 0;
+		else if (!s->cork_since_ms)
+			s->cork_since_ms = sys_now() | 1;
+	} else {
+		s->cork_since_ms = 0;
+	}
+	if (avail && !pcb->unacked)
+		s->last_ack_ms = sys_now();
 	while (avail) {
 		uint32_t room = tcp_sndbuf(pcb);
 		uint32_t n;
@@ -476,6 +502,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 		return ERR_OK;
 	old_cons = s->tx_cons;
 	s->tx_cons += len;
+	s->last_ack_ms = sys_now();
 	s->front->eng->tx_acks++;
 	/* Release: lwIP no longer references these bytes; the owner may
 	 * overwrite them. */
@@ -495,6 +522,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 
 static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb);
 static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb);
+static err_t tcp_conn_poll_cb(void *arg, struct tcp_pcb *pcb);
 static void tcp_size_window(struct tcp_pcb *pcb, uint32_t ring);
 
 static void tcp_err_cb(void *arg, err_t err)
@@ -573,6 +601,7 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_size_window(pcb, rx_size(s));
 	pcb->rto = 3000 / TCP_SLOW_INTERVAL;
 	s->state = NS_SOCK_CONNECTED;
+	tcp_apply_opts(s, pcb);
 	s->front->eng->tcp_conns++;
 	to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
 	complete_pending(s, 0, &local);
@@ -592,8 +621,14 @@ static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 	child->keep_intvl_ms = l->keep_intvl_ms;
 	child->keep_cnt = l->keep_cnt;
 	child->syncnt = l->syncnt;
+	child->tos = l->tos;
+	child->ttl = l->ttl;
+	child->user_mss = l->user_mss;
+	child->cork = l->cork;
+	child->user_timeout_ms = l->user_timeout_ms;
 	child->pcb.tcp = pcb;
 	child->state = NS_SOCK_CONNECTED;
+	tcp_apply_opts(child, pcb);
 	child->rx_pending = rx_pending;
 	child->fin_pending = fin;
 	child->listener = NULL;
@@ -681,6 +716,44 @@ static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb)
 	pcb->keep_idle = s->keep_idle_ms ? s->keep_idle_ms : TCP_KEEPIDLE_DEFAULT;
 	pcb->keep_intvl = s->keep_intvl_ms ? s->keep_intvl_ms : TCP_KEEPINTVL_DEFAULT;
 	pcb->keep_cnt = s->keep_cnt ? s->keep_cnt : TCP_KEEPCNT_DEFAULT;
+	pcb->tos = s->tos;
+	pcb->ttl = s->ttl ? s->ttl : TCP_TTL;
+	/* TCP_MAXSEG caps what we send; lwIP sets pcb->mss from the peer's
+	 * option when the SYN arrives, so established connections get it
+	 * again (tcp_connected_cb, accept_into). */
+	if (s->user_mss && pcb->mss > s->user_mss)
+		pcb->mss = s->user_mss;
+	/* The SYN retries own the poll callback while connecting. */
+	if (s->state == NS_SOCK_CONNECTED)
+		tcp_poll(pcb, s->cork || s->user_timeout_ms ? tcp_conn_poll_cb : NULL,
+			 s->cork || s->user_timeout_ms ? 1 : 0);
+}
+
+#define NS_CORK_MS	200	/* Linux's TCP_CORK ceiling */
+
+/*
+ * Every slow-timer tick (500 ms) of a connection with TCP_CORK or
+ * TCP_USER_TIMEOUT: corked bytes that waited 200 ms go out (after 200 to
+ * 700 ms), and a connection whose oldest unacknowledged byte has waited
+ * longer than the user timeout is aborted with ETIMEDOUT, as Linux does.
+ */
+static err_t tcp_conn_poll_cb(void *arg, struct tcp_pcb *pcb)
+{
+	struct ns_sock *s = arg;
+
+	if (!s || s->state != NS_SOCK_CONNECTED)
+		return ERR_OK;
+	if (s->user_timeout_ms && pcb->unacked &&
+	    sys_now() - s->last_ack_ms >= s->user_timeout_ms) {
+		tcp_abort(pcb);		/* tcp_err_cb: ERR_ABRT is ETIMEDOUT */
+		return ERR_ABRT;
+	}
+	if (s->cork && s->cork_since_ms && sys_now() - s->cork_since_ms >= NS_CORK_MS) {
+		s->cork_flush = true;
+		tcp_tx_drain(s);
+		s->cork_flush = false;
+	}
+	return ERR_OK;
 }
 
 static void tcp_set_callbacks(struct ns_sock *s, struct tcp_pcb *pcb)
@@ -865,6 +938,7 @@ static void udp_tx_drain(struct ns_sock *s)
 					u16_t port;
 
 					from_jr_addr(&h.addr, &ip, &port);
+					dest_any_is_local(s, &ip);
 					err = udp_sendto(s->pcb.udp, p, &ip, port);
 				} else {
 					err = udp_send(s->pcb.udp, p);
@@ -1379,6 +1453,7 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 		return s->type == SOCK_DGRAM ? udp_disconnect_sock(s, local)
 					     : tcp_disconnect_sock(s, local);
 	from_jr_addr(&sqe->u.addr, &ip, &port);
+	dest_any_is_local(s, &ip);
 	if (s->type == SOCK_DGRAM)
 		return udp_connect_sock(s, &ip, port, local);
 	if (s->state == NS_SOCK_CONNECTING)
@@ -1524,12 +1599,61 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 			*so &= (u8_t)~flag;
 		return 0;
 	}
+	if (level == IPPROTO_IP) {
+		switch (name) {
+		case IP_TOS:
+			if (v > 0xff)
+				return -EINVAL;
+			s->tos = (uint8_t)v;
+			break;
+		case IP_TTL:
+			if (v < 1 || v > 255)
+				return -EINVAL;
+			s->ttl = (uint8_t)v;
+			break;
+		default:
+			return -ENOPROTOOPT;
+		}
+		if (s->type == SOCK_DGRAM) {
+			if (s->pcb.udp) {
+				s->pcb.udp->tos = s->tos;
+				s->pcb.udp->ttl = s->ttl ? s->ttl : UDP_TTL;
+			}
+			return 0;
+		}
+		if (s->pcb.tcp && s->state != NS_SOCK_LISTEN)
+			tcp_apply_opts(s, s->pcb.tcp);
+		return 0;
+	}
 	if (s->type != SOCK_STREAM || !s->pcb.tcp)
 		return -ENOPROTOOPT;
 	switch (name) {
 	case TCP_NODELAY:
 		s->nodelay = v != 0;
 		break;
+	case TCP_MAXSEG:
+		if (v > 32767)
+			return -EINVAL;
+		s->user_mss = (uint16_t)v;
+		break;
+	case TCP_CORK:
+		s->cork = v != 0;
+		break;
+	case TCP_QUICKACK:
+		if (v && s->state == NS_SOCK_CONNECTED) {
+			tcp_ack_now(s->pcb.tcp);
+			tcp_output(s->pcb.tcp);
+		}
+		return 0;
+	case TCP_USER_TIMEOUT:
+		if (v > INT32_MAX)
+			return -EINVAL;
+		s->user_timeout_ms = (uint32_t)v;
+		break;
+	case TCP_DEFER_ACCEPT:
+		/* Accepted, not acted on: connections are accepted at once
+		 * (Documentation/sockets.md). */
+		return 0;
 	case TCP_KEEPIDLE:
 		if (!v || v > 32767)
 			return -EINVAL;
@@ -1552,6 +1676,71 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 	 * fields: its children get them when they are accepted. */
 	if (s->state != NS_SOCK_LISTEN)
 		tcp_apply_opts(s, s->pcb.tcp);
+	/* Uncorked: what was held goes now. */
+	if (name == TCP_CORK && !s->cork)
+		tcp_tx_drain(s);
+	return 0;
+}
+
+/* Linux's tcp_info states, from lwIP's. */
+static uint8_t linux_tcp_state(enum tcp_state st)
+{
+	switch (st) {
+	case SYN_SENT:		return 2;	/* TCP_SYN_SENT */
+	case SYN_RCVD:		return 3;	/* TCP_SYN_RECV */
+	case ESTABLISHED:	return 1;	/* TCP_ESTABLISHED */
+	case FIN_WAIT_1:	return 4;
+	case FIN_WAIT_2:	return 5;
+	case TIME_WAIT:		return 6;
+	case CLOSE_WAIT:	return 8;
+	case LAST_ACK:		return 9;
+	case LISTEN:		return 10;
+	case CLOSING:		return 11;
+	default:		return 7;	/* TCP_CLOSE */
+	}
+}
+
+static unsigned int seg_count(const struct tcp_seg *seg)
+{
+	unsigned int n = 0;
+
+	for (; seg; seg = seg->next)
+		n++;
+	return n;
+}
+
+/*
+ * TCP_INFO from the pcb.  lwIP measures round trips in slow-timer ticks
+ * (500 ms): rtt and rttvar are as coarse as that, and zero until the
+ * first measurement.  It counts no retransmissions per connection beyond
+ * the current run of timeouts (nrtx).
+ */
+static int tcp_info_of(const struct ns_sock *s, struct jr_tcp_info *ti)
+{
+	const struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (!pcb || s->state == NS_SOCK_LISTEN)
+		return -ENOTCONN;
+	memset(ti, 0, sizeof(*ti));
+	ti->state = linux_tcp_state(pcb->state);
+	ti->ca_state = (pcb->flags & TF_INFR) ? 3 : pcb->nrtx ? 4 : 0;
+	ti->retransmits = pcb->nrtx;
+#if LWIP_WND_SCALE
+	if (pcb->flags & TF_WND_SCALE) {
+		ti->options |= 4;	/* TCPI_OPT_WSCALE */
+		ti->wscale = (uint8_t)(pcb->snd_scale << 4 | pcb->rcv_scale);
+	}
+#endif
+	ti->snd_mss = pcb->mss;
+	ti->rto_us = (uint32_t)pcb->rto * TCP_SLOW_INTERVAL * 1000;
+	if (pcb->sa >= 0 && pcb->sa != 0) {
+		ti->rtt_us = (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
+		ti->rttvar_us = (uint32_t)(pcb->sv >> 2) * TCP_SLOW_INTERVAL * 1000;
+	}
+	ti->snd_cwnd = pcb->cwnd;
+	ti->snd_ssthresh = pcb->ssthresh;
+	ti->snd_wnd = pcb->snd_wnd;
+	ti->unacked = seg_count(pcb->unacked);
 	return 0;
 }
 
@@ -1574,7 +1763,7 @@ static int op_getsockopt(struct ns_sock *s, const struct jr_sqe *sqe, uint64_t *
 		*value = sock_syncnt(s);
 		return 0;
 	}
-	if (s->type != SOCK_STREAM || !s->pcb.tcp)
+	if (level != IPPROTO_TCP || s->type != SOCK_STREAM || !s->pcb.tcp)
 		return -ENOPROTOOPT;
 	switch (name) {
 	case TCP_NODELAY:
@@ -1665,13 +1854,18 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 		res = op_setsockopt(s, sqe);
 		break;
 	case JR_OP_GETSOCKOPT:
-		res = op_getsockopt(s, sqe, &value);
+		memset(&cqe, 0, sizeof(cqe));
+		if (sqe->u.sockopt.level == IPPROTO_TCP && sqe->u.sockopt.name == TCP_INFO &&
+		    s->type == SOCK_STREAM)
+			res = tcp_info_of(s, &cqe.u.tcp_info);
+		else
+			res = op_getsockopt(s, sqe, &value);
 		if (res == 0) {
-			memset(&cqe, 0, sizeof(cqe));
 			cqe.op = sqe->op;
 			cqe.slot = sqe->slot;
 			cqe.tag = sqe->tag;
-			cqe.u.sockopt.value = value;
+			if (sqe->u.sockopt.name != TCP_INFO || sqe->u.sockopt.level != IPPROTO_TCP)
+				cqe.u.sockopt.value = value;
 			front_post(front, &cqe);
 			return;
 		}

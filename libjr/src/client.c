@@ -896,7 +896,9 @@ int jr_getsockopt(struct jr_client *c, int sd, int level, int name, int *value)
 		*value = s->type;
 		return 0;
 	}
-	if (!jr_sockopt_known((uint32_t)level, (uint32_t)name))
+	/* An int-valued call: TCP_INFO's reply is a structure. */
+	if (!jr_sockopt_known((uint32_t)level, (uint32_t)name) ||
+	    (level == IPPROTO_TCP && name == TCP_INFO))
 		return -ENOPROTOOPT;
 	sqe.u.sockopt.level = (uint32_t)level;
 	sqe.u.sockopt.name = (uint32_t)name;

@@ -20,7 +20,7 @@ void jr_attach_defaults(struct jr_attach *req)
 	memset(req, 0, sizeof(*req));
 	req->abi_major = JR_ABI_MAJOR;
 	req->abi_minor = JR_ABI_MINOR;
-	req->features = JR_F_TCP | JR_F_UDP | JR_F_RECOVERY;
+	req->features = JR_F_TCP | JR_F_UDP | JR_F_RECOVERY | JR_F_SOCKOPTS;
 	req->sq_entries = JR_DEFAULT_SQ_ENTRIES;
 	req->cq_entries = JR_DEFAULT_CQ_ENTRIES;
 	req->nr_slots = JR_DEFAULT_SLOTS;

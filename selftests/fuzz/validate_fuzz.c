@@ -64,7 +64,7 @@ static size_t sqe_union_used(__u16 op)
 		return sizeof(struct jr_sockaddr);
 	case JR_OP_SETSOCKOPT:
 	case JR_OP_GETSOCKOPT:
-		return 16;
+		return 16;	/* 40 for a membership: see fuzz_sqe() */
 	case JR_OP_TX:
 	case JR_OP_RX_SPACE:
 	case JR_OP_REPLAY_DONE:
@@ -90,7 +90,9 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		FUZZ_CHECK(!s->slot && !s->slot_gen);
 	else
 		FUZZ_CHECK(s->slot < lim->nr_slots);
-	FUZZ_CHECK(zero_from(&s->u, sqe_union_used(s->op), sizeof(s->u)));
+	if (s->op != JR_OP_SETSOCKOPT ||
+	    !jr_sockopt_has_addr(s->u.sockopt.level, s->u.sockopt.name))
+		FUZZ_CHECK(zero_from(&s->u, sqe_union_used(s->op), sizeof(s->u)));
 
 	switch (s->op) {
 	case JR_OP_SOCKET:
@@ -127,6 +129,10 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		/* fall through */
 	case JR_OP_SETSOCKOPT:
 		FUZZ_CHECK(jr_sockopt_known(s->u.sockopt.level, s->u.sockopt.name));
+		if (s->op == JR_OP_SETSOCKOPT &&
+		    jr_sockopt_has_addr(s->u.sockopt.level, s->u.sockopt.name)) {
+			FUZZ_CHECK(addr_acceptable(&s->u.sockopt.addr, lim->features));
+		}
 		break;
 	case JR_OP_GETNAME:
 		FUZZ_CHECK(s->u.getname.peer <= 1 && !s->u.getname.pad);
@@ -173,7 +179,7 @@ static void fuzz_cqe(const struct jr_cqe *c, const struct jr_limits *lim)
 			FUZZ_CHECK(addr_acceptable(&c->u.addr, lim->features));
 			used = sizeof(struct jr_sockaddr);
 		} else if (!c->res && c->op == JR_OP_GETSOCKOPT) {
-			used = sizeof(__u64);
+			used = sizeof(c->u);	/* a value or struct jr_tcp_info */
 		}
 	}
 	FUZZ_CHECK(c->res >= -JR_MAX_ERRNO);

@@ -47,7 +47,7 @@
 #include <linux/joyride.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>	/* struct tcp_info as the kernel has it */
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1066,6 +1066,106 @@ SOCK_TEST(connect_no_route_is_enetunreach)
 	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&sin, sizeof(sin)));
 	EXPECT_EQ(ENETUNREACH, errno);
 	close(fd);
+}
+
+/* ---- the machine's own addresses ---- */
+
+/*
+ * A connection from fd (unconnected) to dst:port, where lfd listens on the
+ * wildcard address: accepted, a byte each way, and both ends name the
+ * addresses Linux names.  want_local is the client's expected address.
+ */
+static void connect_own(struct __test_metadata *_metadata, int fd, int lfd,
+			struct in_addr dst, int port, struct in_addr want_local)
+{
+	struct sockaddr_in sin = sin_of(dst, port), name;
+	socklen_t len = sizeof(name);
+	char c = 0;
+	int afd;
+
+	ASSERT_EQ(0, set_timeout(fd, SO_SNDTIMEO, WAIT_MS));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		TH_LOG("connect to %s:%d: %s", inet_ntoa(dst), port, strerror(errno));
+	afd = accept_within(_metadata, lfd, 0);
+	ASSERT_EQ(0, getpeername(fd, (struct sockaddr *)&name, &len));
+	EXPECT_EQ(want_local.s_addr, name.sin_addr.s_addr)
+		TH_LOG("peer %s", inet_ntoa(name.sin_addr));
+	EXPECT_EQ(port, ntohs(name.sin_port));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&name, &len));
+	EXPECT_EQ(want_local.s_addr, name.sin_addr.s_addr)
+		TH_LOG("local %s", inet_ntoa(name.sin_addr));
+	ASSERT_EQ(1, send(fd, "a", 1, 0));
+	ASSERT_EQ(1, recv(afd, &c, 1, 0));
+	EXPECT_EQ('a', c);
+	ASSERT_EQ(1, send(afd, "b", 1, 0));
+	ASSERT_EQ(1, recv(fd, &c, 1, 0));
+	EXPECT_EQ('b', c);
+	close(afd);
+}
+
+SOCK_TEST(connect_to_own_address_reaches_own_listener)
+{
+	int port, lfd = listen_any(_metadata, self, SOCK_STREAM, 4, &port);
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	connect_own(_metadata, fd, lfd, self->guest, port, self->guest);
+	close(fd);
+	close(lfd);
+}
+
+/* Linux: 0.0.0.0 as a destination is this host, reached over 127.0.0.1. */
+SOCK_TEST(connect_to_any_address_reaches_own_listener)
+{
+	int port, lfd = listen_any(_metadata, self, SOCK_STREAM, 4, &port);
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	connect_own(_metadata, fd, lfd, (struct in_addr){ INADDR_ANY }, port,
+		    (struct in_addr){ htonl(INADDR_LOOPBACK) });
+	close(fd);
+	close(lfd);
+}
+
+/* ... or over the socket's bound address if it has one. */
+SOCK_TEST(connect_bound_to_any_address_goes_to_bound_address)
+{
+	int port, lfd = listen_any(_metadata, self, SOCK_STREAM, 4, &port);
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	struct sockaddr_in sin = sin_of(self->guest, 0);
+
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+	connect_own(_metadata, fd, lfd, (struct in_addr){ INADDR_ANY }, port,
+		    self->guest);
+	close(fd);
+	close(lfd);
+}
+
+SOCK_TEST(udp_sendto_own_and_any_address_arrives)
+{
+	struct sockaddr_in sin = sin_of((struct in_addr){ INADDR_ANY }, 0), from;
+	struct in_addr dst[2] = { self->guest, { INADDR_ANY } };
+	struct in_addr src[2] = { self->guest, { htonl(INADDR_LOOPBACK) } };
+	int rfd = new_socket(_metadata, self, SOCK_DGRAM);
+	int sfd = new_socket(_metadata, self, SOCK_DGRAM);
+	socklen_t len = sizeof(sin);
+	char buf[16];
+
+	ASSERT_EQ(0, bind(rfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(rfd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, set_timeout(rfd, SO_RCVTIMEO, WAIT_MS));
+	for (int i = 0; i < 2; i++) {
+		struct sockaddr_in to = sin_of(dst[i], ntohs(sin.sin_port));
+
+		ASSERT_EQ(3, sendto(sfd, "own", 3, 0, (struct sockaddr *)&to, sizeof(to)))
+			TH_LOG("sendto %s: %s", inet_ntoa(dst[i]), strerror(errno));
+		len = sizeof(from);
+		ASSERT_EQ(3, recvfrom(rfd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len))
+			TH_LOG("datagram to %s: %s", inet_ntoa(dst[i]), strerror(errno));
+		EXPECT_EQ(0, memcmp(buf, "own", 3));
+		EXPECT_EQ(src[i].s_addr, from.sin_addr.s_addr)
+			TH_LOG("to %s: from %s", inet_ntoa(dst[i]), inet_ntoa(from.sin_addr));
+	}
+	close(sfd);
+	close(rfd);
 }
 
 SOCK_TEST(connect_when_connected_is_eisconn)
@@ -2213,6 +2313,401 @@ SOCK_TEST(setsockopt_short_optlen_is_einval)
 	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &val, 2));
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
+}
+
+/* ---- IP- and TCP-level options ---- */
+
+/* An error as get_int() reports it. */
+#define ERR(e)	(-(e) - 1000)
+/* tcpi_state values (include/net/tcp_states.h). */
+#define TCP_ESTABLISHED		1
+#define TCP_CLOSE		7
+
+SOCK_TEST(ip_ttl_default_set_and_range)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int udp = new_socket(_metadata, self, SOCK_DGRAM);
+
+	EXPECT_EQ(64, get_int(fd, IPPROTO_IP, IP_TTL));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_TTL, 7));
+	EXPECT_EQ(7, get_int(fd, IPPROTO_IP, IP_TTL));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_TTL, -1));
+	EXPECT_EQ(64, get_int(fd, IPPROTO_IP, IP_TTL));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_TTL, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_TTL, 256));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_int(udp, IPPROTO_IP, IP_TTL, 200));
+	EXPECT_EQ(200, get_int(udp, IPPROTO_IP, IP_TTL));
+	close(udp);
+	close(fd);
+}
+
+/* TCP keeps the ECN bits of IP_TOS to itself; UDP takes the whole byte. */
+SOCK_TEST(ip_tos_set_then_get)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int udp = new_socket(_metadata, self, SOCK_DGRAM);
+	unsigned char byte = 0;
+	socklen_t len = 1;
+
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_TOS));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_TOS, 0xff));
+	EXPECT_EQ(0xfc, get_int(fd, IPPROTO_IP, IP_TOS));
+	EXPECT_EQ(0, set_int(udp, IPPROTO_IP, IP_TOS, 0x2e));
+	EXPECT_EQ(0x2e, get_int(udp, IPPROTO_IP, IP_TOS));
+	/* A one-byte buffer gets one byte back. */
+	ASSERT_EQ(0, getsockopt(udp, IPPROTO_IP, IP_TOS, &byte, &len));
+	EXPECT_EQ(1, len);
+	EXPECT_EQ(0x2e, byte);
+	close(udp);
+	close(fd);
+}
+
+/* What a connection with options set carries data as usual. */
+SOCK_TEST(ip_tos_and_ttl_on_a_connection_carry_data)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_TOS, 0x10));
+	ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_TTL, 9));
+	connect_fd(_metadata, self, fd, PORT_ECHO);
+	echo_roundtrip(_metadata, fd, "tos and ttl");
+	EXPECT_EQ(0x10, get_int(fd, IPPROTO_IP, IP_TOS));
+	EXPECT_EQ(9, get_int(fd, IPPROTO_IP, IP_TTL));
+	close(fd);
+}
+
+SOCK_TEST(ip_mtu_unconnected_is_enotconn)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	EXPECT_EQ(ERR(ENOTCONN), get_int(fd, IPPROTO_IP, IP_MTU));
+	close(fd);
+	fd = connect_peer(_metadata, self, PORT_ECHO);
+	EXPECT_LE(576, get_int(fd, IPPROTO_IP, IP_MTU));
+	EXPECT_GE(65536, get_int(fd, IPPROTO_IP, IP_MTU));
+	close(fd);
+}
+
+SOCK_TEST(ip_options_none_and_recverr_flag)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	char opts[40];
+	socklen_t len = sizeof(opts);
+
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, &len));
+	EXPECT_EQ(0, len);
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_RECVERR));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_RECVERR, 5));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_RECVERR));
+	EXPECT_EQ(IP_PMTUDISC_WANT, get_int(fd, IPPROTO_IP, IP_MTU_DISCOVER));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, 9));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+/* Linux: setsockopt at a level the protocol does not have is ENOPROTOOPT,
+ * getsockopt there EOPNOTSUPP (IP answers for every level but its own). */
+SOCK_TEST(unknown_level_errno_matches_linux)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int udp = new_socket(_metadata, self, SOCK_DGRAM);
+
+	EXPECT_EQ(ERR(EOPNOTSUPP), get_int(fd, 12345, 1));
+	EXPECT_EQ(-1, set_int(fd, 12345, 1, 1));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	EXPECT_EQ(ERR(EOPNOTSUPP), get_int(udp, IPPROTO_TCP, TCP_NODELAY));
+	EXPECT_EQ(-1, set_int(udp, IPPROTO_TCP, TCP_NODELAY, 1));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	close(udp);
+	close(fd);
+}
+
+SOCK_TEST(tcp_ulp_none_attached_and_unknown_is_enoent)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	char name[16] = "x";
+	socklen_t len = sizeof(name);
+
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_ULP, name, &len));
+	EXPECT_EQ(0, len);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_TCP, TCP_ULP, "nosuchulp", 9));
+	EXPECT_EQ(ENOENT, errno);
+	close(fd);
+}
+
+/* Linux's default is cubic, Joyride's (lwIP's) reno; both have reno. */
+SOCK_TEST(tcp_congestion_reports_a_name_and_takes_reno)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	char name[16] = { 0 };
+	socklen_t len = sizeof(name);
+
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+	EXPECT_EQ(16, len);
+	EXPECT_LT(0, strlen(name));
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
+	len = sizeof(name);
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len));
+	EXPECT_STREQ("reno", name);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "nosuchcc", 8));
+	EXPECT_EQ(ENOENT, errno);
+	close(fd);
+}
+
+SOCK_TEST(tcp_maxseg_default_range_and_clamp)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int mss;
+
+	EXPECT_EQ(536, get_int(fd, IPPROTO_TCP, TCP_MAXSEG));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_TCP, TCP_MAXSEG, 10));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_MAXSEG, 1000));
+	EXPECT_EQ(1000, get_int(fd, IPPROTO_TCP, TCP_MAXSEG));
+	connect_fd(_metadata, self, fd, PORT_ECHO);
+	mss = get_int(fd, IPPROTO_TCP, TCP_MAXSEG);
+	EXPECT_LE(500, mss);
+	EXPECT_GE(1000, mss);
+	echo_roundtrip(_metadata, fd, "maxseg");
+	close(fd);
+}
+
+SOCK_TEST(tcp_keepalive_options_defaults_and_ranges)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	EXPECT_EQ(7200, get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE));
+	EXPECT_EQ(75, get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL));
+	EXPECT_EQ(9, get_int(fd, IPPROTO_TCP, TCP_KEEPCNT));
+	EXPECT_EQ(6, get_int(fd, IPPROTO_TCP, TCP_SYNCNT));
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 128));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 30));
+	EXPECT_EQ(30, get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE));
+	close(fd);
+}
+
+/* Linux turns the seconds into SYN-ACK retransmissions and back: 5 -> 7. */
+SOCK_TEST(tcp_defer_accept_rounds_like_linux)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+
+	EXPECT_EQ(0, get_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5));
+	EXPECT_EQ(7, get_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 1));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT));
+	close(fd);
+}
+
+SOCK_TEST(tcp_user_timeout_and_quickack_set_then_get)
+{
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+
+	EXPECT_EQ(0, get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, -1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, 30000));
+	EXPECT_EQ(30000, get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_TCP, TCP_QUICKACK));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_TCP, TCP_QUICKACK));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_QUICKACK, 1));
+	echo_roundtrip(_metadata, fd, "quickack");
+	close(fd);
+}
+
+/*
+ * TCP_CORK holds a partial segment (Linux: up to 200 ms); clearing it
+ * sends at once.
+ */
+SOCK_TEST(tcp_cork_holds_partial_segment_until_uncork)
+{
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+	char buf[8];
+
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_CORK, 1));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_TCP, TCP_CORK));
+	ASSERT_EQ(5, send(fd, "corks", 5, 0));
+	EXPECT_EQ(0, poll_one(fd, POLLIN, 100) & POLLIN)
+		TH_LOG("the corked bytes were sent and echoed within 100 ms");
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_CORK, 0));
+	recv_exact(_metadata, fd, buf, 5);
+	EXPECT_EQ(0, memcmp(buf, "corks", 5));
+	close(fd);
+}
+
+SOCK_TEST(tcp_info_of_a_connection)
+{
+	static char big[256 * 1024];
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0xff, sizeof(ti));
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(sizeof(ti), len);
+	EXPECT_EQ(TCP_ESTABLISHED, ti.tcpi_state);
+	/* Linux counts the SYN as one byte acknowledged; lwIP does not. */
+	EXPECT_GE(1, ti.tcpi_bytes_acked);
+	EXPECT_EQ(0, ti.tcpi_bytes_received);
+	fill_pattern(big, 0, sizeof(big));
+	send_all(_metadata, fd, big, sizeof(big));
+	recv_exact(_metadata, fd, big, sizeof(big));
+	ASSERT_EQ(sizeof(big), check_pattern(big, 0, sizeof(big)));
+	len = sizeof(ti);
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(TCP_ESTABLISHED, ti.tcpi_state);
+	/* Everything echoed was acknowledged before it came back. */
+	EXPECT_LE(sizeof(big), ti.tcpi_bytes_acked);
+	EXPECT_GE(sizeof(big) + 1, ti.tcpi_bytes_acked);
+	EXPECT_EQ(sizeof(big), ti.tcpi_bytes_received);
+	EXPECT_LE(500, ti.tcpi_snd_mss);
+	EXPECT_GE(65535, ti.tcpi_snd_mss);
+	EXPECT_LT(0, ti.tcpi_snd_cwnd);
+	EXPECT_LT(0, ti.tcpi_rto);
+	EXPECT_EQ(0, ti.tcpi_unacked);
+	/* A short buffer gets the start of the structure. */
+	len = 8;
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(8, len);
+	close(fd);
+}
+
+SOCK_TEST(tcp_info_of_an_unconnected_socket)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	ASSERT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(TCP_CLOSE, ti.tcpi_state);
+	EXPECT_EQ(0, ti.tcpi_bytes_acked);
+	EXPECT_EQ(0, ti.tcpi_unacked);
+	close(fd);
+}
+
+/*
+ * Every option number at every level of interest, on a fresh TCP and UDP
+ * socket of each kind side by side: Joyride must answer as Linux answers,
+ * unless it does not implement the option at all, which it says with
+ * ENOPROTOOPT whatever Linux would have said (each such option is logged;
+ * Documentation/sockets.md lists them).
+ */
+struct opt_gap {
+	int level, name, type;		/* type 0: both */
+	bool get_differs;		/* Joyride reports a value of its own */
+};
+
+static const struct opt_gap opt_gaps[] = {
+	/* Values that differ by design: lwIP's congestion control. */
+	{ IPPROTO_TCP, TCP_CONGESTION, SOCK_STREAM, true },
+	/* TCP_INFO of an unconnected socket: Linux fills in defaults of its
+	 * own (rto, mss, cwnd...), compared by tcp_info_* instead. */
+	{ IPPROTO_TCP, TCP_INFO, SOCK_STREAM, true },
+};
+
+static bool opt_gap(int level, int name, int type, bool get)
+{
+	for (size_t i = 0; i < sizeof(opt_gaps) / sizeof(opt_gaps[0]); i++) {
+		const struct opt_gap *g = &opt_gaps[i];
+
+		if (g->level == level && g->name == name && (!g->type || g->type == type) &&
+		    (!get || g->get_differs))
+			return true;
+	}
+	return false;
+}
+
+SOCK_TEST(every_option_errno_matches_linux)
+{
+	static const int levels[] = { IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP,
+				      IPPROTO_IPV6, IPPROTO_RAW, 12345 };
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	unsigned int same = 0, missing = 0, differ = 0;
+
+	if (variant->family == AF_INET)
+		SKIP(return, "compares AF_INET with AF_JOYRIDE: the joyride variant runs it");
+	for (size_t t = 0; t < 2; t++) {
+		for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+			for (int name = 0; name < 100; name++) {
+				int lx = socket(AF_INET, types[t], 0);
+				int jr = new_socket(_metadata, self, types[t]);
+				unsigned char lv[256] = { 0 }, jv[256] = { 0 };
+				socklen_t ll = 4, jl = 4;
+				int lr, le, jrr, je, zero = 0;
+
+				ASSERT_LE(0, lx);
+				/* get, with an int's room */
+				lr = getsockopt(lx, levels[l], name, lv, &ll);
+				le = errno;
+				jrr = getsockopt(jr, levels[l], name, jv, &jl);
+				je = errno;
+				if (jrr && je == ENOPROTOOPT && (!lr || le != ENOPROTOOPT)) {
+					missing++;
+					TH_LOG("not implemented: get type %d level %d name %d (Linux: %s)",
+					       types[t], levels[l], name, lr ? strerror(le) : "success");
+				} else if (lr && (!jrr || je != le)) {
+					differ++;
+					TH_LOG("get type %d level %d name %d: Linux %s, Joyride %s",
+					       types[t], levels[l], name, strerror(le),
+					       jrr ? strerror(je) : "success");
+				} else if (!lr && jrr) {
+					{
+						differ++;
+						TH_LOG("get type %d level %d name %d: Linux succeeds, Joyride %s",
+						       types[t], levels[l], name, strerror(je));
+					}
+				} else if (!lr && (ll != jl || memcmp(lv, jv, ll)) &&
+					   !opt_gap(levels[l], name, types[t], true)) {
+					differ++;
+					TH_LOG("get type %d level %d name %d: Linux %u bytes %#x, Joyride %u bytes %#x",
+					       types[t], levels[l], name, ll, *(int *)lv, jl, *(int *)jv);
+				} else {
+					same++;
+				}
+				/* set to 0, an int */
+				lr = setsockopt(lx, levels[l], name, &zero, sizeof(zero));
+				le = errno;
+				jrr = setsockopt(jr, levels[l], name, &zero, sizeof(zero));
+				je = errno;
+				if (jrr && je == ENOPROTOOPT && (!lr || le != ENOPROTOOPT)) {
+					missing++;
+					TH_LOG("not implemented: set type %d level %d name %d (Linux: %s)",
+					       types[t], levels[l], name, lr ? strerror(le) : "success");
+				} else if (lr && (!jrr || je != le)) {
+					differ++;
+					TH_LOG("set type %d level %d name %d: Linux %s, Joyride %s",
+					       types[t], levels[l], name, strerror(le),
+					       jrr ? strerror(je) : "success");
+				} else if (!lr && jrr) {
+					{
+						differ++;
+						TH_LOG("set type %d level %d name %d: Linux succeeds, Joyride %s",
+						       types[t], levels[l], name, strerror(je));
+					}
+				} else {
+					same++;
+				}
+				close(jr);
+				close(lx);
+			}
+		}
+	}
+	TH_LOG("options: %u calls as Linux, %u not implemented (ENOPROTOOPT), %u differ",
+	       same, missing, differ);
+	EXPECT_EQ(0, differ);
 }
 
 /* ---- processes and descriptors ---- */

@@ -91,10 +91,11 @@ static const struct field_pin fields[] = {
 	PIN(jr_sqe, u.close, 24, 8),
 	PIN(jr_sqe, u.close.linger_on, 24, 4),
 	PIN(jr_sqe, u.close.linger_sec, 28, 4),
-	PIN(jr_sqe, u.sockopt, 24, 16),
+	PIN(jr_sqe, u.sockopt, 24, 40),
 	PIN(jr_sqe, u.sockopt.level, 24, 4),
 	PIN(jr_sqe, u.sockopt.name, 28, 4),
 	PIN(jr_sqe, u.sockopt.value, 32, 8),
+	PIN(jr_sqe, u.sockopt.addr, 40, 24),
 	PIN(jr_sqe, u.getname, 24, 8),
 	PIN(jr_sqe, u.getname.peer, 24, 4),
 	PIN(jr_sqe, u.getname.pad, 28, 4),
@@ -108,6 +109,12 @@ static const struct field_pin fields[] = {
 	PIN(jr_cqe, res, 20, 4),
 	PIN(jr_cqe, u, 24, 40),
 	PIN(jr_cqe, u.addr, 24, 24),
+	PIN(jr_cqe, u.tcp_info, 24, 40),
+	PIN(jr_cqe, u.tcp_info.state, 24, 1),
+	PIN(jr_cqe, u.tcp_info.wscale, 28, 1),
+	PIN(jr_cqe, u.tcp_info.snd_mss, 30, 2),
+	PIN(jr_cqe, u.tcp_info.rto_us, 32, 4),
+	PIN(jr_cqe, u.tcp_info.total_retrans, 60, 4),
 	PIN(jr_cqe, u.addr.family, 24, 2),
 	PIN(jr_cqe, u.addr.port, 26, 2),
 	PIN(jr_cqe, u.addr.scope_id, 28, 4),
@@ -233,7 +240,7 @@ static void abi_constants(void)
 	JR_EXPECT(!strcmp(JR_DEVICE_NAME, "joyride"));
 	JR_EXPECT(!strcmp(JR_DEVICE_PATH, "/dev/joyride"));
 	JR_EXPECT_EQ(JR_ABI_MAJOR, 1);
-	JR_EXPECT_EQ(JR_ABI_MINOR, 0);
+	JR_EXPECT_EQ(JR_ABI_MINOR, 1);
 	JR_EXPECT(JR_REGION_MAGIC == 0x4a52494445310000ULL);
 
 	JR_EXPECT_EQ(JR_F_TCP, 0x1);
@@ -241,7 +248,8 @@ static void abi_constants(void)
 	JR_EXPECT_EQ(JR_F_IPV6, 0x4);
 	JR_EXPECT_EQ(JR_F_RECOVERY, 0x8);
 	JR_EXPECT_EQ(JR_F_LOOPBACK, 0x10);
-	JR_EXPECT_EQ(JR_F_ALL, 0x1f);
+	JR_EXPECT_EQ(JR_F_SOCKOPTS, 0x20);
+	JR_EXPECT_EQ(JR_F_ALL, 0x3f);
 
 	JR_EXPECT_EQ(JR_RING_MIN_ENTRIES, 64);
 	JR_EXPECT_EQ(JR_RING_MAX_ENTRIES, 65536);

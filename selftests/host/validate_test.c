@@ -242,7 +242,7 @@ struct sqe_case {
 	const char		*what;
 	__u16			op;
 	const struct jr_limits	*lim;
-	struct poke		pokes[3];
+	struct poke		pokes[4];
 	int			want;
 };
 
@@ -271,10 +271,15 @@ struct sqe_case {
 	  { SQ(u.sockopt.level, SOL_SOCKET), SQ(u.sockopt.name, SO_TYPE) }, -EINVAL }, \
 	{ "SOL_SOCKET name 0", op, &lim_v4,				\
 	  { SQ(u.sockopt.level, SOL_SOCKET), SQ(u.sockopt.name, 0) }, -EINVAL }, \
-	{ "IPPROTO_TCP TCP_MAXSEG", op, &lim_v4,			\
-	  { SQ(u.sockopt.level, IPPROTO_TCP), SQ(u.sockopt.name, TCP_MAXSEG) }, -EINVAL }, \
+	{ "IPPROTO_TCP TCP_ULP", op, &lim_v4,				\
+	  { SQ(u.sockopt.level, IPPROTO_TCP), SQ(u.sockopt.name, TCP_ULP) }, -EINVAL }, \
+	{ "IPPROTO_IP IP_HDRINCL", op, &lim_v4,				\
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_HDRINCL) }, -EINVAL }, \
 	{ "IPPROTO_IP IP_TOS", op, &lim_v4,				\
-	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_TOS) }, -EINVAL }, \
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_TOS) }, 0 }, \
+	{ "IP_TOS with an address", op, &lim_v4,			\
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_TOS),	\
+	    SQ(u.sockopt.addr.family, AF_INET) }, -EINVAL },		\
 	{ "level ~0", op, &lim_v4, { SQ(u.sockopt.level, UINT32_MAX) }, -EINVAL }
 
 static const struct sqe_case sqe_cases[] = {
@@ -363,6 +368,15 @@ static const struct sqe_case sqe_cases[] = {
 	SOCKOPT_ROWS(JR_OP_GETSOCKOPT),
 	{ "set value ~0", JR_OP_SETSOCKOPT, &lim_v4, { SQ(u.sockopt.value, UINT64_MAX) }, 0 },
 	{ "get with a value", JR_OP_GETSOCKOPT, &lim_v4, { SQ(u.sockopt.value, 1) }, -EINVAL },
+	{ "IP_ADD_MEMBERSHIP, AF_INET group", JR_OP_SETSOCKOPT, &lim_v4,
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_ADD_MEMBERSHIP),
+	    SQ(u.sockopt.addr.family, AF_INET), SQ(u.sockopt.addr.addr[0], 239) }, 0 },
+	{ "IP_ADD_MEMBERSHIP, group with scope_id", JR_OP_SETSOCKOPT, &lim_v4,
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_ADD_MEMBERSHIP),
+	    SQ(u.sockopt.addr.family, AF_INET), SQ(u.sockopt.addr.scope_id, 1) }, -EINVAL },
+	{ "IP_DROP_MEMBERSHIP, family 0", JR_OP_SETSOCKOPT, &lim_v4,
+	  { SQ(u.sockopt.level, IPPROTO_IP), SQ(u.sockopt.name, IP_DROP_MEMBERSHIP) },
+	  -EAFNOSUPPORT },
 
 	{ "local name", JR_OP_GETNAME, &lim_v4, { SQ(u.getname.peer, 0) }, 0 },
 	{ "peer 2", JR_OP_GETNAME, &lim_v4, { SQ(u.getname.peer, 2) }, -EINVAL },
@@ -378,7 +392,7 @@ static void validate_sqe_ops(void)
 		const struct sqe_case *c = &sqe_cases[i];
 		struct jr_sqe s = good_sqe(c->op);
 
-		for (int p = 0; p < 3; p++)
+		for (int p = 0; p < 4; p++)
 			apply_poke(&s, &c->pokes[p]);
 		check_sqe(&s, c->lim, c->want, c->what);
 	}
@@ -449,8 +463,8 @@ static size_t cqe_union_used(__u16 op)
 		return 0;
 	if (jr_op_reply_has_addr(op))
 		return sizeof(struct jr_sockaddr);
-	if (op == JR_OP_GETSOCKOPT)
-		return sizeof(__u64);
+	if (op == JR_OP_GETSOCKOPT)	/* a value or struct jr_tcp_info */
+		return sizeof(((struct jr_cqe *)0)->u);
 	return 0;
 }
 

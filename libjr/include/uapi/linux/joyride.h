@@ -23,6 +23,8 @@
  * 1.0: initial version: attach with feature negotiation, SQ/CQ rings with
  *      wake-up flags, per-slot byte rings, TCP and UDP control operations,
  *      events, recovery replay, stats area.
+ * 1.1: JR_F_SOCKOPTS: IP- and TCP-level options; u.sockopt.addr
+ *      (multicast membership), struct jr_tcp_info in a TCP_INFO reply.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -56,7 +58,7 @@
 #define JR_DEVICE_PATH		"/dev/joyride"
 
 #define JR_ABI_MAJOR		1	/* incompatible changes */
-#define JR_ABI_MINOR		0	/* compatible additions */
+#define JR_ABI_MINOR		1	/* compatible additions */
 
 #define JR_REGION_MAGIC		0x4a52494445310000ULL	/* "JRIDE1\0\0" */
 
@@ -73,8 +75,13 @@
 						 * to a restarted netserver */
 #define JR_F_LOOPBACK		(1ULL << 4)	/* the netserver serves 127.0.0.0/8
 						 * itself */
+#define JR_F_SOCKOPTS		(1ULL << 5)	/* 1.1: IP- and TCP-level options
+						 * (IP_TOS, IP_TTL, TCP_MAXSEG,
+						 * TCP_CORK, TCP_QUICKACK,
+						 * TCP_USER_TIMEOUT,
+						 * TCP_DEFER_ACCEPT, TCP_INFO) */
 #define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
-				 JR_F_RECOVERY | JR_F_LOOPBACK)
+				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS)
 
 /*
  * Limits.  Sizes are powers of two so that indices wrap with a mask.
@@ -241,9 +248,13 @@ struct jr_sqe {
 			__u32	linger_sec;
 		} close;
 		struct {
-			__u32	level;		/* SOL_SOCKET, IPPROTO_TCP */
-			__u32	name;		/* SO_*, TCP_* */
-			__u64	value;
+			__u32	level;		/* SOL_SOCKET, IPPROTO_IP,
+						 * IPPROTO_TCP */
+			__u32	name;		/* SO_*, IP_*, TCP_* */
+			__u64	value;		/* an address: network order
+						 * in the low 32 bits */
+			struct jr_sockaddr addr; /* IP_ADD/DROP_MEMBERSHIP:
+						  * the group; else zero */
 		} sockopt;
 		struct {
 			__u32	peer;		/* 0 local, 1 peer */
@@ -251,6 +262,30 @@ struct jr_sqe {
 		} getname;
 		__u8	raw[40];
 	} u;
+};
+
+/*
+ * The reply to GETSOCKOPT(IPPROTO_TCP, TCP_INFO): what the netserver's TCP
+ * knows of the connection, in Linux's units (struct tcp_info); the kernel
+ * adds what it counts itself (bytes acknowledged and received).  Zero
+ * where the stack keeps no such value.
+ */
+struct jr_tcp_info {
+	__u8	state;			/* TCP_ESTABLISHED... (Linux numbering) */
+	__u8	ca_state;		/* TCP_CA_Open, _Recovery, _Loss */
+	__u8	retransmits;		/* timeouts of the oldest segment */
+	__u8	options;		/* TCPI_OPT_* */
+	__u8	wscale;			/* snd_wscale << 4 | rcv_wscale */
+	__u8	pad;
+	__u16	snd_mss;		/* bytes */
+	__u32	rto_us;
+	__u32	rtt_us;			/* smoothed */
+	__u32	rttvar_us;
+	__u32	snd_cwnd;		/* bytes */
+	__u32	snd_ssthresh;		/* bytes */
+	__u32	snd_wnd;		/* the peer's window, bytes */
+	__u32	unacked;		/* segments in flight */
+	__u32	total_retrans;		/* segments retransmitted */
 };
 
 struct jr_cqe {
@@ -265,6 +300,7 @@ struct jr_cqe {
 		struct {
 			__u64	value;
 		} sockopt;
+		struct jr_tcp_info tcp_info;	/* GETSOCKOPT TCP_INFO */
 		__u8	raw[40];
 	} u;
 };
@@ -387,6 +423,7 @@ JR_STATIC_ASSERT(sizeof(struct jr_attach) == 144, "jr_attach size");
 JR_STATIC_ASSERT(sizeof(struct jr_ring_ctl) == 128, "jr_ring_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_sqe) == 64, "jr_sqe size");
 JR_STATIC_ASSERT(sizeof(struct jr_cqe) == 64, "jr_cqe size");
+JR_STATIC_ASSERT(sizeof(struct jr_tcp_info) == 40, "jr_tcp_info size");
 JR_STATIC_ASSERT(sizeof(struct jr_slot_ctl) == 128, "jr_slot_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_hdr) == 40, "jr_dgram_hdr size");
 JR_STATIC_ASSERT(sizeof(struct jr_stats) == 256, "jr_stats size");
