@@ -145,6 +145,35 @@ static int set_ip(struct ns_config *cfg, const char *name, const char *value)
 	return 0;
 }
 
+static int set_ip6(struct ns_config *cfg, const char *name, const char *value)
+{
+	char buf[64], *slash;
+	uint32_t prefix;
+
+	if (strlen(value) >= sizeof(buf))
+		return bad(name, value, "an IPv6 address and prefix length, e.g. 2001:db8::2/64");
+	strcpy(buf, value);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return bad(name, value, "an IPv6 address and prefix length, e.g. 2001:db8::2/64");
+	*slash = '\0';
+	/* lwIP keeps on-link prefixes of 64 bits only (RFC 4291 unicast). */
+	if (inet_pton(AF_INET6, buf, &cfg->ip6) != 1 || parse_u32(slash + 1, 64, 64, &prefix) ||
+	    IN6_IS_ADDR_UNSPECIFIED(&cfg->ip6) || IN6_IS_ADDR_MULTICAST(&cfg->ip6) ||
+	    IN6_IS_ADDR_LOOPBACK(&cfg->ip6) || IN6_IS_ADDR_V4MAPPED(&cfg->ip6))
+		return bad(name, value, "a unicast IPv6 address with prefix length 64, e.g. 2001:db8::2/64");
+	cfg->prefix6 = (uint8_t)prefix;
+	return 0;
+}
+
+static int set_gateway6(struct ns_config *cfg, const char *name, const char *value)
+{
+	if (inet_pton(AF_INET6, value, &cfg->gateway6) != 1 ||
+	    IN6_IS_ADDR_MULTICAST(&cfg->gateway6) || IN6_IS_ADDR_UNSPECIFIED(&cfg->gateway6))
+		return bad(name, value, "a unicast IPv6 address");
+	return 0;
+}
+
 static int set_gateway(struct ns_config *cfg, const char *name, const char *value)
 {
 	if (inet_pton(AF_INET, value, &cfg->gateway) != 1)
@@ -335,6 +364,8 @@ static const struct ns_option ns_options[] = {
 	  "tx-csum,tso,rx-csum,lro (default tx-csum,tso,rx-csum)" },
 	{ "ip", "A.B.C.D/N", set_ip, "IPv4 address and prefix length (required)" },
 	{ "gateway", "A.B.C.D", set_gateway, "default gateway (default: none)" },
+	{ "ip6", "ADDR/64", set_ip6, "IPv6 address (default: link-local only)" },
+	{ "gateway6", "ADDR", set_gateway6, "IPv6 default gateway (default: none)" },
 	{ "mac", "XX:XX:XX:XX:XX:XX", set_mac, "MAC address (default: the port's)" },
 	{ "device", "PATH", set_device,
 	  "attach to the kernel module through PATH (" JR_DEVICE_PATH ")" },

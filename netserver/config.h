@@ -44,6 +44,10 @@ struct ns_config {
 	struct in_addr	ip;
 	uint8_t		prefix;
 	struct in_addr	gateway;		/* 0: none */
+	/* IPv6 (a link-local address from the MAC is always there) */
+	struct in6_addr	ip6;
+	uint8_t		prefix6;		/* 0: no static IPv6 address */
+	struct in6_addr	gateway6;		/* ::: none */
 	uint8_t		mac[6];
 	bool		mac_set;		/* else the port's own */
 	/* Frontends */

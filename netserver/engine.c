@@ -31,10 +31,13 @@
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
 
+/* As in port.c: DPDK's headers define glibc's struct ip6_hdr. */
+#define ip6_hdr lwip_ip6_hdr
 #include "lwip/netif.h"
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#undef ip6_hdr
 
 #include "netserver.h"
 
@@ -123,6 +126,7 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 		what = fd_name;
 	}
 	jr_attach_defaults(&req);
+	req.features |= JR_F_IPV6;	/* lwIP is dual stack */
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
 	req.tx_buf_size = cfg->tx_buf;

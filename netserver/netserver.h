@@ -78,6 +78,10 @@ unsigned int ns_port_poll(struct ns_engine *eng);	/* RX burst into lwIP */
 void ns_port_flush(struct ns_port *port);		/* TX burst */
 void ns_port_retry_output(struct ns_port *port);
 unsigned int ns_port_poll_loopback(struct ns_port *port); /* own addresses */
+
+/* IPv6 on the port's netif (inet6.c). */
+void ns_ip6_netif_init(struct netif *netif);
+int ns_ip6_addresses(struct netif *netif, const struct ns_config *cfg);
 void ns_port_rx_intr(struct ns_port *port, bool enable);
 void ns_port_close(struct ns_port *port);
 
@@ -126,7 +130,10 @@ struct ns_sock {
 	 * SOCK_BINDPORT_LOCK): a disconnect keeps these and forgets what
 	 * connect() or an auto-bind chose. */
 	bool			bound_addr, bound_port;
-	uint32_t		bind_ip;	/* network order */
+	ip_addr_t		bind_ip;
+	/* AF_INET, or AF_INET6: dual stack (IPv4 peers too) unless v6only. */
+	uint16_t		family;
+	bool			v6only;
 	uint16_t		bind_port;	/* host order */
 
 	/* TCP options as set by the owner, kept here rather than only in the
@@ -194,10 +201,10 @@ unsigned int ns_front_serve(struct ns_front *front);	/* SQ + tx rings */
 void ns_front_flush(struct ns_front *front);		/* events + kick */
 void ns_front_shutdown(struct ns_front *front);		/* close everything */
 
-/* ICMP destination unreachable for one of our datagrams or segments
- * (icmp.c parsed it; addresses in network order, ports in host order). */
-void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
-		     uint16_t local_port, uint32_t remote_ip, uint16_t remote_port,
+/* ICMP or ICMPv6 (v6) destination unreachable for one of our datagrams
+ * or segments (icmp.c parsed it; ports in host order). */
+void ns_icmp_unreach(uint8_t proto, bool v6, uint8_t code, const ip_addr_t *local,
+		     uint16_t local_port, const ip_addr_t *remote, uint16_t remote_port,
 		     uint32_t tcp_seq);
 
 /* ------------------------------------------------------------- engine */

@@ -38,6 +38,10 @@
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
+/* DPDK's headers bring glibc's struct ip6_hdr and lwIP has its own: this
+ * file uses neither, so lwIP's is renamed here (pointers to it keep their
+ * layout). */
+#define ip6_hdr lwip_ip6_hdr
 #include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/pbuf.h"
@@ -45,6 +49,7 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
+#undef ip6_hdr
 
 #include "netserver.h"
 
@@ -78,12 +83,43 @@ static void ns_rx_pbuf_free(struct pbuf *p)
  * lengths in the mbuf; lwIP left the checksum fields zero because the
  * netif said the port computes them.
  */
+static void ns_tx_offload6(struct ns_port *port, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+
+	/* lwIP puts no extension header before TCP or UDP, except a
+	 * fragment header, and checksums those datagrams itself
+	 * (ns_udp_sendto). */
+	if (!port->tx_csum_l4 || m->data_len < sizeof(*eth) + sizeof(*ip6))
+		return;
+	m->l2_len = sizeof(*eth);
+	m->l3_len = sizeof(*ip6);
+	if (ip6->proto == IPPROTO_TCP &&
+	    m->data_len >= sizeof(*eth) + sizeof(*ip6) + sizeof(struct rte_tcp_hdr)) {
+		struct rte_tcp_hdr *tcp = (struct rte_tcp_hdr *)(ip6 + 1);
+
+		m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_TCP_CKSUM;
+		tcp->cksum = rte_ipv6_phdr_cksum(ip6, m->ol_flags);
+	} else if (ip6->proto == IPPROTO_UDP &&
+		   m->data_len >= sizeof(*eth) + sizeof(*ip6) + sizeof(struct rte_udp_hdr)) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip6 + 1);
+
+		m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+		udp->dgram_cksum = rte_ipv6_phdr_cksum(ip6, m->ol_flags);
+	}
+}
+
 static void ns_tx_offload(struct ns_port *port, struct rte_mbuf *m)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_ipv4_hdr *ip;
 	uint32_t l3_len;
 
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		ns_tx_offload6(port, m);
+		return;
+	}
 	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 	    m->data_len < sizeof(*eth) + sizeof(*ip))
 		return;
@@ -331,6 +367,7 @@ static err_t ns_netif_init(struct netif *netif)
 	memcpy(netif->hwaddr, mac.addr_bytes, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
 		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+	ns_ip6_netif_init(netif);
 	/* Generate in software only what the port cannot; check all, except
 	 * per frame what the port vouched for (ns_port_poll). */
 	port->csum_flags =
@@ -461,6 +498,12 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 		ns_err("port: cannot start port %u: %s", port->id, rte_strerror(-ret));
 		return -1;
 	}
+	/* IPv6 neighbour discovery lives on multicast (solicited-node and
+	 * all-nodes groups); a vdev that cannot filter by group still
+	 * delivers them. */
+	if (rte_eth_allmulticast_enable(port->id))
+		ns_dbg("port: %u: all-multicast not supported; relying on the default filter",
+		       port->id);
 	if (rx_intr && rte_eth_dev_rx_intr_ctl_q_get_fd(port->id, 0) >= 0)
 		port->rx_intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port->id, 0);
 
@@ -483,6 +526,8 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 		memcpy(port->netif.hwaddr, cfg->mac, 6);
 	}
 	netif_set_default(&port->netif);
+	if (ns_ip6_addresses(&port->netif, cfg))
+		return -1;
 	netif_set_up(&port->netif);
 	netif_set_link_up(&port->netif);
 	/* Announce ourselves so peers learn the MAC without asking. */

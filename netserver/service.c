@@ -139,32 +139,85 @@ static void complete_pending(struct ns_sock *s, int res,
 
 /* ------------------------------------------------------ address helpers */
 
+/*
+ * lwIP addresses <-> ABI addresses.  An IPv6 socket's wildcard (lwIP's
+ * IPADDR_TYPE_ANY, which matches both families) is ::; an IPv4 address is
+ * AF_INET whatever the socket's family (the owner maps it to ::ffff:a.b.c.d
+ * for an IPv6 socket).  Link-local IPv6 addresses carry the zone of the
+ * port, the only link there is: scope_id is lwIP's index of it.
+ */
 static void to_jr_addr(const ip_addr_t *ip, u16_t port, struct jr_sockaddr *sa)
 {
 	memset(sa, 0, sizeof(*sa));
-	sa->family = AF_INET;
 	sa->port = htons(port);
-	memcpy(sa->addr, &ip_2_ip4(ip)->addr, 4);
+	if (IP_IS_V4(ip)) {
+		sa->family = AF_INET;
+		memcpy(sa->addr, &ip_2_ip4(ip)->addr, 4);
+		return;
+	}
+	sa->family = AF_INET6;
+	if (IP_IS_V6(ip)) {
+		memcpy(sa->addr, ip_2_ip6(ip)->addr, 16);
+		if (ip6_addr_has_zone(ip_2_ip6(ip)))
+			sa->scope_id = ip6_addr_zone(ip_2_ip6(ip));
+	}
 }
 
 static void from_jr_addr(const struct jr_sockaddr *sa, ip_addr_t *ip, u16_t *port)
 {
-	uint32_t a;
-
-	memcpy(&a, sa->addr, 4);
-	ip_addr_set_ip4_u32(ip, a);
 	*port = ntohs(sa->port);
+	if (sa->family == AF_INET6) {
+		ip_addr_set_zero_ip6(ip);
+		memcpy(ip_2_ip6(ip)->addr, sa->addr, 16);
+		if (netif_default && ip6_addr_lacks_zone(ip_2_ip6(ip), IP6_UNKNOWN))
+			ip6_addr_assign_zone(ip_2_ip6(ip), IP6_UNKNOWN, netif_default);
+		return;
+	}
+	{
+		uint32_t a;
+
+		memcpy(&a, sa->addr, 4);
+		ip_addr_set_ip4_u32(ip, a);
+	}
+}
+
+/* The lwIP address type of a socket's pcb. */
+static u8_t sock_ip_type(const struct ns_sock *s)
+{
+	if (s->family != AF_INET6)
+		return IPADDR_TYPE_V4;
+	return s->v6only ? IPADDR_TYPE_V6 : IPADDR_TYPE_ANY;
 }
 
 /*
- * Linux takes 0.0.0.0 as a destination to mean this host: the socket's
- * bound address if it has one, else 127.0.0.1 (ip_route_connect()).
+ * The address a bind() to the wildcard means: 0.0.0.0; for an IPv6 socket
+ * :: (IPv6 only with IPV6_V6ONLY, else both families).
+ */
+static void sock_wildcard(const struct ns_sock *s, ip_addr_t *ip)
+{
+	if (s->family != AF_INET6)
+		ip_addr_set_zero_ip4(ip);
+	else if (s->v6only)
+		ip_addr_set_zero_ip6(ip);
+	else
+		ip_addr_copy(*ip, *IP_ANY_TYPE);
+}
+
+/*
+ * Linux takes an unspecified destination to mean this host: 0.0.0.0 is
+ * the socket's bound address if it has one, else 127.0.0.1
+ * (ip_route_connect()); :: is ::1 (BSD's rule, in udpv6_sendmsg()).
  */
 static void dest_any_is_local(const struct ns_sock *s, ip_addr_t *ip)
 {
 	if (!ip_addr_isany(ip))
 		return;
-	ip_addr_set_ip4_u32(ip, s->bound_addr ? s->bind_ip : PP_HTONL(IPADDR_LOOPBACK));
+	if (IP_IS_V6(ip))
+		ip_addr_set_loopback(1, ip);
+	else if (s->bound_addr && IP_IS_V4(&s->bind_ip))
+		ip_addr_copy(*ip, s->bind_ip);
+	else
+		ip_addr_set_ip4_u32(ip, PP_HTONL(IPADDR_LOOPBACK));
 }
 
 static int errno_from_err(err_t err)
@@ -893,6 +946,33 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	mark_work(s);
 }
 
+/*
+ * One datagram out.  One that lwIP must fragment is checksummed here, in
+ * software: the port's checksum offload would see only fragments (IPv6
+ * does not allow a UDP checksum of zero; IPv4 would send it unsummed).
+ */
+static err_t udp_send_record(struct ns_sock *s, struct pbuf *p,
+			     const struct jr_dgram_hdr *h)
+{
+	struct netif *nif = &s->front->eng->port.netif;
+	u16_t flags = nif->chksum_flags;
+	ip_addr_t ip;
+	u16_t port;
+	err_t err;
+
+	if (h->len + 8 + 40 > nif->mtu)
+		NETIF_SET_CHECKSUM_CTRL(nif, flags | NETIF_CHECKSUM_GEN_UDP);
+	if (h->addr.family) {
+		from_jr_addr(&h->addr, &ip, &port);
+		dest_any_is_local(s, &ip);
+		err = udp_sendto(s->pcb.udp, p, &ip, port);
+	} else {
+		err = udp_send(s->pcb.udp, p);
+	}
+	NETIF_SET_CHECKSUM_CTRL(nif, flags);
+	return err;
+}
+
 static void udp_tx_drain(struct ns_sock *s)
 {
 	struct jr_slot_ctl *ctl = slot_ctl(s);
@@ -933,16 +1013,7 @@ static void udp_tx_drain(struct ns_sock *s)
 			} else {
 				memcpy(p->payload, slot_tx(s) + (s->tx_cons & (size - 1)) + sizeof(h),
 				       h.len);
-				if (h.addr.family) {
-					ip_addr_t ip;
-					u16_t port;
-
-					from_jr_addr(&h.addr, &ip, &port);
-					dest_any_is_local(s, &ip);
-					err = udp_sendto(s->pcb.udp, p, &ip, port);
-				} else {
-					err = udp_send(s->pcb.udp, p);
-				}
+				err = udp_send_record(s, p, &h);
 				pbuf_free(p);
 				if (err != ERR_OK) {
 					s->front->region.stats->s_tx_dropped++;
@@ -990,6 +1061,20 @@ static const struct {
 
 #define NS_ICMP_FRAG_NEEDED	4
 
+/* Linux's icmpv6_err_convert() for destination unreachable. */
+static const struct {
+	int	err;
+	bool	fatal;
+} unreach6_errs[7] = {
+	{ ENETUNREACH,	false },	/* 0 no route */
+	{ EACCES,	true },		/* 1 administratively prohibited */
+	{ EHOSTUNREACH,	false },	/* 2 beyond scope */
+	{ EHOSTUNREACH,	false },	/* 3 address unreachable */
+	{ ECONNREFUSED,	true },		/* 4 port unreachable */
+	{ EACCES,	true },		/* 5 source address failed policy */
+	{ EACCES,	true },		/* 6 reject route */
+};
+
 /*
  * An ICMP destination unreachable about a segment or datagram we sent
  * (icmp.c checked the message and parsed the header it quotes), handled as
@@ -1004,13 +1089,25 @@ static const struct {
  *     the owner reports on the next call; unconnected sockets ignore it.
  * "Fragmentation needed" is path-MTU information, not an error here.
  */
-void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
-		     uint16_t local_port, uint32_t remote_ip, uint16_t remote_port,
+void ns_icmp_unreach(uint8_t proto, bool v6, uint8_t code, const ip_addr_t *local,
+		     uint16_t local_port, const ip_addr_t *remote, uint16_t remote_port,
 		     uint32_t tcp_seq)
 {
-	if (code >= sizeof(unreach_errs) / sizeof(unreach_errs[0]) ||
-	    code == NS_ICMP_FRAG_NEEDED)
-		return;
+	int err;
+	bool fatal;
+
+	if (v6) {
+		if (code >= sizeof(unreach6_errs) / sizeof(unreach6_errs[0]))
+			return;
+		err = unreach6_errs[code].err;
+		fatal = unreach6_errs[code].fatal;
+	} else {
+		if (code >= sizeof(unreach_errs) / sizeof(unreach_errs[0]) ||
+		    code == NS_ICMP_FRAG_NEEDED)
+			return;
+		err = unreach_errs[code].err;
+		fatal = unreach_errs[code].fatal;
+	}
 
 	if (proto == IP_PROTO_TCP) {
 		struct tcp_pcb *pcb;
@@ -1020,8 +1117,8 @@ void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
 
 			if (pcb->state != SYN_SENT || pcb->local_port != local_port ||
 			    pcb->remote_port != remote_port ||
-			    ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)) != local_ip ||
-			    ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != remote_ip)
+			    !ip_addr_cmp(&pcb->local_ip, local) ||
+			    !ip_addr_cmp(&pcb->remote_ip, remote))
 				continue;
 			/* The quoted segment must be our SYN (Linux: between
 			 * snd_una and snd_nxt), or anyone could kill a connect
@@ -1040,31 +1137,30 @@ void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
 			tcp_abandon(pcb, 0);
 			s->pcb.tcp = NULL;
 			s->state = NS_SOCK_DEAD;
-			complete_pending(s, -unreach_errs[code].err, NULL);
+			complete_pending(s, -err, NULL);
 			return;
 		}
 		return;
 	}
 
-	if (proto == IP_PROTO_UDP && unreach_errs[code].fatal) {
+	if (proto == IP_PROTO_UDP && fatal) {
 		struct udp_pcb *pcb;
 
 		for (pcb = udp_pcbs; pcb; pcb = pcb->next) {
 			struct ns_sock *s = pcb->recv_arg;
-			uint32_t lip = ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip));
 
 			if (!(pcb->flags & UDP_FLAGS_CONNECTED) ||
 			    pcb->local_port != local_port ||
 			    pcb->remote_port != remote_port ||
-			    ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) != remote_ip ||
-			    (lip && lip != local_ip))
+			    !ip_addr_cmp(&pcb->remote_ip, remote) ||
+			    (!ip_addr_isany(&pcb->local_ip) && !ip_addr_cmp(&pcb->local_ip, local)))
 				continue;
 			if (!s || !s->front || s->pcb.udp != pcb ||
 			    s->state == NS_SOCK_DEAD)
 				return;
 			ns_dbg("%s: slot %u: ICMP unreachable (code %u) for a datagram",
 			       s->front->name, s->slot, code);
-			event(s, JR_EV_ERROR, -unreach_errs[code].err);
+			event(s, JR_EV_ERROR, -err);
 			return;
 		}
 	}
@@ -1072,12 +1168,16 @@ void ns_icmp_unreach(uint8_t proto, uint8_t code, uint32_t local_ip,
 
 /* --------------------------------------------------------- requests */
 
+/* What bind() may name: the wildcard, loopback, or an address of ours. */
 static bool local_addr_ok(struct ns_front *front, const ip_addr_t *ip)
 {
-	const ip4_addr_t *a = ip_2_ip4(ip);
+	struct netif *nif = &front->eng->port.netif;
 
-	return ip4_addr_isany_val(*a) || ip4_addr_isloopback(a) ||
-	       ip4_addr_cmp(a, netif_ip4_addr(&front->eng->port.netif));
+	if (ip_addr_isany(ip) || ip_addr_isloopback(ip))
+		return true;
+	if (IP_IS_V6(ip))
+		return netif_get_ip6_addr_match(nif, ip_2_ip6(ip)) >= 0;
+	return ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(nif));
 }
 
 static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
@@ -1087,14 +1187,15 @@ static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
 	sock_reset(s);
 	s->gen = sqe->slot_gen;
 	s->type = sqe->u.socket.type;
+	s->family = sqe->u.socket.family;
 	sock_rings_reset(s);
 	if (s->type == SOCK_STREAM) {
-		s->pcb.tcp = tcp_new_ip_type(IPADDR_TYPE_V4);
+		s->pcb.tcp = tcp_new_ip_type(sock_ip_type(s));
 		if (!s->pcb.tcp)
 			return -ENOBUFS;
 		tcp_set_callbacks(s, s->pcb.tcp);
 	} else {
-		s->pcb.udp = udp_new_ip_type(IPADDR_TYPE_V4);
+		s->pcb.udp = udp_new_ip_type(sock_ip_type(s));
 		if (!s->pcb.udp)
 			return -ENOBUFS;
 		udp_recv(s->pcb.udp, udp_recv_cb, s);
@@ -1116,6 +1217,8 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 	if (s->type == SOCK_STREAM ? s->pcb.tcp->local_port : s->pcb.udp->local_port)
 		return -EINVAL;
 	from_jr_addr(&sqe->u.addr, &ip, &port);
+	if (ip_addr_isany(&ip))
+		sock_wildcard(s, &ip);
 	if (!local_addr_ok(s->front, &ip))
 		return -EADDRNOTAVAIL;
 	if (s->type == SOCK_STREAM) {
@@ -1128,9 +1231,9 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, bound);
 	}
 	if (err == ERR_OK) {
-		s->bind_ip = ip4_addr_get_u32(ip_2_ip4(&ip));
+		ip_addr_copy(s->bind_ip, ip);
 		s->bind_port = port;
-		s->bound_addr = s->bind_ip != 0;
+		s->bound_addr = !ip_addr_isany(&ip);
 		s->bound_port = port != 0;
 	}
 	return errno_from_err(err);
@@ -1275,9 +1378,9 @@ static err_t tcp_syn_poll_cb(void *arg, struct tcp_pcb *pcb)
 /* A fresh pcb with old's socket-level options (the common part, which a
  * listener's struct tcp_pcb_listen has too); TCP options are applied from
  * the socket by the caller. */
-static struct tcp_pcb *tcp_pcb_like(const struct tcp_pcb *old)
+static struct tcp_pcb *tcp_pcb_like(const struct ns_sock *s, const struct tcp_pcb *old)
 {
-	struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+	struct tcp_pcb *pcb = tcp_new_ip_type(sock_ip_type(s));
 
 	if (!pcb || !old)
 		return pcb;
@@ -1304,12 +1407,15 @@ static int tcp_renew_pcb(struct ns_sock *s, struct tcp_pcb *pcb)
 	tcp_apply_opts(s, pcb);
 	s->state = NS_SOCK_OPEN;
 	if (s->bound_port) {
-		ip_addr_set_ip4_u32(&ip, s->bound_addr ? s->bind_ip : 0);
+		if (s->bound_addr)
+			ip_addr_copy(ip, s->bind_ip);
+		else
+			sock_wildcard(s, &ip);
 		err = tcp_bind(pcb, &ip, s->bind_port);
 		if (err != ERR_OK)
 			return errno_from_err(err);
 	} else if (s->bound_addr) {
-		ip_addr_set_ip4_u32(&pcb->local_ip, s->bind_ip);
+		ip_addr_copy(pcb->local_ip, s->bind_ip);
 	}
 	return 0;
 }
@@ -1339,7 +1445,7 @@ static int tcp_disconnect_sock(struct ns_sock *s, struct jr_sockaddr *local)
 	default:
 		return -EINVAL;
 	}
-	pcb = tcp_pcb_like(old);
+	pcb = tcp_pcb_like(s, old);
 	if (!pcb)
 		return -ENOBUFS;
 	s->abort_pending = false;	/* done here, now */
@@ -1391,12 +1497,12 @@ static int udp_disconnect_sock(struct ns_sock *s, struct jr_sockaddr *local)
 		return -EINVAL;
 	udp_disconnect(pcb);
 	if (s->bound_addr)
-		ip_addr_set_ip4_u32(&pcb->local_ip, s->bind_ip);
+		ip_addr_copy(pcb->local_ip, s->bind_ip);
 	else
-		ip_addr_set_ip4_u32(&pcb->local_ip, 0);
+		sock_wildcard(s, &pcb->local_ip);
 	if (!s->bound_port && pcb->local_port) {
 		/* lwIP cannot unbind a pcb: take a fresh, unbound one. */
-		struct udp_pcb *fresh = udp_new_ip_type(IPADDR_TYPE_V4);
+		struct udp_pcb *fresh = udp_new_ip_type(sock_ip_type(s));
 
 		if (fresh) {
 			fresh->so_options = pcb->so_options;
@@ -1427,12 +1533,17 @@ static int udp_connect_sock(struct ns_sock *s, const ip_addr_t *ip, u16_t port,
 
 	if (!pcb)
 		return -EINVAL;
-	nif = ip4_route(ip_2_ip4(ip));
+	nif = ip_route(&pcb->local_ip, ip);
 	if (!nif)
 		return -ENETUNREACH;	/* Linux fails the connect itself */
 	ip_addr_copy(before, pcb->local_ip);
-	if (!s->bound_addr)
-		ip_addr_set_ip4_u32(&pcb->local_ip, ip4_addr_get_u32(netif_ip4_addr(nif)));
+	if (!s->bound_addr) {
+		const ip_addr_t *src = ip_netif_get_local_ip(nif, ip);
+
+		if (!src)
+			return -EADDRNOTAVAIL;
+		ip_addr_copy(pcb->local_ip, *src);
+	}
 	err = udp_connect(pcb, ip, port);
 	if (err != ERR_OK) {
 		ip_addr_copy(pcb->local_ip, before);
@@ -1462,7 +1573,7 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 		return -EISCONN;
 	if (s->state == NS_SOCK_DEAD && !s->pcb.tcp) {
 		/* Linux lets a socket whose connect failed try again. */
-		struct tcp_pcb *pcb = tcp_new_ip_type(IPADDR_TYPE_V4);
+		struct tcp_pcb *pcb = tcp_new_ip_type(sock_ip_type(s));
 		int res;
 
 		if (!pcb)
@@ -1599,14 +1710,35 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 			*so &= (u8_t)~flag;
 		return 0;
 	}
-	if (level == IPPROTO_IP) {
-		switch (name) {
-		case IP_TOS:
+	if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+		/* Before bind only (the owner checks too): the pcb's type is
+		 * what decides which families it matches. */
+		if (s->family != AF_INET6 || s->state != NS_SOCK_OPEN ||
+		    (s->type == SOCK_STREAM ? !s->pcb.tcp || s->pcb.tcp->local_port
+					    : !s->pcb.udp || s->pcb.udp->local_port))
+			return -EINVAL;
+		s->v6only = v != 0;
+		if (s->type == SOCK_STREAM) {
+			IP_SET_TYPE_VAL(s->pcb.tcp->local_ip, sock_ip_type(s));
+			IP_SET_TYPE_VAL(s->pcb.tcp->remote_ip, sock_ip_type(s));
+		} else {
+			IP_SET_TYPE_VAL(s->pcb.udp->local_ip, sock_ip_type(s));
+			IP_SET_TYPE_VAL(s->pcb.udp->remote_ip, sock_ip_type(s));
+		}
+		return 0;
+	}
+	if (level == IPPROTO_IP || level == IPPROTO_IPV6) {
+		/* lwIP has one traffic class and one hop limit per pcb, for
+		 * both families. */
+		switch (level << 16 | name) {
+		case IPPROTO_IP << 16 | IP_TOS:
+		case IPPROTO_IPV6 << 16 | IPV6_TCLASS:
 			if (v > 0xff)
 				return -EINVAL;
 			s->tos = (uint8_t)v;
 			break;
-		case IP_TTL:
+		case IPPROTO_IP << 16 | IP_TTL:
+		case IPPROTO_IPV6 << 16 | IPV6_UNICAST_HOPS:
 			if (v < 1 || v > 255)
 				return -EINVAL;
 			s->ttl = (uint8_t)v;

@@ -27,6 +27,7 @@
 #include <linux/errno.h>
 #include <linux/socket.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/net.h>
 #include <linux/tcp.h>
 #include <linux/string.h>
@@ -110,6 +111,9 @@ static inline bool jr_sockopt_known(__u32 level, __u32 name)
 		       name == IP_RECVTTL || name == IP_MULTICAST_IF ||
 		       name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP ||
 		       name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP;
+	if (level == IPPROTO_IPV6)
+		return name == IPV6_V6ONLY || name == IPV6_TCLASS ||
+		       name == IPV6_UNICAST_HOPS;
 	if (level == IPPROTO_TCP)
 		return name == TCP_NODELAY || name == TCP_KEEPIDLE ||
 		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||

@@ -43,7 +43,21 @@
 #define ETHARP_SUPPORT_STATIC_ENTRIES	1
 #define LWIP_ETHERNET			1
 #define LWIP_IPV4			1
-#define LWIP_IPV6			0	/* JR_F_IPV6 is not offered yet */
+#define LWIP_IPV6			1	/* dual stack: JR_F_IPV6 */
+#define LWIP_IPV6_NUM_ADDRESSES		3	/* link-local, --ip6, spare */
+#define LWIP_IPV6_SCOPES		1
+#define LWIP_IPV6_MLD			1	/* solicited-node groups for ND */
+#define LWIP_IPV6_AUTOCONFIG		0	/* addresses are configured */
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
+#define LWIP_IPV6_SEND_ROUTER_SOLICIT	0
+#define LWIP_ND6_NUM_NEIGHBORS		120	/* lwIP indexes both caches */
+#define LWIP_ND6_NUM_DESTINATIONS	120	/* with an s8_t: under 128 */
+#define LWIP_ND6_QUEUEING		1
+#define MEMP_NUM_ND6_QUEUE		256
+#define LWIP_IPV6_REASS			1
+#define LWIP_IPV6_FRAG			1
+#define IPV6_FRAG_COPYHEADER		1	/* 64-bit pointers do not fit the header */
+#define LWIP_ICMP6			1
 #define LWIP_ICMP			1
 #define LWIP_RAW			0
 #define LWIP_UDP			1
@@ -100,6 +114,9 @@
  * do. */
 #define LWIP_HOOK_FILENAME		"ns_lwip_hooks.h"
 #define LWIP_HOOK_IP4_INPUT(p, inp)	ns_ip4_input_hook((p), (inp))
+#define LWIP_HOOK_IP6_INPUT(p, inp)	ns_ip6_input_hook((p), (inp))
+#define LWIP_HOOK_IP6_ROUTE(src, dest)	ns_ip6_route((src), (dest))
+#define LWIP_HOOK_ND6_GET_GW(netif, dest) ns_ip6_gateway((netif), (dest))
 
 /* Diagnostics. */
 #define LWIP_STATS			1

@@ -17,4 +17,13 @@ struct netif;
  */
 int ns_ip4_input_hook(struct pbuf *p, struct netif *inp);
 
+/* The same for IPv6: ICMPv6 destination unreachable (netserver/icmp.c). */
+int ns_ip6_input_hook(struct pbuf *p, struct netif *inp);
+
+/* Off-link IPv6 destinations and their next hop: the configured gateway
+ * (--gateway6; netserver/port.c).  NULL: lwIP decides. */
+struct ip6_addr;
+struct netif *ns_ip6_route(const struct ip6_addr *src, const struct ip6_addr *dest);
+const struct ip6_addr *ns_ip6_gateway(struct netif *netif, const struct ip6_addr *dest);
+
 #endif /* JR_NS_LWIP_HOOKS_H */

@@ -53,6 +53,13 @@
  */
 #define AF_JOYRIDE_INET		22
 
+/*
+ * The same for socket(AF_INET6) (net.joyride.redirect_inet6): Joyride
+ * sockets that report AF_INET6 and take struct sockaddr_in6.  23 (AF_IRDA,
+ * whose socket family left Linux in 4.17) is free in Debian's kernel.
+ */
+#define AF_JOYRIDE_INET6	23
+
 /* The character device the netserver attaches through. */
 #define JR_DEVICE_NAME		"joyride"
 #define JR_DEVICE_PATH		"/dev/joyride"
