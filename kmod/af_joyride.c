@@ -139,6 +139,16 @@ struct jr_req {
 	struct jr_cqe	cqe;
 };
 
+/*
+ * An address as the socket's family shows it: sockaddr_in, or sockaddr_in6
+ * (IPv4 peers of an IPv6 socket as ::ffff:a.b.c.d).  The port is at the
+ * same offset in both.
+ */
+union jr_inaddr {
+	struct sockaddr_in	v4;
+	struct sockaddr_in6	v6;
+};
+
 /* Options the kernel keeps (jr_opts[], under "options" below). */
 enum {
 	JR_O_IP_TOS, JR_O_IP_TTL, JR_O_IP_RECVERR, JR_O_IP_MTU_DISCOVER,
@@ -146,6 +156,7 @@ enum {
 	JR_O_TCP_NODELAY, JR_O_TCP_MAXSEG, JR_O_TCP_CORK, JR_O_TCP_KEEPIDLE,
 	JR_O_TCP_KEEPINTVL, JR_O_TCP_KEEPCNT, JR_O_TCP_SYNCNT,
 	JR_O_TCP_DEFER_ACCEPT, JR_O_TCP_QUICKACK, JR_O_TCP_USER_TIMEOUT,
+	JR_O_IPV6_V6ONLY, JR_O_IPV6_TCLASS, JR_O_IPV6_UNICAST_HOPS,
 	JR_O_NR
 };
 
@@ -170,8 +181,8 @@ struct jr_sock {
 	bool			rx_fin;		/* peer sent FIN (after the data) */
 	bool			closing;	/* CLOSE sent; waiting for the reply */
 	bool			bound;
-	struct sockaddr_in	local;
-	struct sockaddr_in	peer;
+	union jr_inaddr		local;		/* in the socket's family */
+	union jr_inaddr		peer;
 	/* Listener */
 	struct list_head	accept_queue;	/* children ready for accept() */
 	unsigned int		accept_len;
@@ -205,6 +216,108 @@ static inline struct jr_sock *jr_sk(const struct sock *sk)
 static inline struct sock *sk_jr(struct jr_sock *jsk)
 {
 	return &jsk->sk;
+}
+
+/* ---------------------------------------------------------- addresses */
+
+static inline bool jr_is_v6(const struct sock *sk)
+{
+	return sk->sk_family == AF_INET6;
+}
+
+/* An address the netserver named, as the socket's family shows it. */
+static void jr_addr_from_wire(const struct sock *sk, const struct jr_sockaddr *sa,
+			      union jr_inaddr *a)
+{
+	__be32 v4;
+
+	if (!jr_is_v6(sk)) {
+		jr_sockaddr_to_sin(sa, &a->v4);
+		return;
+	}
+	memset(&a->v6, 0, sizeof(a->v6));
+	a->v6.sin6_family = AF_INET6;
+	a->v6.sin6_port = sa->port;
+	if (sa->family == AF_INET) {
+		memcpy(&v4, sa->addr, 4);
+		ipv6_addr_set_v4mapped(v4, &a->v6.sin6_addr);
+	} else {
+		memcpy(&a->v6.sin6_addr, sa->addr, 16);
+		a->v6.sin6_scope_id = sa->scope_id;
+	}
+}
+
+/* The netserver's form: IPv4 (also when mapped into IPv6) or IPv6. */
+static void jr_addr_to_wire(const struct sock *sk, const union jr_inaddr *a,
+			    struct jr_sockaddr *sa)
+{
+	if (!jr_is_v6(sk)) {
+		jr_sockaddr_from_sin(&a->v4, sa);
+		return;
+	}
+	memset(sa, 0, sizeof(*sa));
+	sa->port = a->v6.sin6_port;
+	if (ipv6_addr_v4mapped(&a->v6.sin6_addr)) {
+		sa->family = AF_INET;
+		memcpy(sa->addr, &a->v6.sin6_addr.s6_addr32[3], 4);
+	} else {
+		sa->family = AF_INET6;
+		memcpy(sa->addr, &a->v6.sin6_addr, 16);
+		if (ipv6_addr_type(&a->v6.sin6_addr) & IPV6_ADDR_LINKLOCAL)
+			sa->scope_id = a->v6.sin6_scope_id;
+	}
+}
+
+static bool jr_addr_is_any(const struct sock *sk, const union jr_inaddr *a)
+{
+	if (!jr_is_v6(sk))
+		return a->v4.sin_addr.s_addr == htonl(INADDR_ANY);
+	return ipv6_addr_any(&a->v6.sin6_addr) ||
+	       (ipv6_addr_v4mapped(&a->v6.sin6_addr) && !a->v6.sin6_addr.s6_addr32[3]);
+}
+
+/*
+ * A caller's address for bind, connect or sendto, checked as inet and
+ * inet6 check it: too short EINVAL, another family EAFNOSUPPORT.
+ */
+static int jr_addr_from_user(const struct sock *sk, const struct sockaddr *addr,
+			     int len, union jr_inaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (!jr_is_v6(sk)) {
+		if (len < (int)sizeof(struct sockaddr_in))
+			return -EINVAL;
+		if (addr->sa_family != AF_INET)
+			return -EAFNOSUPPORT;
+		a->v4 = *(const struct sockaddr_in *)addr;
+		return 0;
+	}
+	if (len < SIN6_LEN_RFC2133)
+		return -EINVAL;
+	if (addr->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	memcpy(&a->v6, addr, SIN6_LEN_RFC2133);
+	if (len < (int)sizeof(struct sockaddr_in6))
+		a->v6.sin6_scope_id = 0;
+	a->v6.sin6_flowinfo = 0;
+	return 0;
+}
+
+/* Out to the caller: the socket family's sockaddr; returns its length. */
+static int jr_addr_to_user(const struct sock *sk, const union jr_inaddr *a,
+			   struct sockaddr *out)
+{
+	if (!jr_is_v6(sk)) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)out;
+
+		*sin = a->v4;
+		sin->sin_family = AF_INET;
+		memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+		return sizeof(*sin);
+	}
+	memcpy(out, &a->v6, sizeof(a->v6));
+	((struct sockaddr_in6 *)out)->sin6_family = AF_INET6;
+	return sizeof(a->v6);
 }
 
 /* Every socket, for /proc/net/joyride. */
@@ -875,7 +988,7 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 
 	child->listener = NULL;
 	if (cqe->res == 0) {
-		jr_sockaddr_to_sin(&cqe->u.addr, &child->peer);
+		jr_addr_from_wire(csk, &cqe->u.addr, &child->peer);
 		child->local = l->local;
 		child->bound = true;
 		child->ever_connected = true;
@@ -987,7 +1100,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 	switch (cqe->op) {
 	case JR_OP_CONNECT:
 		if (cqe->res == 0) {
-			jr_sockaddr_to_sin(&cqe->u.addr, &jsk->local);
+			jr_addr_from_wire(sk, &cqe->u.addr, &jsk->local);
 			jsk->bound = true;
 			jsk->ever_connected = true;
 			jr_set_state(sk, TCP_ESTABLISHED);
@@ -1139,7 +1252,7 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		jr_server_put(srv);
 		return err;
 	}
-	sqe.u.socket.family = AF_INET;
+	sqe.u.socket.family = jr_is_v6(sk) ? AF_INET6 : AF_INET;
 	sqe.u.socket.type = sk->sk_type;
 	sqe.u.socket.protocol = sk->sk_protocol;
 	err = jr_call(jsk, &sqe);
@@ -1153,7 +1266,7 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		memset(&sqe, 0, sizeof(sqe));
 		sqe.op = JR_OP_BIND;
 		sqe.flags = JR_SQE_F_REPLAY;
-		jr_sockaddr_from_sin(&jsk->local, &sqe.u.addr);
+		jr_addr_to_wire(sk, &jsk->local, &sqe.u.addr);
 		err = jr_call(jsk, &sqe);
 	}
 	if (!err && sk->sk_state == TCP_LISTEN) {
@@ -1167,7 +1280,7 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 		memset(&sqe, 0, sizeof(sqe));
 		sqe.op = JR_OP_CONNECT;
 		sqe.flags = JR_SQE_F_REPLAY;
-		jr_sockaddr_from_sin(&jsk->peer, &sqe.u.addr);
+		jr_addr_to_wire(sk, &jsk->peer, &sqe.u.addr);
 		err = jr_call(jsk, &sqe);
 	}
 	if (!err && sk->sk_state == TCP_LISTEN) {
@@ -1359,33 +1472,33 @@ static int jr_release(struct socket *sock)
 	return 0;
 }
 
-static int jr_check_sin(const struct sockaddr *addr, int len)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
-
-	if (len < (int)sizeof(*sin))
-		return -EINVAL;
-	if (sin->sin_family != AF_INET)
-		return -EAFNOSUPPORT;
-	return 0;
-}
-
 static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)addr;
 	struct jr_sqe sqe = { .op = JR_OP_BIND };
+	union jr_inaddr a;
 	int err;
 
-	if (len < (int)sizeof(*sin))
+	if (!jr_is_v6(sk) && len >= (int)sizeof(struct sockaddr_in) &&
+	    addr->sa_family == AF_UNSPEC) {
+		/* As inet_bind(): AF_UNSPEC is accepted for INADDR_ANY only. */
+		if (((const struct sockaddr_in *)addr)->sin_addr.s_addr != htonl(INADDR_ANY))
+			return -EAFNOSUPPORT;
+		memset(&a, 0, sizeof(a));
+		a.v4.sin_family = AF_INET;
+		a.v4.sin_port = ((const struct sockaddr_in *)addr)->sin_port;
+	} else {
+		err = jr_addr_from_user(sk, addr, len, &a);
+		if (err)
+			return err;
+	}
+	/* As inet6_bind(): an IPv4 address needs a socket that takes IPv4. */
+	if (jr_is_v6(sk) && ipv6_addr_v4mapped(&a.v6.sin6_addr) &&
+	    READ_ONCE(jsk->opt[JR_O_IPV6_V6ONLY]))
 		return -EINVAL;
-	/* As inet_bind(): AF_UNSPEC is accepted for INADDR_ANY only. */
-	if (sin->sin_family != AF_INET &&
-	    (sin->sin_family != AF_UNSPEC || sin->sin_addr.s_addr != htonl(INADDR_ANY)))
-		return -EAFNOSUPPORT;
 	/* The caller's privilege decides, not the netserver's. */
-	if (sin->sin_port && inet_port_requires_bind_service(sock_net(sk), ntohs(sin->sin_port)) &&
+	if (a.v4.sin_port && inet_port_requires_bind_service(sock_net(sk), ntohs(a.v4.sin_port)) &&
 	    !ns_capable(sock_net(sk)->user_ns, CAP_NET_BIND_SERVICE))
 		return -EACCES;
 
@@ -1401,10 +1514,10 @@ static int jr_bind(struct socket *sock, struct sockaddr *addr, int len)
 		if (err)
 			goto out;
 	}
-	jr_sockaddr_from_sin(sin, &sqe.u.addr);
+	jr_addr_to_wire(sk, &a, &sqe.u.addr);
 	err = jr_call(jsk, &sqe);
 	if (!err) {
-		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jr_addr_from_wire(sk, &jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 	}
 out:
@@ -1428,19 +1541,37 @@ static int jr_wait_connect(struct sock *sk, long *timeo)
 }
 
 /*
- * Where a connect() goes.  Linux takes 0.0.0.0 to mean this host: the
- * socket's bound address if it has one, else 127.0.0.1 (ip_route_connect()),
- * and getpeername() then names that address.
+ * Where a connect() or sendto() goes.  Linux takes an unspecified address
+ * to mean this host: 0.0.0.0 is the socket's bound address if it has one,
+ * else 127.0.0.1 (ip_route_connect()); :: is ::1 (tcp_v6_connect()), or
+ * the IPv4 loopback for a socket bound to an IPv4 address.  An IPv6-only
+ * socket cannot reach an IPv4 address (ENETUNREACH).
  */
-static struct sockaddr_in jr_connect_dest(const struct jr_sock *jsk,
-					  const struct sockaddr *addr)
+static int jr_connect_dest(const struct jr_sock *jsk, union jr_inaddr *a)
 {
-	struct sockaddr_in sin = *(const struct sockaddr_in *)addr;
+	const struct sock *sk = &jsk->sk;
 
-	if (sin.sin_addr.s_addr == htonl(INADDR_ANY))
-		sin.sin_addr.s_addr = jsk->bound && jsk->local.sin_addr.s_addr ?
-				      jsk->local.sin_addr.s_addr : htonl(INADDR_LOOPBACK);
-	return sin;
+	if (!jr_is_v6(sk)) {
+		if (a->v4.sin_addr.s_addr == htonl(INADDR_ANY))
+			a->v4.sin_addr.s_addr = jsk->bound && jsk->local.v4.sin_addr.s_addr ?
+						jsk->local.v4.sin_addr.s_addr :
+						htonl(INADDR_LOOPBACK);
+		return 0;
+	}
+	if (ipv6_addr_any(&a->v6.sin6_addr)) {
+		if (jsk->bound && ipv6_addr_v4mapped(&jsk->local.v6.sin6_addr))
+			ipv6_addr_set_v4mapped(htonl(INADDR_LOOPBACK), &a->v6.sin6_addr);
+		else
+			a->v6.sin6_addr = in6addr_loopback;
+	} else if (ipv6_addr_v4mapped(&a->v6.sin6_addr) && !a->v6.sin6_addr.s6_addr32[3]) {
+		ipv6_addr_set_v4mapped(jsk->bound && ipv6_addr_v4mapped(&jsk->local.v6.sin6_addr) &&
+				       jsk->local.v6.sin6_addr.s6_addr32[3] ?
+				       jsk->local.v6.sin6_addr.s6_addr32[3] : htonl(INADDR_LOOPBACK),
+				       &a->v6.sin6_addr);
+	}
+	if (ipv6_addr_v4mapped(&a->v6.sin6_addr) && READ_ONCE(jsk->opt[JR_O_IPV6_V6ONLY]))
+		return -ENETUNREACH;
+	return 0;
 }
 
 static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
@@ -1450,6 +1581,7 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	struct jr_sock *jsk = jr_sk(sk);
 	struct jr_server *srv;
 	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	union jr_inaddr dest;
 	bool in_progress = false;
 	long timeo;
 	int err;
@@ -1486,7 +1618,9 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	}
 	/* A previous attempt's error is consumed by this one. */
 	WRITE_ONCE(sk->sk_err, 0);
-	err = jr_check_sin(addr, len);
+	err = jr_addr_from_user(sk, addr, len, &dest);
+	if (!err)
+		err = jr_connect_dest(jsk, &dest);
 	if (err)
 		goto out;
 	err = jr_wait_recovered(jsk);
@@ -1502,8 +1636,8 @@ static int jr_stream_connect(struct socket *sock, struct sockaddr *addr,
 	err = -ENETDOWN;
 	if (!srv)
 		goto out;
-	jsk->peer = jr_connect_dest(jsk, addr);
-	jr_sockaddr_from_sin(&jsk->peer, &sqe.u.addr);
+	jsk->peer = dest;
+	jr_addr_to_wire(sk, &jsk->peer, &sqe.u.addr);
 	sqe.slot = jsk->slot;
 	sqe.slot_gen = jsk->gen;
 	sqe.tag = jr_next_tag(srv);
@@ -1555,7 +1689,7 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
 	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
-	struct sockaddr_in peer;
+	union jr_inaddr peer;
 	int err;
 
 	if (len < (int)sizeof(sa_family_t))
@@ -1573,19 +1707,21 @@ static int jr_dgram_connect(struct socket *sock, struct sockaddr *addr,
 		}
 		goto out;
 	}
-	err = jr_check_sin(addr, len);
+	err = jr_addr_from_user(sk, addr, len, &peer);
 	if (err)
 		return err;
 	lock_sock(sk);
 	err = jr_wait_recovered(jsk);
 	if (err)
 		goto out;
-	peer = jr_connect_dest(jsk, addr);
-	jr_sockaddr_from_sin(&peer, &sqe.u.addr);
+	err = jr_connect_dest(jsk, &peer);
+	if (err)
+		goto out;
+	jr_addr_to_wire(sk, &peer, &sqe.u.addr);
 	err = jr_call(jsk, &sqe);
 	if (!err) {
 		jsk->peer = peer;
-		jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+		jr_addr_from_wire(sk, &jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 		jr_set_state(sk, TCP_ESTABLISHED);
 		sock->state = SS_CONNECTED;
@@ -1665,7 +1801,7 @@ static int jr_getname(struct socket *sock, struct sockaddr *addr, int peer)
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
-	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
+	int len;
 
 	lock_sock(sk);
 	if (peer) {
@@ -1675,24 +1811,22 @@ static int jr_getname(struct socket *sock, struct sockaddr *addr, int peer)
 			release_sock(sk);
 			return -ENOTCONN;
 		}
-		*sin = jsk->peer;
+		len = jr_addr_to_user(sk, &jsk->peer, addr);
 	} else {
 		/* An accepted child of a wildcard listener learns its own
 		 * address from the netserver, once. */
-		if ((jsk->bound && !jsk->local.sin_addr.s_addr &&
+		if ((jsk->bound && jr_addr_is_any(sk, &jsk->local) &&
 		     sk->sk_state == TCP_ESTABLISHED) ||
-		    (sk->sk_type == SOCK_DGRAM && !jsk->local.sin_port)) {
+		    (sk->sk_type == SOCK_DGRAM && !jsk->local.v4.sin_port)) {
 			struct jr_sqe sqe = { .op = JR_OP_GETNAME };
 
 			if (!jr_call(jsk, &sqe))
-				jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+				jr_addr_from_wire(sk, &jsk->sync.cqe.u.addr, &jsk->local);
 		}
-		*sin = jsk->local;
-		sin->sin_family = AF_INET;
+		len = jr_addr_to_user(sk, &jsk->local, addr);
 	}
 	release_sock(sk);
-	memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
-	return sizeof(*sin);
+	return len;
 }
 
 static __poll_t jr_poll(struct file *file, struct socket *sock, poll_table *wait)
@@ -1834,7 +1968,7 @@ static int jr_listen(struct socket *sock, int backlog)
 
 		/* listen() on an unbound socket picked a port: learn it. */
 		if (!jr_call(jsk, &name))
-			jr_sockaddr_to_sin(&jsk->sync.cqe.u.addr, &jsk->local);
+			jr_addr_from_wire(sk, &jsk->sync.cqe.u.addr, &jsk->local);
 		jsk->bound = true;
 	}
 	jr_set_state(sk, TCP_LISTEN);
@@ -1919,6 +2053,7 @@ enum jr_opt_kind {
 	JR_OK_TOS,		/* IP_TOS: a byte; TCP keeps the ECN bits */
 	JR_OK_TTL,		/* IP_TTL: -1 (the default) or 1..255 */
 	JR_OK_DEFER,		/* TCP_DEFER_ACCEPT: seconds, rounded up */
+	JR_OK_TCLASS,		/* IPV6_TCLASS: -1 (0) or 0..255; TCP keeps ECN */
 };
 
 struct jr_opt {
@@ -1962,6 +2097,13 @@ static const struct jr_opt jr_opts[JR_O_NR] = {
 	JR_TCPOPT(JR_O_TCP_DEFER_ACCEPT, TCP_DEFER_ACCEPT, JR_OK_DEFER, true, 0, 0, 0),
 	JR_TCPOPT(JR_O_TCP_QUICKACK, TCP_QUICKACK, JR_OK_BOOL, true, 1, 0, 0),
 	JR_TCPOPT(JR_O_TCP_USER_TIMEOUT, TCP_USER_TIMEOUT, JR_OK_INT, true, 0, 0, INT_MAX),
+	/* IPv6 sockets only (the level dispatch sees to it). */
+	[JR_O_IPV6_V6ONLY] = { SOL_IPV6, IPV6_V6ONLY, JR_OT_ANY, JR_OK_BOOL, true,
+			       false, 0, 0, 0, JR_F_IPV6 },
+	[JR_O_IPV6_TCLASS] = { SOL_IPV6, IPV6_TCLASS, JR_OT_ANY, JR_OK_TCLASS, true,
+			       false, 0, 0, 0, JR_F_IPV6 },
+	[JR_O_IPV6_UNICAST_HOPS] = { SOL_IPV6, IPV6_UNICAST_HOPS, JR_OT_ANY, JR_OK_INT,
+				     true, false, -1, -1, 255, JR_F_IPV6 },
 };
 
 static void jr_opts_init(struct jr_sock *jsk)
@@ -2011,6 +2153,8 @@ static u64 jr_opt_wire(struct sock *sk, int id, int val)
 {
 	if (id == JR_O_IP_TTL && val < 0)
 		return READ_ONCE(sock_net(sk)->ipv4.sysctl_ip_default_ttl);
+	if (id == JR_O_IPV6_UNICAST_HOPS && val < 0)
+		return IPV6_DEFAULT_HOPLIMIT;
 	return (u32)val;
 }
 
@@ -2055,6 +2199,16 @@ static int jr_opt_value(struct sock *sk, const struct jr_opt *o,
 	case JR_OK_DEFER:
 		*out = jr_defer_accept_secs(val);
 		return 0;
+	case JR_OK_TCLASS:
+		if (val < -1 || val > 0xff)
+			return -EINVAL;
+		if (val == -1)
+			val = 0;
+		if (sk->sk_type == SOCK_STREAM)
+			val = (val & ~INET_ECN_MASK) |
+			      (jr_sk(sk)->opt[JR_O_IPV6_TCLASS] & INET_ECN_MASK);
+		*out = val;
+		return 0;
 	}
 	if (o->name == TCP_MAXSEG && o->level == SOL_TCP && val &&
 	    val < JR_TCP_MIN_MSS)
@@ -2081,6 +2235,11 @@ static int jr_opt_set(struct sock *sk, int id, sockptr_t optval,
 	if (err)
 		return err;
 	lock_sock(sk);
+	/* As do_ipv6_setsockopt(): the family is chosen before any port. */
+	if (id == JR_O_IPV6_V6ONLY && (jsk->bound || sk->sk_state != TCP_CLOSE)) {
+		release_sock(sk);
+		return -EINVAL;
+	}
 	/* A netserver that cannot act on the option cannot have it. */
 	if (o->forward && jsk->srv && (jsk->srv->params.features & o->feature) != o->feature)
 		err = -ENOPROTOOPT;
@@ -2227,7 +2386,7 @@ static int jr_setsockopt(struct socket *sock, int level, int optname,
 			return -EINVAL;
 	} else if (!stream && level == SOL_UDP) {
 		return optlen < sizeof(int) ? -EINVAL : -ENOPROTOOPT;
-	} else if (level != SOL_IP) {
+	} else if (level != SOL_IP && !(jr_is_v6(sk) && level == SOL_IPV6)) {
 		return -ENOPROTOOPT;
 	}
 	id = jr_opt_find(level, optname);
@@ -2295,8 +2454,22 @@ static int jr_getsockopt(struct socket *sock, int level, int optname,
 	}
 	if (!stream && level == SOL_UDP)
 		return len < 0 ? -EINVAL : -ENOPROTOOPT;
+	if (jr_is_v6(sk) && level == SOL_IPV6) {
+		/* do_ipv6_getsockopt(): an int, the length clamped unsigned. */
+		id = jr_opt_find(level, optname);
+		if (id < 0)
+			return -ENOPROTOOPT;
+		val = READ_ONCE(jsk->opt[id]);
+		if (id == JR_O_IPV6_UNICAST_HOPS && val < 0)
+			val = IPV6_DEFAULT_HOPLIMIT;
+		len = min_t(unsigned int, sizeof(int), len);
+		if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+			return -EFAULT;
+		return 0;
+	}
+	/* IPv6 answers ENOPROTOOPT at a foreign level, IPv4 EOPNOTSUPP. */
 	if (level != SOL_IP)
-		return -EOPNOTSUPP;
+		return jr_is_v6(sk) ? -ENOPROTOOPT : -EOPNOTSUPP;
 	if (len < 0)
 		return -EINVAL;
 	switch (optname) {
@@ -2527,29 +2700,33 @@ static int jr_dgram_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
-	DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg->msg_name);
+	DECLARE_SOCKADDR(struct sockaddr *, to, msg->msg_name);
 	struct jr_dgram_hdr h = { 0 };
 	struct jr_server *srv;
+	union jr_inaddr dest;
 	u32 size, pos;
 	long timeo;
 	int err, room;
 
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	if (sin) {
-		if (msg->msg_namelen < (int)sizeof(*sin))
+	if (to) {
+		err = jr_addr_from_user(sk, to, msg->msg_namelen, &dest);
+		if (err == -EAFNOSUPPORT && to->sa_family == AF_UNSPEC)
+			return -EDESTADDRREQ;
+		if (!err)
+			err = jr_connect_dest(jsk, &dest);
+		if (err)
+			return err;
+		if (!dest.v4.sin_port)
 			return -EINVAL;
-		if (sin->sin_family != AF_INET)
-			return sin->sin_family == AF_UNSPEC ? -EDESTADDRREQ : -EAFNOSUPPORT;
-		if (!sin->sin_port)
-			return -EINVAL;
-		jr_sockaddr_from_sin(sin, &h.addr);
+		jr_addr_to_wire(sk, &dest, &h.addr);
 	}
 	if (len > JR_DGRAM_MAX)
 		return -EMSGSIZE;
 	lock_sock(sk);
 	err = -EDESTADDRREQ;
-	if (!sin && sk->sk_state != TCP_ESTABLISHED)
+	if (!to && sk->sk_state != TCP_ESTABLISHED)
 		goto out;
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	/*
@@ -2608,7 +2785,7 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk = jr_sk(sk);
-	DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg->msg_name);
+	DECLARE_SOCKADDR(struct sockaddr *, from, msg->msg_name);
 	struct jr_dgram_hdr h;
 	struct jr_server *srv;
 	u32 size, record, skip, n;
@@ -2675,9 +2852,11 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		err = -EFAULT;
 		goto out;
 	}
-	if (sin) {
-		jr_sockaddr_to_sin(&h.addr, sin);
-		msg->msg_namelen = sizeof(*sin);
+	if (from) {
+		union jr_inaddr a;
+
+		jr_addr_from_wire(sk, &h.addr, &a);
+		msg->msg_namelen = jr_addr_to_user(sk, &a, from);
 	}
 	/* The datagram's real size: the one on the wire if the netserver cut it. */
 	record = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : h.len;
@@ -2767,6 +2946,10 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	srv = jr_server_get_wait();
 	if (!srv)
 		return -ENETDOWN;
+	if (family == AF_INET6 && !(srv->params.features & JR_F_IPV6)) {
+		jr_server_put(srv);
+		return -EAFNOSUPPORT;
+	}
 
 	sk = jr_sock_alloc(net, sock, sock->type, family, kern, current_fsuid());
 	if (!sk) {
@@ -2780,7 +2963,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 		jr_server_put(srv);
 		goto err_sk;
 	}
-	sqe.u.socket.family = AF_INET;
+	sqe.u.socket.family = family == AF_INET6 ? AF_INET6 : AF_INET;
 	sqe.u.socket.type = sock->type;
 	sqe.u.socket.protocol = sk->sk_protocol;
 	lock_sock(sk);
@@ -2825,6 +3008,13 @@ static int jr_create_inet(struct net *net, struct socket *sock, int protocol,
 	return jr_create_family(net, sock, protocol, kern, AF_INET);
 }
 
+/* A socket(AF_INET6), redirected or not: a Joyride socket that says AF_INET6. */
+static int jr_create_inet6(struct net *net, struct socket *sock, int protocol,
+			   int kern)
+{
+	return jr_create_family(net, sock, protocol, kern, AF_INET6);
+}
+
 static const struct net_proto_family jr_family_ops = {
 	.family	= PF_JOYRIDE,
 	.create	= jr_create,
@@ -2834,6 +3024,12 @@ static const struct net_proto_family jr_family_ops = {
 static const struct net_proto_family jr_inet_family_ops = {
 	.family	= AF_JOYRIDE_INET,
 	.create	= jr_create_inet,
+	.owner	= THIS_MODULE,
+};
+
+static const struct net_proto_family jr_inet6_family_ops = {
+	.family	= AF_JOYRIDE_INET6,
+	.create	= jr_create_inet6,
 	.owner	= THIS_MODULE,
 };
 
@@ -2890,16 +3086,23 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	state = READ_ONCE(sk->sk_state);
 	name = state < ARRAY_SIZE(jr_state_names) && jr_state_names[state] ?
 	       jr_state_names[state] : "?";
-	seq_printf(seq, "%-5s %-9s %5d %6d %6d %15pI4:%-5u %15pI4:%-5u %s%s%s%s%s\n",
+	seq_printf(seq, "%-5s %-9s %5d %6d %6d ",
 		   sk->sk_type == SOCK_STREAM ? "tcp" : "udp",
 		   sk->sk_type == SOCK_DGRAM && state == TCP_CLOSE ? "UNCONN" : name,
-		   srv ? (int)jsk->slot : -1, rxq, txq,
-		   &jsk->local.sin_addr, ntohs(jsk->local.sin_port),
-		   &jsk->peer.sin_addr, ntohs(jsk->peer.sin_port),
+		   srv ? (int)jsk->slot : -1, rxq, txq);
+	if (jr_is_v6(sk))
+		seq_printf(seq, "[%pI6c]:%-5u [%pI6c]:%-5u ",
+			   &jsk->local.v6.sin6_addr, ntohs(jsk->local.v6.sin6_port),
+			   &jsk->peer.v6.sin6_addr, ntohs(jsk->peer.v6.sin6_port));
+	else
+		seq_printf(seq, "%15pI4:%-5u %15pI4:%-5u ",
+			   &jsk->local.v4.sin_addr, ntohs(jsk->local.v4.sin_port),
+			   &jsk->peer.v4.sin_addr, ntohs(jsk->peer.v4.sin_port));
+	seq_printf(seq, "%s%s%s%s%s\n",
 		   jsk->closing ? "closing " : "",
 		   sk->sk_state == TCP_LISTEN && jsk->accepts_posted ? "accepts-posted " : "",
 		   jsk->survivor ? "recovering " : "",
-		   sk->sk_family == AF_INET ? "inet " : "",
+		   sk->sk_family == AF_INET ? "inet " : jr_is_v6(sk) ? "inet6 " : "",
 		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
 	return 0;
 }
@@ -2918,6 +3121,15 @@ static struct ctl_table jr_sysctl_table[] = {
 	{
 		.procname	= "redirect_inet",
 		.data		= &jr_redirect_inet,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= jr_redirect_sysctl,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{
+		.procname	= "redirect_inet6",
+		.data		= &jr_redirect_inet6,
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= jr_redirect_sysctl,
@@ -2972,9 +3184,12 @@ static int __init jr_init(void)
 	err = sock_register(&jr_inet_family_ops);
 	if (err)
 		goto err_sock;
-	err = jr_dev_init();
+	err = sock_register(&jr_inet6_family_ops);
 	if (err)
 		goto err_inet;
+	err = jr_dev_init();
+	if (err)
+		goto err_inet6;
 	err = -ENOMEM;
 	if (!proc_create_seq("joyride", 0444, init_net.proc_net, &jr_seq_ops))
 		goto err_dev;
@@ -2989,6 +3204,8 @@ err_proc:
 	remove_proc_entry("joyride", init_net.proc_net);
 err_dev:
 	jr_dev_exit();
+err_inet6:
+	sock_unregister(AF_JOYRIDE_INET6);
 err_inet:
 	sock_unregister(AF_JOYRIDE_INET);
 err_sock:
@@ -3010,6 +3227,7 @@ static void __exit jr_exit(void)
 	jr_redirect_exit();
 	remove_proc_entry("joyride", init_net.proc_net);
 	jr_dev_exit();
+	sock_unregister(AF_JOYRIDE_INET6);
 	sock_unregister(AF_JOYRIDE_INET);
 	sock_unregister(PF_JOYRIDE);
 	/*

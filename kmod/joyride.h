@@ -85,6 +85,7 @@ struct jr_dev {
 	struct jr_server	*server;
 	bool			releasing;	/* server's file is being released */
 	unsigned int		slots_free;	/* the live server's, for the redirect */
+	u64			features;	/* the last server's JR_F_*, for the redirect */
 	u64			epoch;		/* attaches so far */
 	wait_queue_head_t	live_wait;	/* woken when the state changes */
 };
@@ -142,6 +143,7 @@ extern const struct jr_family_ops jr_family;
 
 /* The redirect of AF_INET sockets (jr_redirect.c). */
 extern int jr_redirect_inet;
+extern int jr_redirect_inet6;
 int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
 		       size_t *lenp, loff_t *ppos);
 void jr_redirect_exit(void);

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Transparent redirect: socket(AF_INET, ...) served by Joyride.
+ * Transparent redirect: socket(AF_INET, ...) and socket(AF_INET6, ...)
+ * served by Joyride.
  *
  * With net.joyride.redirect_inet = 1, a kprobe at the entry of
  * __sock_create() rewrites the family argument of user-space AF_INET
  * TCP/UDP sockets to AF_JOYRIDE_INET, a second family this module
  * registers: its sockets are Joyride sockets that report AF_INET
  * (sk_family, SO_DOMAIN, addresses), so the program cannot tell.
+ * net.joyride.redirect_inet6 = 1 does the same for AF_INET6 sockets
+ * (AF_JOYRIDE_INET6, dual stack as Linux's), when the netserver serves
+ * IPv6 (JR_F_IPV6); the two switches are independent.
  *
  * Why a kprobe: Debian's kernel lets an out-of-tree module do nothing
  * cleaner here.  socket(2) reaches __sock_create() directly (sock_create()
@@ -22,8 +26,9 @@
  * and only while the caller has slots to spare under
  * net.joyride.max_slots_per_user and the netserver has free ones
  * (jr_user_may_slot()): otherwise Linux serves the socket, so one user
- * filling Joyride cannot make every other program's socket() fail.  Kernel-internal sockets, other namespaces, raw, SCTP and
- * AF_INET6 stay with Linux.
+ * filling Joyride cannot make every other program's socket() fail.
+ * Kernel-internal sockets, other namespaces, raw, SCTP and MPTCP stay
+ * with Linux.
  *
  * Limits: LSMs and audit see family AF_JOYRIDE_INET at socket creation
  * (the rewrite happens before security_socket_create()).
@@ -49,6 +54,7 @@
 #include "joyride.h"
 
 int jr_redirect_inet;			/* net.joyride.redirect_inet */
+int jr_redirect_inet6;			/* net.joyride.redirect_inet6 */
 static DEFINE_MUTEX(jr_redirect_lock);
 static struct kprobe jr_redirect_probe;
 static bool jr_redirect_armed;
@@ -70,14 +76,21 @@ static bool jr_redirectable(int type, int protocol)
 static int jr_redirect_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct net *net = (struct net *)regs->di;
+	int family = (int)regs->si, to;
 
-	if (!READ_ONCE(jr_redirect_inet) ||
-	    (int)regs->r9 || (int)regs->si != AF_INET || net != &init_net ||
+	if (family == AF_INET && READ_ONCE(jr_redirect_inet))
+		to = AF_JOYRIDE_INET;
+	else if (family == AF_INET6 && READ_ONCE(jr_redirect_inet6) &&
+		 (READ_ONCE(jr_dev.features) & JR_F_IPV6))
+		to = AF_JOYRIDE_INET6;
+	else
+		return 0;
+	if ((int)regs->r9 || net != &init_net ||
 	    !jr_redirectable((int)regs->dx, (int)regs->cx) ||
 	    READ_ONCE(jr_dev.state) != JR_DEV_LIVE ||
 	    !jr_user_may_slot(current_fsuid()))
 		return 0;
-	regs->si = AF_JOYRIDE_INET;
+	regs->si = to;
 	atomic64_inc(&jr_redirected);
 	return 0;
 }
@@ -123,13 +136,15 @@ int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
 	err = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
 	if (err || !write)
 		goto out;
-	/* Registered once; from then on the value gates the handler. */
-	if (jr_redirect_inet && !jr_redirect_armed) {
+	/* Registered once; from then on the values gate the handler. */
+	if ((jr_redirect_inet || jr_redirect_inet6) && !jr_redirect_armed) {
 		err = jr_redirect_arm();
-		if (err)
+		if (err) {
 			WRITE_ONCE(jr_redirect_inet, 0);
-		else
+			WRITE_ONCE(jr_redirect_inet6, 0);
+		} else {
 			jr_redirect_armed = true;
+		}
 	}
 out:
 	mutex_unlock(&jr_redirect_lock);
@@ -143,6 +158,7 @@ void jr_redirect_exit(void)
 		jr_redirect_disarm();
 		jr_redirect_armed = false;
 		jr_redirect_inet = 0;
+		jr_redirect_inet6 = 0;
 	}
 	mutex_unlock(&jr_redirect_lock);
 }

@@ -1739,7 +1739,8 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 			break;
 		case IPPROTO_IP << 16 | IP_TTL:
 		case IPPROTO_IPV6 << 16 | IPV6_UNICAST_HOPS:
-			if (v < 1 || v > 255)
+			/* IPv6 allows a hop limit of 0 (on-link only). */
+			if (v > 255 || (v < 1 && name == IP_TTL && level == IPPROTO_IP))
 				return -EINVAL;
 			s->ttl = (uint8_t)v;
 			break;

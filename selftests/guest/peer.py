@@ -8,11 +8,15 @@ Runs on the host, inside the VM runner's network namespace, as root:
         --peer-cmd "python3 $PWD/selftests/guest/peer.py" -- \\
         build/selftests/guest/socket_test
 
-Everything listens on 0.0.0.0, so the same services answer on 198.18.0.1
-(reached from the guest through Joyride when NIC 0 belongs to the
-netserver) and on 198.18.1.1 (reached through the guest's Linux stack).
-The peer is the real Linux TCP/IP stack of the host: whatever it sees is
-what a Linux machine on the wire would see.
+Everything listens on the IPv6 wildcard "::" with IPV6_V6ONLY off, so the
+same sockets serve IPv4 and IPv6, on 198.18.0.1 and 2001:2::1 (reached
+from the guest through Joyride when NIC 0 belongs to the netserver) and on
+198.18.1.1 and 2001:2:0:1::1 (reached through the guest's Linux stack).
+IPv4 clients look to these sockets like v4-mapped ::ffff:a.b.c.d; the peer
+never reports an address in that form, only as plain a.b.c.d.  Without
+IPv6 on the host it listens on 0.0.0.0 instead.  The peer is the real
+Linux TCP/IP stack of the host: whatever it sees is what a Linux machine on
+the wire would see.
 
 TCP services
   7     echo: echoes until EOF, then closes.
@@ -42,13 +46,14 @@ Control commands (port 7000, one line each, one reply line each):
                                TOKEN <t>: "EOF <n>" (orderly close after n
                                bytes), "RESET <n>", "ERR <ENAME> <n>", or
                                TIMEOUT if it has not ended in SECONDS (10).
-  CONNECT <ip> <port> <n>   -> connect to the guest, send n pattern bytes,
-                               read n bytes back, then read until the guest
-                               closes: "OK <bytes read back>" or
-                               "ERR <ENAME>".
-  OPEN <ip> <port> <count>  -> open count connections to the guest and hold
-                               them while this control connection lasts:
-                               "OK <count>" once all are established.
+  CONNECT <ip> <port> <n>   -> connect to the guest (<ip> IPv4 or IPv6),
+                               send n pattern bytes, read n bytes back, then
+                               read until the guest closes: "OK <bytes read
+                               back>" or "ERR <ENAME>".
+  OPEN <ip> <port> <count>  -> open count connections to the guest (IPv4 or
+                               IPv6) and hold them while this control
+                               connection lasts: "OK <count>" once all are
+                               established.
   BLACKHOLE                 -> "OK <port>": a listener that never accepts, whose
                                accept queue the peer fills itself, so further
                                SYNs to <port> are dropped (connects time out).
@@ -56,13 +61,13 @@ Control commands (port 7000, one line each, one reply line each):
   QUIT                      -> closes the control connection.
 Anything else gets "ERR EINVAL".
 
-Routing: the peer turns on IPv4 forwarding in its namespace, which has no
-default route, so that it acts as a router that knows no way to anything
-beyond 198.18.0.0/15: a packet sent to it for, say, 198.19.255.1 (the
-netserver uses 198.18.0.1 as its gateway) is answered with ICMP network
-unreachable, and a Linux connect() through it fails with ENETUNREACH.  The
-guest's Linux stack has no default route and fails the same connect()
-locally with the same errno.
+Routing: the peer turns on IPv4 and IPv6 forwarding in its namespace,
+which has no default route, so that it acts as a router that knows no way
+to anything beyond 198.18.0.0/15 and 2001:2::/48: a packet sent to it for,
+say, 198.19.255.1 (the netserver uses 198.18.0.1 as its gateway) is
+answered with ICMP network unreachable, and a Linux connect() through it
+fails with ENETUNREACH.  The guest's Linux stack has no default route and
+fails the same connect() locally with the same errno.
 
 Every connection runs in its own thread; at most MAX_CONNS at a time (more
 are closed at once) and every wait is bounded, so a misbehaving guest
@@ -103,6 +108,28 @@ def log(msg):
 
 def ename(err):
     return errno.errorcode.get(err, "E%d" % err) if err else "EIO"
+
+
+def plain_address(addr):
+    """An address as the peer reports it: IPv4 clients of the dual-stack
+    sockets appear as ::ffff:a.b.c.d, reported as a.b.c.d."""
+    host = addr[0]
+    if host.lower().startswith("::ffff:") and "." in host:
+        return host[7:]
+    return host
+
+
+def dual_stack_socket(kind):
+    """A socket for both IPv6 and IPv4 clients, and the wildcard to bind it
+    to; an IPv4 one where the host has no IPv6."""
+    if socket.has_ipv6:
+        try:
+            s = socket.socket(socket.AF_INET6, kind)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            return s, "::"
+        except OSError:
+            pass
+    return socket.socket(socket.AF_INET, kind), "0.0.0.0"
 
 
 class Outcomes:
@@ -297,9 +324,9 @@ class Control:
             return "ERR " + ename(e.errno)
 
     def blackhole(self):
-        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsn, wildcard = dual_stack_socket(socket.SOCK_STREAM)
         self.held.append(lsn)
-        lsn.bind(("0.0.0.0", 0))
+        lsn.bind((wildcard, 0))
         # A backlog of 1 admits two connections to the accept queue (Linux
         # counts "full" as more than the backlog); with those two never
         # accepted, the listener drops every further SYN.
@@ -315,43 +342,44 @@ def serve_control(conn):
     Control(conn).run()
 
 
-def handle(conn, serve):
+def handle(conn, addr, serve):
     try:
         conn.settimeout(IO_TIMEOUT)
         serve(conn)
     except Exception as e:  # one bad connection must not stop the peer
         if not isinstance(e, (OSError, ValueError)):
-            log("%s: %r" % (serve.__name__, e))
+            log("%s from %s: %r" % (serve.__name__, plain_address(addr), e))
     finally:
         conn.close()
         slots.release()
 
 
 def tcp_listener(port, serve, rcvbuf=0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s, wildcard = dual_stack_socket(socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if rcvbuf:
         # Set on the listener, inherited by accepted sockets, so that the
         # window it advertises from the SYN-ACK on is small.
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.bind(("0.0.0.0", port))
+    s.bind((wildcard, port))
     s.listen(64)
 
     def loop():
         while True:
-            conn, _ = s.accept()
+            conn, addr = s.accept()
             if not slots.acquire(blocking=False):
                 conn.close()
                 continue
-            threading.Thread(target=handle, args=(conn, serve),
+            threading.Thread(target=handle, args=(conn, addr, serve),
                              daemon=True).start()
 
     threading.Thread(target=loop, daemon=True).start()
+    return wildcard
 
 
 def udp_echo(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
+    s, wildcard = dual_stack_socket(socket.SOCK_DGRAM)
+    s.bind((wildcard, port))
 
     def loop():
         while True:
@@ -365,12 +393,17 @@ def udp_echo(port):
 
 
 def act_as_router():
-    try:
-        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
-            f.write("1\n")
-    except OSError as e:
-        log("cannot enable forwarding (%s): unroutable destinations "
-            "will time out instead of failing with ENETUNREACH" % e)
+    for path in ("/proc/sys/net/ipv4/ip_forward",
+                 "/proc/sys/net/ipv6/conf/all/forwarding"):
+        if "ipv6" in path and not os.path.isdir("/proc/sys/net/ipv6"):
+            continue
+        try:
+            with open(path, "w") as f:
+                f.write("1\n")
+        except OSError as e:
+            log("cannot enable forwarding in %s (%s): unroutable "
+                "destinations will time out instead of failing with "
+                "ENETUNREACH" % (path, e))
 
 
 def main():
@@ -385,8 +418,9 @@ def main():
     tcp_listener(7004, serve_report)
     udp_echo(7)
     # The control port last: once it answers, every service is up.
-    tcp_listener(7000, serve_control)
-    log("listening on 0.0.0.0 (tcp 7 9 19 7000-7004, udp 7)")
+    wildcard = tcp_listener(7000, serve_control)
+    log("listening on %s (tcp 7 9 19 7000-7004, udp 7)" %
+        ("[::], IPv6 and IPv4" if wildcard == "::" else "0.0.0.0, IPv4 only"))
     try:
         while True:
             time.sleep(3600)

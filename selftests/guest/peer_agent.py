@@ -30,10 +30,12 @@ Client (in the guest, from the tests; selftests/guest/compat/lib.sh):
 `run` prints the command's output and exits with its status; `stop` prints
 the background command's output and exits with its status (a command that
 had to be killed reports 128 + the signal); the others exit 0 on success.
-The client's socket is AF_INET6 with the IPv4-mapped address
-::ffff:198.18.1.1: net.joyride.redirect_inet turns only AF_INET sockets
-into Joyride's, so the control connection stays on Linux whatever the
-sysctl says.
+The client's connection must stay on the guest's Linux stack whatever
+the redirect takes.  net.joyride.redirect_inet and redirect_inet6 take
+TCP sockets of protocol 0 or IPPROTO_TCP only, so the client uses MPTCP
+(IPPROTO_MPTCP), which the agent's plain TCP listener makes fall back to
+TCP.  Where the guest has no MPTCP, it uses AF_INET6 and the IPv4-mapped
+address ::ffff:198.18.1.1, which escapes redirect_inet only.
 
 Protocol: one request line per connection, one reply.  Words are separated
 by a space; a COMMAND is the rest of the line, run with `sh -c`.
@@ -83,6 +85,7 @@ MAX_OUTPUT = 1 << 20
 MAX_LINE = 64 << 10
 MAX_TIMEOUT = 600.0
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+IPPROTO_MPTCP = getattr(socket, "IPPROTO_MPTCP", 262)
 
 
 def log(msg):
@@ -438,13 +441,22 @@ def server_main(opts):
 
 # ------------------------------------------------------------------ client
 
+def control_socket(host, port):
+    """A TCP socket that no redirect makes Joyride's, and the address to
+    connect it to (see the module's docstring)."""
+    try:
+        return (socket.socket(socket.AF_INET, socket.SOCK_STREAM, IPPROTO_MPTCP),
+                (host, port))
+    except OSError:
+        return socket.socket(socket.AF_INET6, socket.SOCK_STREAM), ("::ffff:" + host, port)
+
+
 def request(opts, line, io_timeout):
     """Send one request, return the reply; retry the connection until the
     agent answers (it may start after the guest)."""
     deadline = time.monotonic() + opts.connect_timeout
-    addr = ("::ffff:" + opts.host, opts.port)
     while True:
-        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        s, addr = control_socket(opts.host, opts.port)
         s.settimeout(5)
         try:
             s.connect(addr)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// compat_go: a Go program for the redirect's compatibility test
-// (test_compat_go.sh).  Built with CGO_ENABLED=0, it is static and makes
+// compat_go: a Go program for the redirect's compatibility tests
+// (test_compat_go.sh, test_compat_go_dual_stack.sh).  Built with CGO_ENABLED=0, it is static and makes
 // its system calls itself (no libc): non-blocking sockets, connect then
 // SO_ERROR, epoll through Go's network poller, accept4.
 //
@@ -11,12 +11,21 @@
 //	compat_go server PORT NBYTES     listen on tcp4 0.0.0.0:PORT, accept one
 //	                                 connection, read until EOF, reply with
 //	                                 the count, check it is NBYTES
+//	compat_go dualserver PORT NBYTES N
+//	                                 listen on "tcp" ":PORT", Go's default
+//	                                 ([::], dual stack, where the system
+//	                                 has IPv4-mapped addresses), accept N
+//	                                 connections one after the other; for
+//	                                 each read until EOF, reply with the
+//	                                 count and the SHA-256 of the bytes,
+//	                                 check the count is NBYTES
 //
 // It prints its sockets' local and remote addresses (getsockname,
 // getpeername): 198.18.0.2 locally means Joyride carried the socket.
 package main
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
@@ -120,6 +129,33 @@ func server(port string, nbytes int) {
 	}
 }
 
+func dualServer(port string, nbytes, count int) {
+	l, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	fmt.Printf("listening on %v\n", l.Addr())
+	for i := 0; i < count; i++ {
+		c, err := l.Accept()
+		if err != nil {
+			fail("accept: %v", err)
+		}
+		fmt.Printf("accepted local %v remote %v\n", c.LocalAddr(), c.RemoteAddr())
+		h := sha256.New()
+		n, err := io.Copy(h, c)
+		if err != nil {
+			fail("read: %v", err)
+		}
+		fmt.Fprintf(c, "%d %x\n", n, h.Sum(nil))
+		c.Close()
+		fmt.Printf("received %d bytes, sha256 %x\n", n, h.Sum(nil))
+		if int(n) != nbytes {
+			fail("received %d bytes, expected %d", n, nbytes)
+		}
+	}
+	l.Close()
+}
+
 func atoi(s string) int {
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -137,8 +173,10 @@ func main() {
 		udp(a[2])
 	case len(a) == 4 && a[1] == "server":
 		server(a[2], atoi(a[3]))
+	case len(a) == 5 && a[1] == "dualserver":
+		dualServer(a[2], atoi(a[3]), atoi(a[4]))
 	default:
-		fmt.Fprintln(os.Stderr, "usage: compat_go client IP:PORT NBYTES | udp IP:PORT | server PORT NBYTES")
+		fmt.Fprintln(os.Stderr, "usage: compat_go client IP:PORT NBYTES | udp IP:PORT | server PORT NBYTES | dualserver PORT NBYTES N")
 		os.Exit(2)
 	}
 }

@@ -3,23 +3,25 @@
 #
 # Shared by the redirect's compatibility tests (test_compat_*.sh): ordinary
 # programs whose AF_INET sockets net.joyride.redirect_inet=1 hands to
-# Joyride, run against the host peer.  Run by
+# Joyride (and AF_INET6 ones, net.joyride.redirect_inet6=1, for the
+# *_dual_stack tests), run against the host peer.  Run by
 #
 #   tools/jr-vm run --redirect \
 #       --peer-cmd "python3 $PWD/selftests/guest/peer_agent.py" -- \
 #       selftests/jr-guest-run --list selftests/guest/compat.list
 #
 # The peer side is driven through selftests/guest/peer_agent.py, whose
-# control connection is an AF_INET6 socket to ::ffff:198.18.1.1: never
-# redirected, it stays on the guest's Linux NIC.
+# control connection must stay on the guest's Linux NIC whatever the
+# redirect takes: see compat_agent_address.
 #
 # Every test proves that Joyride carried the traffic, not Linux, with some
 # of:
 #   - the peer saw the guest as 198.18.0.2 (the netserver's address; a
 #     Linux socket would come from 198.18.1.2), or reached a guest server
-#     at 198.18.0.2, which only the netserver answers;
+#     at 198.18.0.2 or 2001:2::2, which only the netserver answers;
 #   - the program itself reports 198.18.0.2 as its local address;
-#   - /proc/net/joyride listed the program's socket with the flag "inet";
+#   - /proc/net/joyride listed the program's socket with the flag "inet",
+#     or (AF_INET6 servers) at all: Linux's sockets are never listed there;
 #   - the netserver's port moved the bytes (SIGHUP statistics);
 #   - the guest's Linux NIC ($JR_GUEST_LINUX_IF) carried much less than
 #     the payload.
@@ -27,6 +29,7 @@
 # Usage in a test:
 #   . "$(dirname "$0")/lib.sh"
 #   compat_init curl wget          # skips (77) unless all is there
+#   compat_init6 iperf3            # the same, and AF_INET6 is redirected
 #   ...
 # compat_init makes $T (a private directory, removed at exit); at exit the
 # peer commands started with peer_start, the peer directories made with
@@ -39,6 +42,8 @@ JR_PEER_IP=${JR_PEER_IP:-198.18.0.1}
 JR_GUEST_LINUX_IP=${JR_GUEST_LINUX_IP:-198.18.1.2}
 PAYLOAD=$((2 * 1024 * 1024))
 JR_PEER_LINUX_IP=${JR_PEER_LINUX_IP:-198.18.1.1}
+JR_JOYRIDE_IP6=${JR_JOYRIDE_IP6:-2001:2::2}
+JR_PEER_IP6=${JR_PEER_IP6:-2001:2::1}
 COMPAT_AGENT=${JR_SRC_DIR:-}/selftests/guest/peer_agent.py
 COMPAT_AGENT_PORT=7700
 
@@ -91,6 +96,7 @@ compat_init() {
 	done
 	compat_socat=0
 	! command -v socat >/dev/null || compat_socat=1
+	compat_agent_address
 	T=$(mktemp -d /tmp/compat.XXXXXX) || fail "mktemp"
 	trap compat_cleanup EXIT
 	# The agent starts with the runner, before the guest: it should be
@@ -109,20 +115,54 @@ compat_init() {
 	trap 'exit 143' TERM
 }
 
+# compat_init6 PROGRAM...: compat_init for a server that listens on "::"
+# (AF_INET6), which only net.joyride.redirect_inet6 hands to Joyride:
+# skips also unless the module has that sysctl and it is 1 (tools/jr-vm
+# --redirect turns it on where it exists).
+compat_init6() {
+	[ ! -d /proc/sys/net/joyride ] || [ -e /proc/sys/net/joyride/redirect_inet6 ] ||
+		skip "this joyride.ko has no net.joyride.redirect_inet6: AF_INET6 is not redirected"
+	compat_init "$@"
+	[ "$(cat /proc/sys/net/joyride/redirect_inet6 2>/dev/null)" = 1 ] ||
+		skip "net.joyride.redirect_inet6 is not 1: run with tools/jr-vm run --redirect"
+}
+
 # ------------------------------------------------------------ the peer
+
+# compat_agent_address: how agent_request reaches the agent, in
+# $compat_agent_socat (socat's address).  The control connection must
+# stay on Linux, whatever the redirect takes.  Both redirects take TCP
+# sockets of protocol 0 or IPPROTO_TCP only, so an MPTCP socket
+# (IPPROTO_MPTCP, 262) is Linux's; against the agent's plain TCP listener
+# it falls back to TCP.  Without MPTCP (net.mptcp.enabled=0, or the debug
+# kernel), an AF_INET6 socket to ::ffff:$JR_PEER_LINUX_IP escapes
+# redirect_inet but not redirect_inet6.
+compat_agent_address() {
+	if [ "$(cat /proc/sys/net/mptcp/enabled 2>/dev/null)" = 1 ]; then
+		# socat's generic socket: domain 2 (AF_INET), protocol 262, and
+		# the sockaddr_in after its family (port, address, 8 zero bytes).
+		# shellcheck disable=SC2086 # split at the dots
+		compat_agent_socat=$(IFS=.; set -- $JR_PEER_LINUX_IP
+			printf 'SOCKET-CONNECT:2:262:x%04x%02x%02x%02x%02x0000000000000000' \
+				"$COMPAT_AGENT_PORT" "$1" "$2" "$3" "$4")
+		return 0
+	fi
+	[ "$(cat /proc/sys/net/joyride/redirect_inet6 2>/dev/null)" != 1 ] ||
+		skip "no MPTCP in the guest (net.mptcp.enabled) and net.joyride.redirect_inet6=1: the peer agent's control connection would go through Joyride"
+	compat_agent_socat="TCP6:[::ffff:$JR_PEER_LINUX_IP]:$COMPAT_AGENT_PORT"
+}
 
 # agent_request LINE: send one request line to the agent, print its reply
 # (peer_agent.py describes the protocol).  socat starts several times
 # faster than python3 under TCG; python's client is the fallback.  Both
-# connect with AF_INET6 to ::ffff:$JR_PEER_LINUX_IP: never redirected.
+# use a socket the redirect leaves to Linux (compat_agent_address).
 agent_request() {
 	case $1 in
 	*"
 "*) fail "agent request with a newline: $1" ;;
 	esac
 	if [ "$compat_socat" = 1 ]; then
-		printf '%s\n' "$1" |
-			socat -t 900 -T 900 - "TCP6:[::ffff:$JR_PEER_LINUX_IP]:$COMPAT_AGENT_PORT"
+		printf '%s\n' "$1" | socat -t 900 -T 900 - "$compat_agent_socat"
 	else
 		/usr/bin/python3 "$COMPAT_AGENT" client --port "$COMPAT_AGENT_PORT" \
 			--host "$JR_PEER_LINUX_IP" raw "$1"
@@ -239,6 +279,23 @@ jr_wait_listener() {
 	jr_wait_socket "$pattern" >"$T/listener" ||
 		fail "no redirected $1 socket on port $2 in /proc/net/joyride:
 $(cat /proc/net/joyride)"
+	say "/proc/net/joyride: $(cat "$T/listener")"
+}
+
+# jr_wait_listeners PORT [N]: wait until /proc/net/joyride lists N
+# (default 1) TCP listeners on PORT, whatever their family and the form of
+# their address (0.0.0.0:PORT, [::]:PORT ...): the server's listening
+# sockets are Joyride's.  Fails the test if they do not come within 30 s.
+jr_wait_listeners() {
+	deadline 30
+	until [ "$(awk -v port="$1" -v out="$T/listener" '
+		$1 == "tcp" && $2 == "LISTEN" && $6 ~ ("[^0-9]" port "$") { print >out; n++ }
+		END { print n + 0 }' /proc/net/joyride)" -ge "${2:-1}" ]; do
+		before_deadline ||
+			fail "not ${2:-1} Joyride listener(s) on port $1 in /proc/net/joyride:
+$(cat /proc/net/joyride)"
+		sleep 0.1
+	done
 	say "/proc/net/joyride: $(cat "$T/listener")"
 }
 
