@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <linux/joyride.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -57,6 +58,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "opt_sweep.h"
 
 /* peer.py's services; see its header. */
 #define PORT_ECHO		7
@@ -862,6 +864,25 @@ SOCK6_TEST(udp_sendto_recvfrom_echo_carries_source_address)
 	close(fd);
 }
 
+/*
+ * ICMPv6 port unreachable from the peer's Linux for a connected socket's
+ * datagram: the next receive fails with ECONNREFUSED (icmpv6_err_convert).
+ */
+SOCK6_TEST(udp_connected_to_closed_port_gets_econnrefused)
+{
+	struct sockaddr_in6 to = sin6_of(&self->peer, PORT_CLOSED);
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	char buf[8];
+
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(0, set_timeout(fd, SO_RCVTIMEO, WAIT_MS));
+	ASSERT_EQ(4, send(fd, "ping", 4, 0));
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(fd);
+}
+
 /* ---- IPv6 socket options ---- */
 
 /* The default is net.ipv6.bindv6only: 0 unless someone changed it. */
@@ -932,6 +953,20 @@ SOCK6_TEST(ipv6_unicast_hops_default_set_and_range)
 }
 
 /* ---- bind() ---- */
+
+/* The option sweep (opt_sweep.h): AF_INET6 against AF_JOYRIDE_INET6. */
+SOCK6_TEST(every_option_errno_matches_linux)
+{
+	static const int levels[] = { IPPROTO_IPV6, IPPROTO_IP, IPPROTO_TCP,
+				      IPPROTO_UDP, IPPROTO_RAW, 12345 };
+	struct opt_sweep o = { 0 };
+
+	if (variant->family == AF_INET6)
+		SKIP(return, "compares AF_INET6 with AF_JOYRIDE_INET6: the joyride6 variant runs it");
+	opt_sweep(_metadata, AF_INET6, variant->family, levels,
+		  sizeof(levels) / sizeof(levels[0]), &o);
+	EXPECT_EQ(0, o.differ);
+}
 
 SOCK6_TEST(bind_to_address_nobody_has_is_eaddrnotavail)
 {

@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "opt_sweep.h"
 
 /* peer.py's services; see its header. */
 #define PORT_ECHO		7
@@ -2598,116 +2599,18 @@ SOCK_TEST(tcp_info_of_an_unconnected_socket)
 	close(fd);
 }
 
-/*
- * Every option number at every level of interest, on a fresh TCP and UDP
- * socket of each kind side by side: Joyride must answer as Linux answers,
- * unless it does not implement the option at all, which it says with
- * ENOPROTOOPT whatever Linux would have said (each such option is logged;
- * Documentation/sockets.md lists them).
- */
-struct opt_gap {
-	int level, name, type;		/* type 0: both */
-	bool get_differs;		/* Joyride reports a value of its own */
-};
-
-static const struct opt_gap opt_gaps[] = {
-	/* Values that differ by design: lwIP's congestion control. */
-	{ IPPROTO_TCP, TCP_CONGESTION, SOCK_STREAM, true },
-	/* TCP_INFO of an unconnected socket: Linux fills in defaults of its
-	 * own (rto, mss, cwnd...), compared by tcp_info_* instead. */
-	{ IPPROTO_TCP, TCP_INFO, SOCK_STREAM, true },
-};
-
-static bool opt_gap(int level, int name, int type, bool get)
-{
-	for (size_t i = 0; i < sizeof(opt_gaps) / sizeof(opt_gaps[0]); i++) {
-		const struct opt_gap *g = &opt_gaps[i];
-
-		if (g->level == level && g->name == name && (!g->type || g->type == type) &&
-		    (!get || g->get_differs))
-			return true;
-	}
-	return false;
-}
-
+/* The option sweep (opt_sweep.h): AF_INET against AF_JOYRIDE. */
 SOCK_TEST(every_option_errno_matches_linux)
 {
 	static const int levels[] = { IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP,
 				      IPPROTO_IPV6, IPPROTO_RAW, 12345 };
-	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
-	unsigned int same = 0, missing = 0, differ = 0;
+	struct opt_sweep o = { 0 };
 
 	if (variant->family == AF_INET)
 		SKIP(return, "compares AF_INET with AF_JOYRIDE: the joyride variant runs it");
-	for (size_t t = 0; t < 2; t++) {
-		for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
-			for (int name = 0; name < 100; name++) {
-				int lx = socket(AF_INET, types[t], 0);
-				int jr = new_socket(_metadata, self, types[t]);
-				unsigned char lv[256] = { 0 }, jv[256] = { 0 };
-				socklen_t ll = 4, jl = 4;
-				int lr, le, jrr, je, zero = 0;
-
-				ASSERT_LE(0, lx);
-				/* get, with an int's room */
-				lr = getsockopt(lx, levels[l], name, lv, &ll);
-				le = errno;
-				jrr = getsockopt(jr, levels[l], name, jv, &jl);
-				je = errno;
-				if (jrr && je == ENOPROTOOPT && (!lr || le != ENOPROTOOPT)) {
-					missing++;
-					TH_LOG("not implemented: get type %d level %d name %d (Linux: %s)",
-					       types[t], levels[l], name, lr ? strerror(le) : "success");
-				} else if (lr && (!jrr || je != le)) {
-					differ++;
-					TH_LOG("get type %d level %d name %d: Linux %s, Joyride %s",
-					       types[t], levels[l], name, strerror(le),
-					       jrr ? strerror(je) : "success");
-				} else if (!lr && jrr) {
-					{
-						differ++;
-						TH_LOG("get type %d level %d name %d: Linux succeeds, Joyride %s",
-						       types[t], levels[l], name, strerror(je));
-					}
-				} else if (!lr && (ll != jl || memcmp(lv, jv, ll)) &&
-					   !opt_gap(levels[l], name, types[t], true)) {
-					differ++;
-					TH_LOG("get type %d level %d name %d: Linux %u bytes %#x, Joyride %u bytes %#x",
-					       types[t], levels[l], name, ll, *(int *)lv, jl, *(int *)jv);
-				} else {
-					same++;
-				}
-				/* set to 0, an int */
-				lr = setsockopt(lx, levels[l], name, &zero, sizeof(zero));
-				le = errno;
-				jrr = setsockopt(jr, levels[l], name, &zero, sizeof(zero));
-				je = errno;
-				if (jrr && je == ENOPROTOOPT && (!lr || le != ENOPROTOOPT)) {
-					missing++;
-					TH_LOG("not implemented: set type %d level %d name %d (Linux: %s)",
-					       types[t], levels[l], name, lr ? strerror(le) : "success");
-				} else if (lr && (!jrr || je != le)) {
-					differ++;
-					TH_LOG("set type %d level %d name %d: Linux %s, Joyride %s",
-					       types[t], levels[l], name, strerror(le),
-					       jrr ? strerror(je) : "success");
-				} else if (!lr && jrr) {
-					{
-						differ++;
-						TH_LOG("set type %d level %d name %d: Linux succeeds, Joyride %s",
-						       types[t], levels[l], name, strerror(je));
-					}
-				} else {
-					same++;
-				}
-				close(jr);
-				close(lx);
-			}
-		}
-	}
-	TH_LOG("options: %u calls as Linux, %u not implemented (ENOPROTOOPT), %u differ",
-	       same, missing, differ);
-	EXPECT_EQ(0, differ);
+	opt_sweep(_metadata, AF_INET, variant->family, levels,
+		  sizeof(levels) / sizeof(levels[0]), &o);
+	EXPECT_EQ(0, o.differ);
 }
 
 /* ---- processes and descriptors ---- */
