@@ -157,6 +157,8 @@ enum {
 	JR_O_TCP_KEEPINTVL, JR_O_TCP_KEEPCNT, JR_O_TCP_SYNCNT,
 	JR_O_TCP_DEFER_ACCEPT, JR_O_TCP_QUICKACK, JR_O_TCP_USER_TIMEOUT,
 	JR_O_IPV6_V6ONLY, JR_O_IPV6_TCLASS, JR_O_IPV6_UNICAST_HOPS,
+	JR_O_IP_PKTINFO, JR_O_IP_RECVTOS, JR_O_IP_RECVTTL,
+	JR_O_IPV6_RECVPKTINFO, JR_O_IPV6_RECVTCLASS, JR_O_IPV6_RECVHOPLIMIT,
 	JR_O_NR
 };
 
@@ -1897,7 +1899,7 @@ static int jr_dgram_peek_len(struct jr_sock *jsk, struct jr_server *srv)
 		if (jr_validate_dgram(&h, pos, avail, size, &srv->limits, &record))
 			return 0;
 		if (!(h.flags & JR_DGRAM_F_PAD))
-			return h.len;
+			return jr_dgram_payload_len(&h);
 		pos += record;
 		avail -= record;
 	}
@@ -2104,6 +2106,17 @@ static const struct jr_opt jr_opts[JR_O_NR] = {
 			       false, 0, 0, 0, JR_F_IPV6 },
 	[JR_O_IPV6_UNICAST_HOPS] = { SOL_IPV6, IPV6_UNICAST_HOPS, JR_OT_ANY, JR_OK_INT,
 				     true, false, -1, -1, 255, JR_F_IPV6 },
+	/* Control messages on received datagrams: the netserver adds a
+	 * struct jr_dgram_meta to their records once one is set. */
+	JR_IPOPT(JR_O_IP_PKTINFO, IP_PKTINFO, JR_OT_ANY, JR_OK_BOOL, true, 0, 0, 0),
+	JR_IPOPT(JR_O_IP_RECVTOS, IP_RECVTOS, JR_OT_ANY, JR_OK_BOOL, true, 0, 0, 0),
+	JR_IPOPT(JR_O_IP_RECVTTL, IP_RECVTTL, JR_OT_ANY, JR_OK_BOOL, true, 0, 0, 0),
+	[JR_O_IPV6_RECVPKTINFO] = { SOL_IPV6, IPV6_RECVPKTINFO, JR_OT_ANY, JR_OK_BOOL,
+				    true, false, 0, 0, 0, JR_F_IPV6 },
+	[JR_O_IPV6_RECVTCLASS] = { SOL_IPV6, IPV6_RECVTCLASS, JR_OT_ANY, JR_OK_BOOL,
+				   true, false, 0, 0, 0, JR_F_IPV6 },
+	[JR_O_IPV6_RECVHOPLIMIT] = { SOL_IPV6, IPV6_RECVHOPLIMIT, JR_OT_ANY, JR_OK_BOOL,
+				     true, false, 0, 0, 0, JR_F_IPV6 },
 };
 
 static void jr_opts_init(struct jr_sock *jsk)
@@ -2780,6 +2793,66 @@ out:
 	return err;
 }
 
+/*
+ * Control messages from a datagram's metadata, as ip_cmsg_recv() and
+ * ip6_datagram_recv_ctl() give them: for an IPv4 datagram the IP_* ones;
+ * on an IPv6 socket also IPV6_PKTINFO (an IPv4 destination mapped), and
+ * for an IPv6 datagram IPV6_TCLASS and IPV6_HOPLIMIT.  The interface index
+ * is 0: the netserver's port is no Linux interface.  A destination the
+ * netserver made up only misleads its own socket, but an address of a
+ * family not negotiated is dropped.
+ */
+static void jr_put_cmsgs(struct sock *sk, struct msghdr *msg,
+			 const struct jr_dgram_meta *m, const struct jr_limits *lim)
+{
+	const int *opt = jr_sk(sk)->opt;
+	bool v4 = m->dst.family == AF_INET;
+
+	if (jr_validate_sockaddr(&m->dst, lim))
+		return;
+	if (v4 && READ_ONCE(opt[JR_O_IP_PKTINFO])) {
+		struct in_pktinfo pi = { };
+
+		memcpy(&pi.ipi_addr, m->dst.addr, 4);
+		pi.ipi_spec_dst = pi.ipi_addr;
+		put_cmsg(msg, SOL_IP, IP_PKTINFO, sizeof(pi), &pi);
+	}
+	if (v4 && READ_ONCE(opt[JR_O_IP_RECVTTL])) {
+		int ttl = m->ttl;
+
+		put_cmsg(msg, SOL_IP, IP_TTL, sizeof(ttl), &ttl);
+	}
+	if (v4 && READ_ONCE(opt[JR_O_IP_RECVTOS])) {
+		u8 tos = m->tos;
+
+		put_cmsg(msg, SOL_IP, IP_TOS, 1, &tos);
+	}
+	if (!jr_is_v6(sk))
+		return;
+	if (READ_ONCE(opt[JR_O_IPV6_RECVPKTINFO])) {
+		struct in6_pktinfo pi = { };
+		__be32 a;
+
+		if (v4) {
+			memcpy(&a, m->dst.addr, 4);
+			ipv6_addr_set_v4mapped(a, &pi.ipi6_addr);
+		} else {
+			memcpy(&pi.ipi6_addr, m->dst.addr, 16);
+		}
+		put_cmsg(msg, SOL_IPV6, IPV6_PKTINFO, sizeof(pi), &pi);
+	}
+	if (!v4 && READ_ONCE(opt[JR_O_IPV6_RECVHOPLIMIT])) {
+		int hl = m->ttl;
+
+		put_cmsg(msg, SOL_IPV6, IPV6_HOPLIMIT, sizeof(hl), &hl);
+	}
+	if (!v4 && READ_ONCE(opt[JR_O_IPV6_RECVTCLASS])) {
+		int tc = m->tos;
+
+		put_cmsg(msg, SOL_IPV6, IPV6_TCLASS, sizeof(tc), &tc);
+	}
+}
+
 static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 			    int flags)
 {
@@ -2846,11 +2919,18 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		}
 		break;
 	}
-	n = min_t(size_t, h.len, len);
-	if (copy_to_iter(jr_slot_rx(srv, jsk->slot) + (jsk->rx_cons & (size - 1)) + sizeof(h),
-			 n, &msg->msg_iter) != n) {
+	n = min_t(size_t, jr_dgram_payload_len(&h), len);
+	if (copy_to_iter(jr_slot_rx(srv, jsk->slot) + (jsk->rx_cons & (size - 1)) +
+			 jr_dgram_payload_off(&h), n, &msg->msg_iter) != n) {
 		err = -EFAULT;
 		goto out;
+	}
+	if (h.flags & JR_DGRAM_F_META) {
+		struct jr_dgram_meta meta;
+
+		memcpy(&meta, jr_slot_rx(srv, jsk->slot) + (jsk->rx_cons & (size - 1)) +
+		       sizeof(h), sizeof(meta));
+		jr_put_cmsgs(sk, msg, &meta, &srv->limits);
 	}
 	if (from) {
 		union jr_inaddr a;
@@ -2859,7 +2939,7 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 		msg->msg_namelen = jr_addr_to_user(sk, &a, from);
 	}
 	/* The datagram's real size: the one on the wire if the netserver cut it. */
-	record = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : h.len;
+	record = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : jr_dgram_payload_len(&h);
 	if (n < record)
 		msg->msg_flags |= MSG_TRUNC;
 	err = (flags & MSG_TRUNC) ? record : n;

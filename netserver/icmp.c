@@ -126,8 +126,8 @@ int ns_ip4_input_hook(struct pbuf *p, struct netif *inp)
 	{
 		ip_addr_t local, remote;
 
-		ip_addr_set_ip4_u32(&local, in_src);
-		ip_addr_set_ip4_u32(&remote, in_dst);
+		ip_addr_set_ip4_u32_val(local, in_src);
+		ip_addr_set_ip4_u32_val(remote, in_dst);
 		ns_icmp_unreach(in[9], false, icmp[1], &local, get16(l4), &remote,
 				get16(l4 + 2), in[9] == IP_PROTO_TCP ? get32(l4 + 4) : 0);
 	}

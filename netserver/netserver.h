@@ -134,6 +134,7 @@ struct ns_sock {
 	/* AF_INET, or AF_INET6: dual stack (IPv4 peers too) unless v6only. */
 	uint16_t		family;
 	bool			v6only;
+	uint8_t			recv_meta;	/* control messages asked for */
 	uint16_t		bind_port;	/* host order */
 
 	/* TCP options as set by the owner, kept here rather than only in the

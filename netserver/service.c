@@ -898,12 +898,27 @@ static void tcp_finish_close(struct ns_sock *s)
 
 /* ------------------------------------------------------------- UDP */
 
+/* The datagram lwIP is delivering: its destination, TOS and TTL. */
+static void udp_meta(struct jr_dgram_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	to_jr_addr(ip_current_dest_addr(), 0, &m->dst);
+	if (ip_current_is_v6()) {
+		m->tos = (uint8_t)IP6H_TC(ip6_current_header());
+		m->ttl = IP6H_HOPLIM(ip6_current_header());
+	} else {
+		m->tos = IPH_TOS(ip4_current_header());
+		m->ttl = IPH_TTL(ip4_current_header());
+	}
+}
+
 static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 			const ip_addr_t *addr, u16_t port)
 {
 	struct ns_sock *s = arg;
 	struct jr_dgram_hdr h = { 0 };
-	uint32_t size, pos, len, space;
+	struct jr_dgram_meta meta;
+	uint32_t size, pos, len, space, meta_len;
 	int fill;
 
 	(void)pcb;
@@ -919,26 +934,34 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 		return;
 	}
 	space = size - (uint32_t)fill;
+	/* The header's facts, for the owner's control messages. */
+	meta_len = s->recv_meta ? sizeof(meta) : 0;
 	/* A datagram larger than half the ring is cut, so one always fits. */
 	len = p->tot_len;
-	if (JR_DGRAM_RECORD(len) > size / 2) {
+	if (JR_DGRAM_RECORD(meta_len + len) > size / 2) {
 		h.flags = JR_DGRAM_F_TRUNC;
 		h.orig_len = len;
-		len = size / 2 - sizeof(h);
+		len = size / 2 - sizeof(h) - meta_len;
 		len &= ~(JR_DGRAM_ALIGN - 1);
 	}
-	if (jr_dgram_need(s->rx_prod, size, len) > space) {
+	if (jr_dgram_need(s->rx_prod, size, meta_len + len) > space) {
 		/* A full receive buffer drops, as Linux's does for UDP. */
 		s->front->region.stats->s_rx_dropped++;
 		pbuf_free(p);
 		return;
 	}
-	pos = jr_dgram_begin(slot_rx(s), size, s->rx_prod, len);
-	h.len = len;
+	pos = jr_dgram_begin(slot_rx(s), size, s->rx_prod, meta_len + len);
+	h.len = meta_len + len;
 	to_jr_addr(addr, port, &h.addr);
+	if (meta_len) {
+		h.flags |= JR_DGRAM_F_META;
+		udp_meta(&meta);
+		memcpy(slot_rx(s) + (pos & (size - 1)) + sizeof(h), &meta, sizeof(meta));
+	}
 	memcpy(slot_rx(s) + (pos & (size - 1)), &h, sizeof(h));
-	pbuf_copy_partial(p, slot_rx(s) + (pos & (size - 1)) + sizeof(h), (u16_t)len, 0);
-	pos += JR_DGRAM_RECORD(len);
+	pbuf_copy_partial(p, slot_rx(s) + (pos & (size - 1)) + sizeof(h) + meta_len,
+			  (u16_t)len, 0);
+	pos += JR_DGRAM_RECORD(meta_len + len);
 	s->rx_prod = pos;
 	jr_store_release(&slot_ctl(s)->rx_prod, pos);
 	pbuf_free(p);
@@ -1001,8 +1024,10 @@ static void udp_tx_drain(struct ns_sock *s)
 			continue;
 		}
 		memcpy(&h, slot_tx(s) + (s->tx_cons & (size - 1)), sizeof(h));
+		/* Metadata is ours to write, on the receive side only. */
 		if (jr_validate_dgram(&h, s->tx_cons, prod - s->tx_cons, size,
-				      &s->front->region.limits, &record)) {
+				      &s->front->region.limits, &record) ||
+		    (h.flags & JR_DGRAM_F_META)) {
 			sock_bad_ring(s);
 			return;
 		}
@@ -1728,6 +1753,22 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 		return 0;
 	}
 	if (level == IPPROTO_IP || level == IPPROTO_IPV6) {
+		uint8_t bit = 0;
+
+		/* Control messages the owner wants: udp_meta() for each
+		 * datagram once any is on. */
+		switch (level << 16 | name) {
+		case IPPROTO_IP << 16 | IP_PKTINFO:		bit = 1 << 0; break;
+		case IPPROTO_IP << 16 | IP_RECVTOS:		bit = 1 << 1; break;
+		case IPPROTO_IP << 16 | IP_RECVTTL:		bit = 1 << 2; break;
+		case IPPROTO_IPV6 << 16 | IPV6_RECVPKTINFO:	bit = 1 << 3; break;
+		case IPPROTO_IPV6 << 16 | IPV6_RECVTCLASS:	bit = 1 << 4; break;
+		case IPPROTO_IPV6 << 16 | IPV6_RECVHOPLIMIT:	bit = 1 << 5; break;
+		}
+		if (bit) {
+			s->recv_meta = v ? s->recv_meta | bit : s->recv_meta & (uint8_t)~bit;
+			return 0;
+		}
 		/* lwIP has one traffic class and one hop limit per pcb, for
 		 * both families. */
 		switch (level << 16 | name) {

@@ -794,12 +794,16 @@ ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 			s->rx_cons += record;
 			continue;
 		}
-		size_t n = h.len < len ? h.len : len;
+		/* Control messages (JR_DGRAM_F_META) are not offered here: the
+		 * payload follows them. */
+		size_t payload = jr_dgram_payload_len(&h);
+		size_t n = payload < len ? payload : len;
 
-		memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) + sizeof(h), n);
+		memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) +
+		       jr_dgram_payload_off(&h), n);
 		if (from)
 			jr_sockaddr_to_sin(&h.addr, from);
-		if (flags_out && (n < h.len || (h.flags & JR_DGRAM_F_TRUNC)))
+		if (flags_out && (n < payload || (h.flags & JR_DGRAM_F_TRUNC)))
 			*flags_out = JR_MSG_TRUNC;
 		if (!(flags & JR_MSG_PEEK)) {
 			s->rx_cons += record;

@@ -226,11 +226,16 @@ static void fuzz_dgram(const struct jr_dgram_hdr *h, __u32 pos, __u32 fill,
 		FUZZ_CHECK(record == to_end && h->len == to_end - sizeof(*h));
 		FUZZ_CHECK(zero_from(&h->addr, 0, sizeof(h->addr)));
 	} else {
-		FUZZ_CHECK(!(h->flags & ~JR_DGRAM_F_TRUNC));
+		FUZZ_CHECK(!(h->flags & ~(JR_DGRAM_F_TRUNC | JR_DGRAM_F_META)));
 		FUZZ_CHECK(h->len <= JR_DGRAM_MAX && record == JR_DGRAM_RECORD(h->len));
 		FUZZ_CHECK(sizeof(*h) + (__u64)h->len <= record);
+		if (h->flags & JR_DGRAM_F_META)
+			FUZZ_CHECK(h->len >= sizeof(struct jr_dgram_meta) &&
+				   (lim->features & JR_F_SOCKOPTS));
+		FUZZ_CHECK(jr_dgram_payload_off(h) + (__u64)jr_dgram_payload_len(h) <= record);
 		if (h->flags & JR_DGRAM_F_TRUNC)
-			FUZZ_CHECK(h->orig_len > h->len && h->orig_len <= JR_DGRAM_MAX);
+			FUZZ_CHECK(h->orig_len > jr_dgram_payload_len(h) &&
+				   h->orig_len <= JR_DGRAM_MAX);
 		else
 			FUZZ_CHECK(!h->orig_len);
 		FUZZ_CHECK(zero_from(&h->addr, 0, sizeof(h->addr)) ||

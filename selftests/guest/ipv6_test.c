@@ -883,6 +883,55 @@ SOCK6_TEST(udp_connected_to_closed_port_gets_econnrefused)
 	close(fd);
 }
 
+/* IPV6_RECVPKTINFO, IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT on an echoed datagram. */
+SOCK6_TEST(udp_pktinfo_tclass_and_hoplimit_control_messages)
+{
+	struct sockaddr_in6 to = sin6_of(&self->peer, PORT_ECHO);
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	int one = 1;
+	char buf[16], cbuf[256];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	bool pktinfo = false, tclass = false, hoplimit = false;
+	struct cmsghdr *c;
+
+	ASSERT_EQ(0, setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(4, send(fd, "cmsg", 4, 0));
+	ASSERT_TRUE(poll_one(fd, POLLIN, WAIT_MS) & POLLIN) TH_LOG("no echo");
+	ASSERT_EQ(4, recvmsg(fd, &mh, 0));
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		ASSERT_EQ(IPPROTO_IPV6, c->cmsg_level);
+		if (c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			EXPECT_EQ(0, memcmp(&pi.ipi6_addr, &self->guest, sizeof(pi.ipi6_addr)));
+			pktinfo = true;
+		} else if (c->cmsg_type == IPV6_TCLASS) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			EXPECT_EQ(0, v);
+			tclass = true;
+		} else if (c->cmsg_type == IPV6_HOPLIMIT) {
+			int v;
+
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			EXPECT_LE(1, v);
+			EXPECT_GE(255, v);
+			hoplimit = true;
+		}
+	}
+	EXPECT_TRUE(pktinfo);
+	EXPECT_TRUE(tclass);
+	EXPECT_TRUE(hoplimit);
+	close(fd);
+}
+
 /* ---- IPv6 socket options ---- */
 
 /* The default is net.ipv6.bindv6only: 0 unless someone changed it. */

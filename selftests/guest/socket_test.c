@@ -2803,6 +2803,60 @@ SOCK_TEST(udp_sendto_recvfrom_carry_addresses)
 }
 
 /* Sizes from one byte to more than an Ethernet frame (IP fragments). */
+/*
+ * IP_PKTINFO, IP_RECVTOS and IP_RECVTTL: each echoed datagram carries its
+ * destination (our address), TOS and TTL as control messages; without the
+ * options, none.
+ */
+SOCK_TEST(udp_pktinfo_tos_and_ttl_control_messages)
+{
+	int fd = udp_connected(_metadata, self, PORT_ECHO);
+	char buf[16], cbuf[256];
+
+	for (int on = 1; on >= 0; on--) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		bool pktinfo = false, tos = false, ttl = false;
+		struct cmsghdr *c;
+
+		ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_PKTINFO, on));
+		ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_RECVTOS, on));
+		ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_RECVTTL, on));
+		EXPECT_EQ(on, get_int(fd, IPPROTO_IP, IP_PKTINFO));
+		ASSERT_EQ(4, send(fd, "cmsg", 4, 0));
+		ASSERT_TRUE(poll_one(fd, POLLIN, WAIT_MS) & POLLIN) TH_LOG("no echo");
+		ASSERT_EQ(4, recvmsg(fd, &mh, 0));
+		EXPECT_EQ(0, mh.msg_flags & MSG_CTRUNC);
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			ASSERT_EQ(IPPROTO_IP, c->cmsg_level);
+			if (c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				EXPECT_EQ(self->guest.s_addr, pi.ipi_addr.s_addr)
+					TH_LOG("ipi_addr %s", inet_ntoa(pi.ipi_addr));
+				pktinfo = true;
+			} else if (c->cmsg_type == IP_TOS) {
+				EXPECT_EQ(CMSG_LEN(1), c->cmsg_len);
+				EXPECT_EQ(0, *CMSG_DATA(c));
+				tos = true;
+			} else if (c->cmsg_type == IP_TTL) {
+				int v;
+
+				memcpy(&v, CMSG_DATA(c), sizeof(v));
+				EXPECT_LE(1, v);
+				EXPECT_GE(255, v);
+				ttl = true;
+			}
+		}
+		EXPECT_EQ(on, pktinfo);
+		EXPECT_EQ(on, tos);
+		EXPECT_EQ(on, ttl);
+	}
+	close(fd);
+}
+
 SOCK_TEST(udp_datagram_boundaries_kept)
 {
 	static const size_t sizes[] = { 1, 100, 1400, 8000 };

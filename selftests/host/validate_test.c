@@ -690,7 +690,20 @@ static const struct dgram_case dgram_cases[] = {
 	{ "len ~0", { .len = UINT32_MAX }, 0, RING, RING, &lim_v4, -EMSGSIZE, 0 },
 	{ "len wraps the record size", { .len = UINT32_MAX - 40 }, 0, RING, RING, &lim_v4, -EMSGSIZE, 0 },
 
-	{ "unknown flag", { .len = 0, .flags = 1u << 2 }, 0, RING, RING, &lim_v4, -EOPNOTSUPP, 0 },
+	{ "unknown flag", { .len = 0, .flags = 1u << 3 }, 0, RING, RING, &lim_v4, -EOPNOTSUPP, 0 },
+	{ "metadata", { .len = 32 + 100, .flags = JR_DGRAM_F_META }, 0, RING, RING,
+	  &lim_all, 0, 176 },
+	{ "metadata, nothing else", { .len = 32, .flags = JR_DGRAM_F_META }, 0, RING, RING,
+	  &lim_all, 0, 72 },
+	{ "metadata cut short", { .len = 31, .flags = JR_DGRAM_F_META }, 0, RING, RING,
+	  &lim_all, -EINVAL, 0 },
+	{ "metadata not negotiated", { .len = 32, .flags = JR_DGRAM_F_META }, 0, RING, RING,
+	  &lim_v4, -EINVAL, 0 },
+	{ "metadata, truncated", { .len = 32 + 100, .flags = JR_DGRAM_F_META | JR_DGRAM_F_TRUNC,
+	  .orig_len = 101 }, 0, RING, RING, &lim_all, 0, 176 },
+	{ "metadata, truncated, orig_len == payload", { .len = 32 + 100,
+	  .flags = JR_DGRAM_F_META | JR_DGRAM_F_TRUNC, .orig_len = 100 }, 0, RING, RING,
+	  &lim_all, -EINVAL, 0 },
 	{ "flag bit 31", { .len = 0, .flags = 1u << 31 }, 0, RING, RING, &lim_v4, -EOPNOTSUPP, 0 },
 	{ "pad", { .len = 0, .pad = 1 }, 0, RING, RING, &lim_v4, -EINVAL, 0 },
 
@@ -748,8 +761,10 @@ static const struct dgram_case dgram_cases[] = {
 	  RING - 64, RING, RING, &lim_v4, -EMSGSIZE, 0 },
 	{ "filler with pad", { .len = 64 - HDR, .flags = JR_DGRAM_F_PAD, .pad = 1 }, RING - 64,
 	  RING, RING, &lim_v4, -EINVAL, 0 },
-	{ "filler with an unknown flag", { .len = 64 - HDR, .flags = JR_DGRAM_F_PAD | 4 },
+	{ "filler with an unknown flag", { .len = 64 - HDR, .flags = JR_DGRAM_F_PAD | 8 },
 	  RING - 64, RING, RING, &lim_v4, -EOPNOTSUPP, 0 },
+	{ "filler with metadata", { .len = 64 - HDR, .flags = JR_DGRAM_F_PAD | JR_DGRAM_F_META },
+	  RING - 64, RING, RING, &lim_v4, -EMSGSIZE, 0 },
 };
 
 static void validate_dgram(void)

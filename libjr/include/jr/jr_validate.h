@@ -113,7 +113,8 @@ static inline bool jr_sockopt_known(__u32 level, __u32 name)
 		       name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP;
 	if (level == IPPROTO_IPV6)
 		return name == IPV6_V6ONLY || name == IPV6_TCLASS ||
-		       name == IPV6_UNICAST_HOPS;
+		       name == IPV6_UNICAST_HOPS || name == IPV6_RECVPKTINFO ||
+		       name == IPV6_RECVTCLASS || name == IPV6_RECVHOPLIMIT;
 	if (level == IPPROTO_TCP)
 		return name == TCP_NODELAY || name == TCP_KEEPIDLE ||
 		       name == TCP_KEEPINTVL || name == TCP_KEEPCNT ||
@@ -363,6 +364,20 @@ static inline __u32 jr_dgram_begin(unsigned char *ring, __u32 ring_size,
  * success, *record is the number of ring bytes the record occupies (header,
  * payload and padding, or the filler to the ring end).
  */
+/* Payload bytes of a (validated, not filler) record, after any metadata. */
+static inline __u32 jr_dgram_payload_len(const struct jr_dgram_hdr *h)
+{
+	return (h->flags & JR_DGRAM_F_META) ? h->len - (__u32)sizeof(struct jr_dgram_meta)
+					    : h->len;
+}
+
+/* Where its payload starts, from the header. */
+static inline __u32 jr_dgram_payload_off(const struct jr_dgram_hdr *h)
+{
+	return (__u32)sizeof(*h) +
+	       ((h->flags & JR_DGRAM_F_META) ? (__u32)sizeof(struct jr_dgram_meta) : 0);
+}
+
 static inline int jr_validate_dgram(const struct jr_dgram_hdr *h, __u32 pos,
 				    __u32 fill, __u32 ring_size,
 				    const struct jr_limits *lim, __u32 *record)
@@ -373,7 +388,7 @@ static inline int jr_validate_dgram(const struct jr_dgram_hdr *h, __u32 pos,
 	if ((pos & (JR_DGRAM_ALIGN - 1)) || fill < sizeof(*h) ||
 	    to_end < sizeof(*h))
 		return -EMSGSIZE;
-	if (h->flags & ~(JR_DGRAM_F_PAD | JR_DGRAM_F_TRUNC))
+	if (h->flags & ~(JR_DGRAM_F_PAD | JR_DGRAM_F_TRUNC | JR_DGRAM_F_META))
 		return -EOPNOTSUPP;
 	if (h->pad)
 		return -EINVAL;
@@ -391,8 +406,11 @@ static inline int jr_validate_dgram(const struct jr_dgram_hdr *h, __u32 pos,
 	need = JR_DGRAM_RECORD(h->len);
 	if (need > to_end || need > fill)
 		return -EMSGSIZE;
+	if ((h->flags & JR_DGRAM_F_META) &&
+	    (h->len < sizeof(struct jr_dgram_meta) || !(lim->features & JR_F_SOCKOPTS)))
+		return -EINVAL;
 	if (h->flags & JR_DGRAM_F_TRUNC) {
-		if (h->orig_len <= h->len || h->orig_len > JR_DGRAM_MAX)
+		if (h->orig_len <= jr_dgram_payload_len(h) || h->orig_len > JR_DGRAM_MAX)
 			return -EINVAL;
 	} else if (h->orig_len) {
 		return -EINVAL;

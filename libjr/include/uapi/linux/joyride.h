@@ -24,7 +24,8 @@
  *      wake-up flags, per-slot byte rings, TCP and UDP control operations,
  *      events, recovery replay, stats area.
  * 1.1: JR_F_SOCKOPTS: IP- and TCP-level options; u.sockopt.addr
- *      (multicast membership), struct jr_tcp_info in a TCP_INFO reply.
+ *      (multicast membership), struct jr_tcp_info in a TCP_INFO reply,
+ *      JR_DGRAM_F_META records (struct jr_dgram_meta) for control messages.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -339,6 +340,9 @@ struct jr_slot_ctl {
 
 #define JR_DGRAM_F_PAD		(1U << 0)	/* filler to the ring end */
 #define JR_DGRAM_F_TRUNC	(1U << 1)	/* netserver cut the payload */
+#define JR_DGRAM_F_META		(1U << 2)	/* rx: a struct jr_dgram_meta
+						 * precedes the payload; len
+						 * counts both (ABI 1.1) */
 
 struct jr_dgram_hdr {
 	__u32	len;			/* payload bytes that follow */
@@ -347,6 +351,18 @@ struct jr_dgram_hdr {
 	__u32	pad;
 	struct jr_sockaddr addr;	/* rx: source; tx: destination or
 					 * family 0 for the connected peer */
+};
+
+/*
+ * What a received datagram's IP header said, for IP_PKTINFO, IP_RECVTOS,
+ * IP_RECVTTL and IPV6_RECVPKTINFO, IPV6_RECVTCLASS, IPV6_RECVHOPLIMIT:
+ * written only for sockets that set one of them.
+ */
+struct jr_dgram_meta {
+	struct jr_sockaddr dst;		/* the destination address; port 0 */
+	__u8	tos;			/* IPv4 TOS, or IPv6 traffic class */
+	__u8	ttl;			/* TTL, or hop limit */
+	__u8	pad[6];
 };
 
 #define JR_DGRAM_ALIGN		8
@@ -433,6 +449,7 @@ JR_STATIC_ASSERT(sizeof(struct jr_cqe) == 64, "jr_cqe size");
 JR_STATIC_ASSERT(sizeof(struct jr_tcp_info) == 40, "jr_tcp_info size");
 JR_STATIC_ASSERT(sizeof(struct jr_slot_ctl) == 128, "jr_slot_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_hdr) == 40, "jr_dgram_hdr size");
+JR_STATIC_ASSERT(sizeof(struct jr_dgram_meta) == 32, "jr_dgram_meta size");
 JR_STATIC_ASSERT(sizeof(struct jr_stats) == 256, "jr_stats size");
 JR_STATIC_ASSERT(sizeof(struct jr_region_hdr) == 248, "jr_region_hdr size");
 #undef JR_STATIC_ASSERT
