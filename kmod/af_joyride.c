@@ -628,18 +628,24 @@ static void jr_sq_room(void)
 }
 
 /* Post a request that has no reply (TX, RX_SPACE); never waits. */
-static void jr_notify(struct jr_sock *jsk, u16 op)
+static void jr_notify_flags(struct jr_sock *jsk, u16 op, u16 flags)
 {
 	struct jr_server *srv = jr_sock_srv_get(jsk);
 	struct jr_sqe sqe = {
-		.op = op, .slot = jsk->slot, .slot_gen = jsk->gen,
+		.op = op, .flags = flags, .slot = jsk->slot, .slot_gen = jsk->gen,
 	};
 
 	if (!srv)
 		return;
+	/* An owed TX goes without MSG_MORE's hold: sent at once. */
 	if (jr_post(srv, &sqe, 0) == -EAGAIN)
 		jr_defer(jsk, op == JR_OP_TX ? JR_DEFER_TX : JR_DEFER_RX_SPACE);
 	jr_server_put(srv);
+}
+
+static void jr_notify(struct jr_sock *jsk, u16 op)
+{
+	jr_notify_flags(jsk, op, 0);
 }
 
 /*
@@ -2624,7 +2630,11 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 		jsk->tx_bytes += room;
 		/* Release: the bytes are in the ring before tx_prod says so. */
 		jr_store_release(&jr_slot_ctl(srv, jsk->slot)->tx_prod, jsk->tx_prod);
-		jr_notify(jsk, JR_OP_TX);
+		/* MSG_MORE holds only the call's last bytes (Linux's corked
+		 * tail); a netserver without 1.1 sends them at once. */
+		jr_notify_flags(jsk, JR_OP_TX,
+				(msg->msg_flags & MSG_MORE) && done + room == len &&
+				(srv->params.features & JR_F_SOCKOPTS) ? JR_SQE_F_MORE : 0);
 		done += room;
 	}
 out:

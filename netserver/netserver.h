@@ -147,6 +147,7 @@ struct ns_sock {
 	uint8_t			ttl;		/* IP_TTL; 0: lwIP's */
 	uint16_t		user_mss;	/* TCP_MAXSEG */
 	bool			cork;		/* TCP_CORK */
+	bool			more;		/* the last TX had MSG_MORE */
 	bool			cork_flush;	/* the poll timer sends what it held */
 	uint32_t		cork_since_ms;	/* sys_now() when bytes began to
 						 * wait for the cork; 0: none */

@@ -479,7 +479,7 @@ static void tcp_tx_drain(struct ns_sock *s)
 	avail = prod - s->tx_queued;
 	/* TCP_CORK: whole segments only; the rest waits for more bytes, the
 	 * uncork, a shutdown or the poll timer (tcp_conn_poll_cb). */
-	if (s->cork && !s->cork_flush && !s->shut_wr_pending && pcb->mss) {
+	if ((s->cork || s->more) && !s->cork_flush && !s->shut_wr_pending && pcb->mss) {
 		uint32_t held = avail % pcb->mss;
 
 		avail -= held;
@@ -785,8 +785,8 @@ static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb)
 #define NS_CORK_MS	200	/* Linux's TCP_CORK ceiling */
 
 /*
- * Every slow-timer tick (500 ms) of a connection with TCP_CORK or
- * TCP_USER_TIMEOUT: corked bytes that waited 200 ms go out (after 200 to
+ * Every slow-timer tick (500 ms) of a connection with TCP_CORK, MSG_MORE
+ * or TCP_USER_TIMEOUT: corked bytes that waited 200 ms go out (after 200 to
  * 700 ms), and a connection whose oldest unacknowledged byte has waited
  * longer than the user timeout is aborted with ETIMEDOUT, as Linux does.
  */
@@ -801,7 +801,8 @@ static err_t tcp_conn_poll_cb(void *arg, struct tcp_pcb *pcb)
 		tcp_abort(pcb);		/* tcp_err_cb: ERR_ABRT is ETIMEDOUT */
 		return ERR_ABRT;
 	}
-	if (s->cork && s->cork_since_ms && sys_now() - s->cork_since_ms >= NS_CORK_MS) {
+	if ((s->cork || s->more) && s->cork_since_ms &&
+	    sys_now() - s->cork_since_ms >= NS_CORK_MS) {
 		s->cork_flush = true;
 		tcp_tx_drain(s);
 		s->cork_flush = false;
@@ -2056,10 +2057,15 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 		front->eng->op_tx++;
 		if (s->state == NS_SOCK_DEAD)
 			return;
-		if (s->type == SOCK_STREAM)
+		if (s->type == SOCK_STREAM) {
+			/* MSG_MORE corks until a send without it. */
+			s->more = sqe->flags & JR_SQE_F_MORE;
+			if (s->more && s->pcb.tcp && s->state == NS_SOCK_CONNECTED)
+				tcp_poll(s->pcb.tcp, tcp_conn_poll_cb, 1);
 			tcp_tx_drain(s);
-		else
+		} else {
 			udp_tx_drain(s);
+		}
 		return;
 	case JR_OP_RX_SPACE:
 		front->eng->op_rx_space++;

@@ -85,7 +85,9 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		return;
 
 	FUZZ_CHECK(s->op > JR_OP_INVALID && s->op < JR_OP_NR);
-	FUZZ_CHECK(!(s->flags & ~JR_SQE_F_REPLAY) && !s->pad);
+	FUZZ_CHECK(!(s->flags & ~(JR_SQE_F_REPLAY | JR_SQE_F_MORE)) && !s->pad);
+	FUZZ_CHECK(!(s->flags & JR_SQE_F_MORE) ||
+		   (s->op == JR_OP_TX && (lim->features & JR_F_SOCKOPTS)));
 	if (s->op == JR_OP_REPLAY_DONE)
 		FUZZ_CHECK(!s->slot && !s->slot_gen);
 	else

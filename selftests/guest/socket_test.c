@@ -2549,6 +2549,21 @@ SOCK_TEST(tcp_cork_holds_partial_segment_until_uncork)
 	close(fd);
 }
 
+/* MSG_MORE holds a partial segment until a send without it. */
+SOCK_TEST(msg_more_holds_partial_segment_until_next_send)
+{
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+	char buf[8];
+
+	ASSERT_EQ(5, send(fd, "more.", 5, MSG_MORE));
+	EXPECT_EQ(0, poll_one(fd, POLLIN, 100) & POLLIN)
+		TH_LOG("the bytes sent with MSG_MORE went out within 100 ms");
+	ASSERT_EQ(1, send(fd, "!", 1, 0));
+	recv_exact(_metadata, fd, buf, 6);
+	EXPECT_EQ(0, memcmp(buf, "more.!", 6));
+	close(fd);
+}
+
 SOCK_TEST(tcp_info_of_a_connection)
 {
 	static char big[256 * 1024];

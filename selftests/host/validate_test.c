@@ -194,7 +194,12 @@ static void validate_sqe_common(void)
 		s = good;
 		s.flags = JR_SQE_F_REPLAY;
 		check_sqe(&s, &lim_v4, 0, "JR_SQE_F_REPLAY");
-		for (int bit = 1; bit < 16; bit++) {
+		/* MSG_MORE's hold: TX only, with JR_F_SOCKOPTS. */
+		s = good;
+		s.flags = JR_SQE_F_MORE;
+		check_sqe(&s, &lim_all, op == JR_OP_TX ? 0 : -EINVAL, "JR_SQE_F_MORE");
+		check_sqe(&s, &lim_v4, -EINVAL, "JR_SQE_F_MORE without JR_F_SOCKOPTS");
+		for (int bit = 2; bit < 16; bit++) {
 			s = good;
 			s.flags = 1u << bit;
 			snprintf(what, sizeof(what), "flag bit %d", bit);

@@ -145,8 +145,11 @@ static inline int jr_validate_sqe(const struct jr_sqe *sqe,
 {
 	if (sqe->op == JR_OP_INVALID || sqe->op >= JR_OP_NR)
 		return -EOPNOTSUPP;
-	if (sqe->flags & ~JR_SQE_F_REPLAY)
+	if (sqe->flags & ~(JR_SQE_F_REPLAY | JR_SQE_F_MORE))
 		return -EOPNOTSUPP;
+	if ((sqe->flags & JR_SQE_F_MORE) &&
+	    (sqe->op != JR_OP_TX || !(lim->features & JR_F_SOCKOPTS)))
+		return -EINVAL;
 	if (sqe->pad)
 		return -EINVAL;
 	if (sqe->op != JR_OP_REPLAY_DONE && sqe->slot >= lim->nr_slots)

@@ -220,6 +220,10 @@ enum {
 /* SQE flags */
 #define JR_SQE_F_REPLAY		(1U << 0)	/* recovery replay of existing
 						 * socket state */
+#define JR_SQE_F_MORE		(1U << 1)	/* TX (1.1): send() had MSG_MORE:
+						 * hold a partial segment as
+						 * TCP_CORK does, until a TX
+						 * without it or 200 ms */
 
 /* CQE flags */
 #define JR_CQE_F_EVENT		(1U << 0)	/* an event, not a reply */
