@@ -168,6 +168,12 @@ struct ns_sock {
 	 * and child slots waiting for one. */
 	struct ns_sock		*embryos_head, *embryos_tail;
 	unsigned int		nr_embryos;
+	/* TCP_DEFER_ACCEPT: seconds a connection may wait for its first
+	 * data before it is accepted all the same; those still waiting. */
+	uint32_t		defer_accept_s;
+	struct ns_sock		*deferred_head;
+	bool			deferred;	/* an embryo on deferred_head */
+	uint32_t		defer_until_ms;
 	struct ns_sock		*waiting_head, *waiting_tail;
 	struct ns_sock		*next;		/* in one of those lists */
 	struct ns_sock		*listener;	/* for an embryo or waiting child */

@@ -385,6 +385,9 @@ static void tcp_rx_deliver(struct ns_sock *s)
 	}
 }
 
+static void embryo_undefer(struct ns_sock *e);
+static void embryo_unlink_deferred(struct ns_sock *l, struct ns_sock *e);
+
 static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct ns_sock *s = arg;
@@ -418,6 +421,8 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	}
 	if (s->front)
 		tcp_rx_deliver(s);
+	else if (s->deferred)
+		embryo_undefer(s);	/* its first data (or FIN) */
 	return ERR_OK;
 }
 
@@ -586,6 +591,14 @@ static void tcp_err_cb(void *arg, err_t err)
 	if (!s)
 		return;
 	s->pcb.tcp = NULL;	/* lwIP has freed it */
+	if (!s->front && s->deferred) {
+		/* Reset while it waited for data: it was never acceptable. */
+		embryo_unlink_deferred(s->listener, s);
+		if (s->rx_pending)
+			pbuf_free(s->rx_pending);
+		ns_embryo_put(s->listener->front->eng, s);
+		return;
+	}
 	if (!s->front) {
 		/* An embryo nobody accepted yet: forget it. */
 		struct ns_sock *l = s->listener, **pp;
@@ -693,6 +706,64 @@ static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 	tcp_rx_deliver(child);
 }
 
+/* An embryo becomes acceptable: an ACCEPT waiting takes it, else it queues. */
+static void embryo_queue(struct ns_sock *l, struct ns_sock *e)
+{
+	struct ns_sock *child = l->waiting_head;
+
+	if (child) {
+		l->waiting_head = child->next;
+		if (!l->waiting_head)
+			l->waiting_tail = NULL;
+		child->next = NULL;
+		accept_into(child, l, e->pcb.tcp, e->rx_pending, e->fin_pending);
+		ns_embryo_put(l->front->eng, e);
+		return;
+	}
+	e->next = NULL;
+	if (l->embryos_tail)
+		l->embryos_tail->next = e;
+	else
+		l->embryos_head = e;
+	l->embryos_tail = e;
+	l->nr_embryos++;
+	event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
+}
+
+static void embryo_unlink_deferred(struct ns_sock *l, struct ns_sock *e)
+{
+	for (struct ns_sock **pp = &l->deferred_head; *pp; pp = &(*pp)->next) {
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	}
+	e->next = NULL;
+	e->deferred = false;
+}
+
+/* TCP_DEFER_ACCEPT is over for e: data came, or its time ran out. */
+static void embryo_undefer(struct ns_sock *e)
+{
+	struct ns_sock *l = e->listener;
+
+	embryo_unlink_deferred(l, e);
+	if (e->pcb.tcp)
+		tcp_poll(e->pcb.tcp, NULL, 0);
+	embryo_queue(l, e);
+}
+
+static err_t tcp_defer_poll_cb(void *arg, struct tcp_pcb *pcb)
+{
+	struct ns_sock *e = arg;
+
+	(void)pcb;
+	if (e && !e->front && e->deferred &&
+	    (int32_t)(sys_now() - e->defer_until_ms) >= 0)
+		embryo_undefer(e);
+	return ERR_OK;
+}
+
 static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 {
 	struct ns_sock *l = arg, *child, *e;
@@ -702,7 +773,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	tcp_setprio(newpcb, TCP_PRIO_NORMAL);
 	tcp_apply_opts(l, newpcb);
 	tcp_size_window(newpcb, rx_size(l));
-	child = l->waiting_head;
+	child = l->defer_accept_s ? NULL : l->waiting_head;
 	if (child) {
 		l->waiting_head = child->next;
 		if (!l->waiting_head)
@@ -723,13 +794,18 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *newpcb, err_t err)
 	e->listener = l;
 	e->pcb.tcp = newpcb;
 	tcp_set_callbacks(e, newpcb);
-	if (l->embryos_tail)
-		l->embryos_tail->next = e;
-	else
-		l->embryos_head = e;
-	l->embryos_tail = e;
-	l->nr_embryos++;
-	event(l, JR_EV_ACCEPTABLE, (int)l->nr_embryos);
+	if (l->defer_accept_s) {
+		/* Linux keeps such a connection out of the accept queue until
+		 * data comes or its SYN-ACK retries (the rounded seconds) are
+		 * spent; the poll timer watches the deadline. */
+		e->deferred = true;
+		e->defer_until_ms = sys_now() + l->defer_accept_s * 1000;
+		e->next = l->deferred_head;
+		l->deferred_head = e;
+		tcp_poll(newpcb, tcp_defer_poll_cb, 1);
+		return ERR_OK;
+	}
+	embryo_queue(l, e);
 	return ERR_OK;
 }
 
@@ -778,8 +854,8 @@ static void tcp_apply_opts(const struct ns_sock *s, struct tcp_pcb *pcb)
 		pcb->mss = s->user_mss;
 	/* The SYN retries own the poll callback while connecting. */
 	if (s->state == NS_SOCK_CONNECTED)
-		tcp_poll(pcb, s->cork || s->user_timeout_ms ? tcp_conn_poll_cb : NULL,
-			 s->cork || s->user_timeout_ms ? 1 : 0);
+		tcp_poll(pcb, s->cork || s->more || s->user_timeout_ms ? tcp_conn_poll_cb : NULL,
+			 s->cork || s->more || s->user_timeout_ms ? 1 : 0);
 }
 
 #define NS_CORK_MS	200	/* Linux's TCP_CORK ceiling */
@@ -843,6 +919,16 @@ static void listener_close(struct ns_sock *l)
 	}
 	l->embryos_tail = NULL;
 	l->nr_embryos = 0;
+	while ((e = l->deferred_head)) {
+		l->deferred_head = e->next;
+		if (e->pcb.tcp) {
+			tcp_arg(e->pcb.tcp, NULL);
+			tcp_abort(e->pcb.tcp);
+		}
+		if (e->rx_pending)
+			pbuf_free(e->rx_pending);
+		ns_embryo_put(l->front->eng, e);
+	}
 	while ((c = l->waiting_head)) {
 		l->waiting_head = c->next;
 		c->next = NULL;
@@ -1826,8 +1912,8 @@ static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 		s->user_timeout_ms = (uint32_t)v;
 		break;
 	case TCP_DEFER_ACCEPT:
-		/* Accepted, not acted on: connections are accepted at once
-		 * (Documentation/sockets.md). */
+		/* Seconds, as the owner rounded them; a listener's. */
+		s->defer_accept_s = v > 3600 ? 3600 : (uint32_t)v;
 		return 0;
 	case TCP_KEEPIDLE:
 		if (!v || v > 32767)

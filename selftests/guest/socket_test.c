@@ -910,6 +910,33 @@ SOCK_TEST(listen_backlog_holds_pending_connections)
 	close(lfd);
 }
 
+/*
+ * TCP_DEFER_ACCEPT: a connection that sends nothing is not accepted (for
+ * the rounded seconds); one that sends data is, with its data.
+ */
+SOCK_TEST(defer_accept_waits_for_data)
+{
+	char buf[8], want[8];
+	int port, lfd, fd;
+
+	lfd = listen_any(_metadata, self, SOCK_STREAM, 4, &port);
+	ASSERT_EQ(0, set_int(lfd, IPPROTO_TCP, TCP_DEFER_ACCEPT, 5));
+	ctl_send(_metadata, self, "OPEN %s %d 1", inet_ntoa(self->guest), port);
+	ctl_expect(_metadata, self, "OK 1");
+	EXPECT_EQ(0, poll_one(lfd, POLLIN, 500) & POLLIN)
+		TH_LOG("a connection without data became acceptable");
+	ctl_send(_metadata, self, "CONNECT %s %d %zu", inet_ntoa(self->guest),
+		 port, sizeof(buf));
+	fd = accept_within(_metadata, lfd, 0);
+	recv_exact(_metadata, fd, buf, sizeof(buf));
+	fill_pattern(want, 0, sizeof(want));
+	EXPECT_EQ(0, memcmp(want, buf, sizeof(buf)));
+	send_all(_metadata, fd, buf, sizeof(buf));
+	close(fd);
+	ctl_expect(_metadata, self, "OK 8");
+	close(lfd);
+}
+
 SOCK_TEST(listen_again_on_listener_succeeds)
 {
 	int port, lfd = listen_any(_metadata, self, SOCK_STREAM, 1, &port);
