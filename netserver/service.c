@@ -902,33 +902,32 @@ static void tcp_detach(struct tcp_pcb *pcb)
 	tcp_recv(pcb, tcp_recv_cb);	/* with a NULL arg: discard */
 }
 
+/* Reset every embryo on a listener's list (queued or deferred). */
+static void embryos_abort(struct ns_sock *l, struct ns_sock **head)
+{
+	struct ns_sock *e;
+
+	while ((e = *head)) {
+		*head = e->next;
+		if (e->pcb.tcp) {
+			tcp_arg(e->pcb.tcp, NULL);
+			tcp_abort(e->pcb.tcp);
+		}
+		if (e->rx_pending)
+			pbuf_free(e->rx_pending);
+		ns_embryo_put(l->front->eng, e);
+	}
+}
+
 /* Close a listener: queued connections are reset, waiting ACCEPTs fail. */
 static void listener_close(struct ns_sock *l)
 {
-	struct ns_sock *e, *c;
+	struct ns_sock *c;
 
-	while ((e = l->embryos_head)) {
-		l->embryos_head = e->next;
-		if (e->pcb.tcp) {
-			tcp_arg(e->pcb.tcp, NULL);
-			tcp_abort(e->pcb.tcp);
-		}
-		if (e->rx_pending)
-			pbuf_free(e->rx_pending);
-		ns_embryo_put(l->front->eng, e);
-	}
+	embryos_abort(l, &l->embryos_head);
 	l->embryos_tail = NULL;
 	l->nr_embryos = 0;
-	while ((e = l->deferred_head)) {
-		l->deferred_head = e->next;
-		if (e->pcb.tcp) {
-			tcp_arg(e->pcb.tcp, NULL);
-			tcp_abort(e->pcb.tcp);
-		}
-		if (e->rx_pending)
-			pbuf_free(e->rx_pending);
-		ns_embryo_put(l->front->eng, e);
-	}
+	embryos_abort(l, &l->deferred_head);
 	while ((c = l->waiting_head)) {
 		l->waiting_head = c->next;
 		c->next = NULL;
