@@ -77,7 +77,7 @@
  *                              the accept queue, srv for lock-free readers
  *                              such as poll().
  *   jr_server locks          - see joyride.h.
- *   jr_survivors_lock (mutex) - the survivors' list; taken alone or
+ *   dev->survivors_lock (mutex) - the survivors' list; taken alone or
  *                              under lock_sock, never under jsk->lock.
  *   jr_deferred_lock, jr_users_lock (spinlocks) - innermost, alone; the
  *                              redirect's kprobe reads the users' table
@@ -86,13 +86,20 @@
  *   jsk->lock: an application holding lock_sock may itself be waiting for
  *   the netserver.
  *
- * No netserver.  socket() fails with ENETDOWN while none has attached.
- * When the netserver goes away (jr_server_gone()), connected and
- * connecting TCP sockets fail as on a reset (ECONNRESET; send: EPIPE) and
- * their blocked callers wake.  Listening, bound and never-connected
- * sockets survive: they give their slot back, keep their identity (local
- * address, backlog, options) and wait on jr_survivors until the next
- * netserver attaches in recovery mode, when a worker replays them
+ * Namespaces.  A socket is served by the netserver of its network
+ * namespace (sock_net(), fixed at creation; jr_dev_of()), and everything
+ * below about "the netserver" is per namespace: its attach, death,
+ * survivors and replay.  /proc/net/joyride lists the reader's namespace's
+ * sockets only.
+ *
+ * No netserver.  socket() fails with ENETDOWN while none has attached in
+ * the caller's namespace.  When the netserver goes away
+ * (jr_server_gone()), connected and connecting TCP sockets fail as on a
+ * reset (ECONNRESET; send: EPIPE) and their blocked callers wake.
+ * Listening, bound and never-connected sockets survive: they give their
+ * slot back, keep their identity (local address, backlog, options) and
+ * wait on their namespace's survivors list until the next netserver
+ * attaches there in recovery mode, when a worker replays them
  * (jr_replay_work()); calls that need the netserver meanwhile wait up to
  * net.joyride.recovery_timeout_ms, then fail with ENETDOWN.  Nothing waits
  * for a reply longer than net.joyride.request_timeout_ms.
@@ -122,6 +129,7 @@
 #include <net/inet_ecn.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tcp_states.h>
@@ -201,7 +209,7 @@ struct jr_sock {
 	kuid_t			owner;
 	bool			charged;	/* the slot is charged to owner */
 	/* Recovery: what rebuilds the socket on the next netserver. */
-	struct list_head	survivor_node;	/* on jr_survivors while slotless */
+	struct list_head	survivor_node;	/* on dev->survivors while slotless */
 	bool			survivor;
 	bool			ever_connected;
 	/* Options (jr_opts[]) and byte counts for TCP_INFO. */
@@ -327,11 +335,21 @@ static LIST_HEAD(jr_socks);
 static DEFINE_SPINLOCK(jr_socks_lock);
 
 /*
- * Sockets that outlive their netserver (listening, bound, unconnected),
- * waiting for the next one to replay them.  Each holds a reference.
+ * Sockets that outlive their netserver (listening, bound, unconnected)
+ * wait for the next one to replay them on their namespace's
+ * jr_dev->survivors; each holds a reference.
  */
-static LIST_HEAD(jr_survivors);
-static DEFINE_MUTEX(jr_survivors_lock);
+static unsigned int jr_net_id __read_mostly;
+
+struct jr_dev *jr_dev_of(const struct net *net)
+{
+	return net_generic(net, jr_net_id);
+}
+
+static struct jr_dev *jr_sock_dev(struct jr_sock *jsk)
+{
+	return jr_dev_of(sock_net(sk_jr(jsk)));
+}
 
 static void jr_sock_destruct(struct sock *sk)
 {
@@ -492,11 +510,11 @@ static unsigned int jr_user_slots(kuid_t uid)
  * threads' sockets (they may take the last slot first); then socket()
  * gets ENOBUFS, as when no slot is free.
  */
-bool jr_user_may_slot(kuid_t uid)
+bool jr_user_may_slot(struct jr_dev *dev, kuid_t uid)
 {
 	unsigned int limit = READ_ONCE(jr_max_slots_per_user);
 
-	if (READ_ONCE(jr_dev.slots_free) <= JR_ACCEPT_PREPOST)
+	if (READ_ONCE(dev->slots_free) <= JR_ACCEPT_PREPOST)
 		return false;
 	return !limit || jr_user_slots(uid) + JR_ACCEPT_PREPOST < limit;
 }
@@ -1150,7 +1168,7 @@ static bool jr_sock_survives(struct jr_sock *jsk)
 /*
  * The netserver died (its file was released).  Connected and connecting
  * TCP sockets fail as on a reset (ECONNRESET; send: EPIPE).  Survivors
- * give their slot back and wait on jr_survivors for the next netserver.
+ * give their slot back and wait on dev->survivors for the next netserver.
  * A socket only waiting for its CLOSE reply, or a child waiting for a
  * connection, ends here.
  */
@@ -1183,11 +1201,13 @@ static void jr_server_gone(struct jr_sock *jsk)
 	/* A request waiting for a reply (killably) sees the death. */
 	jr_wake_all(sk);
 	if (survives) {
-		mutex_lock(&jr_survivors_lock);
+		struct jr_dev *dev = jr_sock_dev(jsk);
+
+		mutex_lock(&dev->survivors_lock);
 		jsk->survivor = true;
 		sock_hold(sk);
-		list_add_tail(&jsk->survivor_node, &jr_survivors);
-		mutex_unlock(&jr_survivors_lock);
+		list_add_tail(&jsk->survivor_node, &dev->survivors);
+		mutex_unlock(&dev->survivors_lock);
 	}
 	release_sock(sk);
 
@@ -1211,15 +1231,16 @@ static void jr_server_gone(struct jr_sock *jsk)
 /* Leave the survivors' list (the socket closes, or was replayed). */
 static void jr_survivor_drop(struct jr_sock *jsk)
 {
+	struct jr_dev *dev = jr_sock_dev(jsk);
 	bool was = false;
 
-	mutex_lock(&jr_survivors_lock);
+	mutex_lock(&dev->survivors_lock);
 	if (jsk->survivor) {
 		list_del_init(&jsk->survivor_node);
 		jsk->survivor = false;
 		was = true;
 	}
-	mutex_unlock(&jr_survivors_lock);
+	mutex_unlock(&dev->survivors_lock);
 	if (was)
 		sock_put(sk_jr(jsk));
 }
@@ -1239,7 +1260,7 @@ static int jr_wait_recovered(struct jr_sock *jsk)
 	if (!READ_ONCE(jsk->survivor))
 		return -ENETDOWN;
 	release_sock(sk);
-	left = wait_event_interruptible_timeout(jr_dev.live_wait,
+	left = wait_event_interruptible_timeout(jr_sock_dev(jsk)->live_wait,
 			READ_ONCE(jsk->srv) || !READ_ONCE(jsk->survivor), timeo);
 	lock_sock(sk);
 	if (left < 0)
@@ -1314,6 +1335,7 @@ static void jr_replay_work(struct work_struct *work)
 {
 	struct jr_replay *rp = container_of(work, struct jr_replay, work);
 	struct jr_server *srv = rp->srv;
+	struct jr_dev *dev = srv->dev;
 	unsigned int replayed = 0, failed = 0;
 	struct jr_sock *jsk;
 
@@ -1321,20 +1343,20 @@ static void jr_replay_work(struct work_struct *work)
 		struct sock *sk;
 		int err;
 
-		mutex_lock(&jr_survivors_lock);
-		jsk = list_first_entry_or_null(&jr_survivors, struct jr_sock, survivor_node);
+		mutex_lock(&dev->survivors_lock);
+		jsk = list_first_entry_or_null(&dev->survivors, struct jr_sock, survivor_node);
 		if (jsk) {
 			list_del_init(&jsk->survivor_node);
 			jsk->survivor = false;
 		}
-		mutex_unlock(&jr_survivors_lock);
+		mutex_unlock(&dev->survivors_lock);
 		if (!jsk || READ_ONCE(srv->dead)) {
 			if (jsk) {
 				/* Back where it was: the next netserver replays it. */
-				mutex_lock(&jr_survivors_lock);
+				mutex_lock(&dev->survivors_lock);
 				jsk->survivor = true;
-				list_add(&jsk->survivor_node, &jr_survivors);
-				mutex_unlock(&jr_survivors_lock);
+				list_add(&jsk->survivor_node, &dev->survivors);
+				mutex_unlock(&dev->survivors_lock);
 			}
 			break;
 		}
@@ -1352,11 +1374,11 @@ static void jr_replay_work(struct work_struct *work)
 			 * jr_call() waited) or will; if not, we do.
 			 */
 			if (!jsk->srv && !jsk->survivor) {
-				mutex_lock(&jr_survivors_lock);
+				mutex_lock(&dev->survivors_lock);
 				jsk->survivor = true;
 				sock_hold(sk);
-				list_add(&jsk->survivor_node, &jr_survivors);
-				mutex_unlock(&jr_survivors_lock);
+				list_add(&jsk->survivor_node, &dev->survivors);
+				mutex_unlock(&dev->survivors_lock);
 			}
 		} else if (err) {
 			failed++;
@@ -1369,7 +1391,7 @@ static void jr_replay_work(struct work_struct *work)
 		release_sock(sk);
 		/* Wake callers waiting in jr_wait_recovered(), and the
 		 * socket's own (poll, a blocked recv on a UDP survivor). */
-		wake_up_all(&jr_dev.live_wait);
+		wake_up_all(&dev->live_wait);
 		sk->sk_write_space(sk);
 		sk->sk_data_ready(sk);
 		sock_put(sk);	/* the survivors' list reference */
@@ -1388,6 +1410,7 @@ static void jr_replay_work(struct work_struct *work)
 
 static void jr_recover(struct jr_server *srv, bool replay)
 {
+	struct jr_dev *dev = srv->dev;
 	struct jr_replay *rp;
 	struct jr_sock *jsk;
 
@@ -1403,13 +1426,13 @@ static void jr_recover(struct jr_server *srv, bool replay)
 	}
 	/* No replay: the survivors' identity cannot be restored. */
 	for (;;) {
-		mutex_lock(&jr_survivors_lock);
-		jsk = list_first_entry_or_null(&jr_survivors, struct jr_sock, survivor_node);
+		mutex_lock(&dev->survivors_lock);
+		jsk = list_first_entry_or_null(&dev->survivors, struct jr_sock, survivor_node);
 		if (jsk) {
 			list_del_init(&jsk->survivor_node);
 			jsk->survivor = false;
 		}
-		mutex_unlock(&jr_survivors_lock);
+		mutex_unlock(&dev->survivors_lock);
 		if (!jsk)
 			break;
 		jr_set_state(sk_jr(jsk), TCP_CLOSE);
@@ -3031,9 +3054,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
-	if (!net_eq(net, &init_net))
-		return -EAFNOSUPPORT;
-	srv = jr_server_get_wait();
+	srv = jr_server_get_wait(jr_dev_of(net));
 	if (!srv)
 		return -ENETDOWN;
 	if (family == AF_INET6 && !(srv->params.features & JR_F_IPV6)) {
@@ -3163,8 +3184,8 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	jsk = list_entry(v, struct jr_sock, all_node);
 	sk = sk_jr(jsk);
 	/* Children pre-posted for a listener are not sockets anyone holds;
-	 * the listener's line counts them. */
-	if (jsk->listener)
+	 * the listener's line counts them.  Other namespaces' are theirs. */
+	if (jsk->listener || !net_eq(sock_net(sk), seq_file_net(seq)))
 		return 0;
 	spin_lock_bh(&jsk->lock);
 	srv = jsk->srv;
@@ -3207,10 +3228,17 @@ static const struct seq_operations jr_seq_ops = {
 static unsigned int jr_timeout_min = 1;
 static unsigned int jr_timeout_max = 600000;
 
-static struct ctl_table jr_sysctl_table[] = {
+/*
+ * net/joyride: the redirect's two switches in every namespace (they act on
+ * that namespace's sockets), the module-wide limits in the initial one
+ * only, as Linux shows its global net.core knobs.  Each namespace gets a
+ * copy pointing at its own jr_dev.
+ */
+enum { JR_SYSCTL_PER_NET = 2 };
+
+static const struct ctl_table jr_sysctl_template[] = {
 	{
 		.procname	= "redirect_inet",
-		.data		= &jr_redirect_inet,
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= jr_redirect_sysctl,
@@ -3219,13 +3247,13 @@ static struct ctl_table jr_sysctl_table[] = {
 	},
 	{
 		.procname	= "redirect_inet6",
-		.data		= &jr_redirect_inet6,
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= jr_redirect_sysctl,
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
+	/* JR_SYSCTL_PER_NET: the initial namespace's only, from here. */
 	{
 		.procname	= "recovery_timeout_ms",
 		.data		= &jr_recovery_timeout_ms,
@@ -3254,7 +3282,54 @@ static struct ctl_table jr_sysctl_table[] = {
 	{ }
 };
 
-static struct ctl_table_header *jr_sysctl_header;
+static int __net_init jr_net_init(struct net *net)
+{
+	struct jr_dev *dev = jr_dev_of(net);
+	struct ctl_table *table;
+
+	jr_dev_net_init(dev, net);
+	table = kmemdup(jr_sysctl_template, sizeof(jr_sysctl_template), GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	table[0].data = &dev->redirect_inet;
+	table[1].data = &dev->redirect_inet6;
+	if (!net_eq(net, &init_net))
+		table[JR_SYSCTL_PER_NET].procname = NULL;
+	dev->sysctl = register_net_sysctl(net, "net/joyride", table);
+	if (!dev->sysctl)
+		goto err_table;
+	if (!proc_create_net("joyride", 0444, net->proc_net, &jr_seq_ops,
+			     sizeof(struct seq_net_private)))
+		goto err_sysctl;
+	return 0;
+
+err_sysctl:
+	unregister_net_sysctl_table(dev->sysctl);
+err_table:
+	kfree(table);
+	return -ENOMEM;
+}
+
+/*
+ * The last reference to the namespace is gone, so are its sockets and any
+ * netserver that served it (both pin it).
+ */
+static void __net_exit jr_net_exit(struct net *net)
+{
+	struct jr_dev *dev = jr_dev_of(net);
+	struct ctl_table *table = dev->sysctl->ctl_table_arg;
+
+	remove_proc_entry("joyride", net->proc_net);
+	unregister_net_sysctl_table(dev->sysctl);
+	kfree(table);
+}
+
+static struct pernet_operations jr_net_ops = {
+	.init	= jr_net_init,
+	.exit	= jr_net_exit,
+	.id	= &jr_net_id,
+	.size	= sizeof(struct jr_dev),
+};
 
 /* ------------------------------------------------------------- module */
 
@@ -3277,23 +3352,19 @@ static int __init jr_init(void)
 	err = sock_register(&jr_inet6_family_ops);
 	if (err)
 		goto err_inet;
-	err = jr_dev_init();
+	/* Namespaces' state before the device: an attach looks it up. */
+	err = register_pernet_subsys(&jr_net_ops);
 	if (err)
 		goto err_inet6;
-	err = -ENOMEM;
-	if (!proc_create_seq("joyride", 0444, init_net.proc_net, &jr_seq_ops))
-		goto err_dev;
-	jr_sysctl_header = register_net_sysctl(&init_net, "net/joyride", jr_sysctl_table);
-	if (!jr_sysctl_header)
-		goto err_proc;
+	err = jr_dev_init();
+	if (err)
+		goto err_pernet;
 	pr_info("joyride: AF_JOYRIDE (%d) registered, ABI %u.%u\n",
 		AF_JOYRIDE, JR_ABI_MAJOR, JR_ABI_MINOR);
 	return 0;
 
-err_proc:
-	remove_proc_entry("joyride", init_net.proc_net);
-err_dev:
-	jr_dev_exit();
+err_pernet:
+	unregister_pernet_subsys(&jr_net_ops);
 err_inet6:
 	sock_unregister(AF_JOYRIDE_INET6);
 err_inet:
@@ -3310,13 +3381,13 @@ err_wq:
 static void __exit jr_exit(void)
 {
 	/*
-	 * The sysctl first: once it is gone nobody can arm the redirect, so
-	 * the disarm below is final, and no new socket() is sent our way.
+	 * The redirect first (it refuses to be armed again from here on), so
+	 * no new socket() is sent our way and its probe no longer reads the
+	 * namespaces' state that the pernet exit frees.
 	 */
-	unregister_net_sysctl_table(jr_sysctl_header);
 	jr_redirect_exit();
-	remove_proc_entry("joyride", init_net.proc_net);
 	jr_dev_exit();
+	unregister_pernet_subsys(&jr_net_ops);
 	sock_unregister(AF_JOYRIDE_INET6);
 	sock_unregister(AF_JOYRIDE_INET);
 	sock_unregister(PF_JOYRIDE);

@@ -48,6 +48,7 @@ struct jr_server {
 	struct jr_limits	limits;
 	struct jr_stats		*stats;
 	struct jr_slot_ctl	*slots;
+	struct jr_dev		*dev;		/* the namespace it serves (pinned) */
 	struct jr_ring		sq;		/* kernel produces */
 	struct jr_ring		cq;		/* kernel consumes */
 	spinlock_t		sq_lock;	/* serialises SQ producers */
@@ -74,12 +75,19 @@ struct jr_server {
 };
 
 /*
- * The device: at most one attached netserver.
- * jr_dev.lock protects state, server, releasing and epoch; socket code
- * takes it only to look the server up (jr_server_get), never while it
- * waits.
+ * The device as one network namespace sees it: at most one attached
+ * netserver per namespace, the one whose process attached there
+ * (jr_ioctl_attach()); sockets are served by their namespace's netserver
+ * and the redirect applies in each namespace by its own switches.
+ * Per-namespace data (net_generic), made and freed with the namespace.
+ *
+ * lock protects state, server, releasing and epoch; socket code takes it
+ * only to look the server up (jr_server_get), never while it waits.
+ * A server holds a reference on its namespace, and so does every socket,
+ * so a jr_dev outlives everything that points at it.
  */
 struct jr_dev {
+	struct net		*net;
 	struct mutex		lock;
 	enum jr_dev_state	state;
 	struct jr_server	*server;
@@ -88,15 +96,29 @@ struct jr_dev {
 	u64			features;	/* the last server's JR_F_*, for the redirect */
 	u64			epoch;		/* attaches so far */
 	wait_queue_head_t	live_wait;	/* woken when the state changes */
+
+	/*
+	 * The family's: sockets that outlived this namespace's netserver,
+	 * waiting for the next one to replay them (each holds a reference).
+	 */
+	struct list_head	survivors;
+	struct mutex		survivors_lock;
+
+	/* net.joyride.redirect_inet{,6} of this namespace (jr_redirect.c). */
+	int			redirect_inet;
+	int			redirect_inet6;
+	struct ctl_table_header	*sysctl;
 };
 
-extern struct jr_dev jr_dev;
+/* The namespace's device (net_generic; jr_dev.c). */
+struct jr_dev *jr_dev_of(const struct net *net);
+void jr_dev_net_init(struct jr_dev *dev, struct net *net);
 
 /* Transport, for the family. */
 int jr_dev_init(void);
 void jr_dev_exit(void);
-struct jr_server *jr_server_get(void);		/* the live server, or NULL */
-struct jr_server *jr_server_get_wait(void);	/* ... waiting out a recovery */
+struct jr_server *jr_server_get(struct jr_dev *dev);	/* the live server, or NULL */
+struct jr_server *jr_server_get_wait(struct jr_dev *dev); /* ... waiting out a recovery */
 void jr_post_replay_done(struct jr_server *srv);
 void jr_server_put(struct jr_server *srv);
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen);
@@ -142,13 +164,12 @@ struct jr_family_ops {
 extern const struct jr_family_ops jr_family;
 
 /* The redirect of AF_INET sockets (jr_redirect.c). */
-extern int jr_redirect_inet;
-extern int jr_redirect_inet6;
 int jr_redirect_sysctl(struct ctl_table *table, int write, void *buffer,
 		       size_t *lenp, loff_t *ppos);
 void jr_redirect_exit(void);
 u64 jr_redirect_count(void);
-bool jr_user_may_slot(kuid_t uid);	/* the redirect's admission check */
+/* The redirect's admission check. */
+bool jr_user_may_slot(struct jr_dev *dev, kuid_t uid);
 
 /* Module parameters and sysctls. */
 extern unsigned int jr_max_slots;

@@ -8,14 +8,25 @@
  * region: it allocates it (vmalloc, zeroed, charged to the attaching
  * process's memory cgroup), computes the layout with the same code the
  * user frontend uses, and keeps its own copy of every size and offset.
- * One netserver at a time: a second attach gets EBUSY.
+ *
+ * Namespaces.  An attach serves the network namespace of the process that
+ * makes it (its nsproxy's, at JR_IOC_ATTACH): Joyride sockets created in
+ * that namespace, and those the redirect makes there.  One netserver per
+ * namespace: a second attach in the same one gets EBUSY; each namespace
+ * has its own state, epoch, survivors and recovery, so a netserver's death
+ * in one container leaves every other namespace's sockets alone.  The
+ * server pins its namespace (the process may move or exit first).
  *
  * Who may attach.  The netserver sees and can forge the traffic of every
- * Joyride socket, so attaching is privileged: JR_IOC_ATTACH needs
- * CAP_NET_ADMIN in the credentials that opened the device (f_cred), not in
- * the caller's.  A privileged launcher opens the device and hands the
+ * Joyride socket of its namespace, so attaching is privileged: JR_IOC_ATTACH
+ * needs CAP_NET_ADMIN over that namespace (in the user namespace that owns
+ * it) in the credentials that opened the device (f_cred), not in the
+ * caller's.  A privileged launcher opens the device and hands the
  * descriptor to an unprivileged netserver (jrctl supervise --device); a
- * group member that opens the device itself cannot attach.
+ * group member that opens the device itself cannot attach in the initial
+ * namespace.  In a namespace it owns (a rootless container: unshare -Urn)
+ * it may, as it may already capture and forge all traffic there with
+ * Linux's own stack; only sockets of that namespace reach its netserver.
  *
  * Doorbells.  kernel -> netserver: the eventfd given at attach, signalled
  * only when the netserver flagged JR_RING_NEED_WAKEUP on the SQ.
@@ -29,18 +40,14 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nsproxy.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <net/net_namespace.h>
 
 #include "jr/jr_layout.h"
 #include "joyride.h"
-
-struct jr_dev jr_dev = {
-	.lock		= __MUTEX_INITIALIZER(jr_dev.lock),
-	.state		= JR_DEV_DETACHED,
-	.live_wait	= __WAIT_QUEUE_HEAD_INITIALIZER(jr_dev.live_wait),
-};
 
 unsigned int jr_max_slots = 4096;
 module_param_named(max_slots, jr_max_slots, uint, 0444);
@@ -58,8 +65,21 @@ MODULE_PARM_DESC(max_region_mb, "Largest region (MiB) a netserver may ask for");
 unsigned int jr_recovery_timeout_ms = 5000;	/* net.joyride.recovery_timeout_ms */
 unsigned int jr_request_timeout_ms = 10000;	/* net.joyride.request_timeout_ms */
 
+/* A namespace's device starts detached (its pernet init). */
+void jr_dev_net_init(struct jr_dev *dev, struct net *net)
+{
+	dev->net = net;
+	mutex_init(&dev->lock);
+	dev->state = JR_DEV_DETACHED;
+	init_waitqueue_head(&dev->live_wait);
+	INIT_LIST_HEAD(&dev->survivors);
+	mutex_init(&dev->survivors_lock);
+}
+
 static void jr_server_free(struct jr_server *srv)
 {
+	if (srv->dev)
+		put_net(srv->dev->net);
 	if (srv->sq_doorbell)
 		eventfd_ctx_put(srv->sq_doorbell);
 	vfree(srv->region);
@@ -79,15 +99,15 @@ void jr_server_put(struct jr_server *srv)
 }
 
 /* The live server with a reference, or NULL when none is attached. */
-struct jr_server *jr_server_get(void)
+struct jr_server *jr_server_get(struct jr_dev *dev)
 {
 	struct jr_server *srv;
 
-	mutex_lock(&jr_dev.lock);
-	srv = jr_dev.state == JR_DEV_LIVE ? jr_dev.server : NULL;
+	mutex_lock(&dev->lock);
+	srv = dev->state == JR_DEV_LIVE ? dev->server : NULL;
 	if (srv)
 		kref_get(&srv->ref);
-	mutex_unlock(&jr_dev.lock);
+	mutex_unlock(&dev->lock);
 	return srv;
 }
 
@@ -95,26 +115,28 @@ struct jr_server *jr_server_get(void)
  * The live server, waiting up to net.joyride.recovery_timeout_ms while the
  * device recovers (a netserver went away and a new one may be replaying).
  */
-struct jr_server *jr_server_get_wait(void)
+struct jr_server *jr_server_get_wait(struct jr_dev *dev)
 {
 	long timeo = msecs_to_jiffies(READ_ONCE(jr_recovery_timeout_ms));
 
-	if (READ_ONCE(jr_dev.state) == JR_DEV_RECOVERING)
-		wait_event_interruptible_timeout(jr_dev.live_wait,
-			READ_ONCE(jr_dev.state) != JR_DEV_RECOVERING, timeo);
-	return jr_server_get();
+	if (READ_ONCE(dev->state) == JR_DEV_RECOVERING)
+		wait_event_interruptible_timeout(dev->live_wait,
+			READ_ONCE(dev->state) != JR_DEV_RECOVERING, timeo);
+	return jr_server_get(dev);
 }
 
 /* Recovery is over: the device serves new sockets again. */
 static void jr_dev_set_live(struct jr_server *srv)
 {
-	mutex_lock(&jr_dev.lock);
-	if (jr_dev.server == srv && jr_dev.state == JR_DEV_RECOVERING) {
-		jr_dev.state = JR_DEV_LIVE;
+	struct jr_dev *dev = srv->dev;
+
+	mutex_lock(&dev->lock);
+	if (dev->server == srv && dev->state == JR_DEV_RECOVERING) {
+		dev->state = JR_DEV_LIVE;
 		pr_info("joyride: recovery done (epoch %llu)\n", srv->params.epoch);
 	}
-	mutex_unlock(&jr_dev.lock);
-	wake_up_all(&jr_dev.live_wait);
+	mutex_unlock(&dev->lock);
+	wake_up_all(&dev->live_wait);
 }
 
 /* Every replayed socket precedes this; its reply ends recovery. */
@@ -144,7 +166,7 @@ static void jr_slots_changed(struct jr_server *srv)
 {
 	WRITE_ONCE(srv->stats->k_slots_used, srv->nr_used);
 	if (!srv->dead)
-		WRITE_ONCE(jr_dev.slots_free, srv->params.nr_slots - srv->nr_used);
+		WRITE_ONCE(srv->dev->slots_free, srv->params.nr_slots - srv->nr_used);
 }
 
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen)
@@ -336,27 +358,32 @@ err_free:
  * and the survivors are being queued.  Wait for that to finish, so that a
  * fast restart cannot replay before every survivor is on the list.
  */
-static int jr_dev_wait_released(void)
+static int jr_dev_wait_released(struct jr_dev *dev)
 {
-	while (jr_dev.releasing) {
-		mutex_unlock(&jr_dev.lock);
-		if (wait_event_interruptible(jr_dev.live_wait,
-					     !READ_ONCE(jr_dev.releasing)))
+	while (dev->releasing) {
+		mutex_unlock(&dev->lock);
+		if (wait_event_interruptible(dev->live_wait,
+					     !READ_ONCE(dev->releasing)))
 			return -ERESTARTSYS;
-		mutex_lock(&jr_dev.lock);
+		mutex_lock(&dev->lock);
 	}
 	return 0;
 }
 
 static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 {
+	struct net *net = current->nsproxy->net_ns;
+	struct jr_dev *dev = jr_dev_of(net);
 	bool recovering, replay;
 	struct jr_server *srv;
 	struct jr_attach a;
 	long err;
 
-	/* The opener's privilege, not the caller's: see the notes above. */
-	if (!file_ns_capable(file, &init_user_ns, CAP_NET_ADMIN))
+	/*
+	 * The opener's privilege, not the caller's, over the namespace the
+	 * caller attaches for: see the notes above.
+	 */
+	if (!file_ns_capable(file, net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
@@ -378,30 +405,32 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 		return -E2BIG;
 	}
 	/*
-	 * Allocated outside jr_dev.lock, since a large region takes a while;
+	 * Allocated outside dev->lock, since a large region takes a while;
 	 * a device already served is refused first, without allocating.
 	 */
-	mutex_lock(&jr_dev.lock);
-	err = jr_dev.server && !jr_dev.releasing ? -EBUSY : 0;
-	mutex_unlock(&jr_dev.lock);
+	mutex_lock(&dev->lock);
+	err = dev->server && !dev->releasing ? -EBUSY : 0;
+	mutex_unlock(&dev->lock);
 	if (err)
 		return err;
 	srv = jr_server_create(&a);
 	if (IS_ERR(srv))
 		return PTR_ERR(srv);
+	srv->dev = dev;
+	get_net(net);
 
-	mutex_lock(&jr_dev.lock);
-	err = jr_dev_wait_released();
+	mutex_lock(&dev->lock);
+	err = jr_dev_wait_released(dev);
 	if (err)
 		goto out_free;	/* unlocked */
 	err = -EBUSY;
-	if (jr_dev.server || file->private_data)
+	if (dev->server || file->private_data)
 		goto out_unlock;
-	recovering = jr_dev.state == JR_DEV_RECOVERING;
+	recovering = dev->state == JR_DEV_RECOVERING;
 	replay = recovering && (a.flags & JR_ATTACH_F_RECOVER) &&
 		 (a.features & JR_F_RECOVERY);
 	a.flags = replay ? JR_ATTACH_F_RECOVERING : 0;
-	a.epoch = ++jr_dev.epoch;
+	a.epoch = ++dev->epoch;
 	srv->params.flags = a.flags;
 	srv->params.epoch = a.epoch;
 	jr_region_hdr_init(srv->region, &a);
@@ -409,20 +438,26 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	if (copy_to_user(uarg, &a, sizeof(a)))
 		goto out_unlock;
 	srv->file = file;
-	file->private_data = srv;
-	jr_dev.server = srv;
-	WRITE_ONCE(jr_dev.slots_free, a.nr_slots);
-	WRITE_ONCE(jr_dev.features, a.features);
+	/*
+	 * Two threads may attach one file for two namespaces at once, each
+	 * under its own namespace's lock: the file takes the first.
+	 */
+	err = -EBUSY;
+	if (cmpxchg(&file->private_data, NULL, srv))
+		goto out_unlock;
+	dev->server = srv;
+	WRITE_ONCE(dev->slots_free, a.nr_slots);
+	WRITE_ONCE(dev->features, a.features);
 	/* A replay keeps the device recovering until REPLAY_DONE's reply. */
-	jr_dev.state = replay ? JR_DEV_RECOVERING : JR_DEV_LIVE;
-	mutex_unlock(&jr_dev.lock);
+	dev->state = replay ? JR_DEV_RECOVERING : JR_DEV_LIVE;
+	mutex_unlock(&dev->lock);
 	if (recovering)
 		jr_family.recover(srv, replay);
-	wake_up_all(&jr_dev.live_wait);
+	wake_up_all(&dev->live_wait);
 	return 0;
 
 out_unlock:
-	mutex_unlock(&jr_dev.lock);
+	mutex_unlock(&dev->lock);
 out_free:
 	jr_server_free(srv);
 	return err;
@@ -597,17 +632,19 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 static int jr_dev_release(struct inode *inode, struct file *file)
 {
 	struct jr_server *srv = file->private_data;
+	struct jr_dev *dev;
 
 	if (!srv)
 		return 0;
-	mutex_lock(&jr_dev.lock);
-	jr_dev.state = JR_DEV_RECOVERING;
-	jr_dev.releasing = true;
-	WRITE_ONCE(jr_dev.slots_free, 0);
+	dev = srv->dev;
+	mutex_lock(&dev->lock);
+	dev->state = JR_DEV_RECOVERING;
+	dev->releasing = true;
+	WRITE_ONCE(dev->slots_free, 0);
 	spin_lock(&srv->sq_lock);
 	WRITE_ONCE(srv->dead, true);
 	spin_unlock(&srv->sq_lock);
-	mutex_unlock(&jr_dev.lock);
+	mutex_unlock(&dev->lock);
 
 	/* Nobody allocates a slot once dead is seen under slot_lock. */
 	spin_lock(&srv->slot_lock);
@@ -615,11 +652,11 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	wake_up_all(&srv->sq_wait);
 	jr_server_fail_sockets(srv);
 
-	mutex_lock(&jr_dev.lock);
-	jr_dev.server = NULL;
-	WRITE_ONCE(jr_dev.releasing, false);
-	mutex_unlock(&jr_dev.lock);
-	wake_up_all(&jr_dev.live_wait);
+	mutex_lock(&dev->lock);
+	dev->server = NULL;
+	WRITE_ONCE(dev->releasing, false);
+	mutex_unlock(&dev->lock);
+	wake_up_all(&dev->live_wait);
 	pr_info("joyride: netserver detached (epoch %llu); recovering\n",
 		srv->params.epoch);
 	jr_server_put(srv);

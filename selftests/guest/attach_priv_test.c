@@ -6,8 +6,10 @@
  * privileged one through /proc/self/fd), but it can attach on a descriptor
  * a privileged process opened and handed down.  That is how jrctl
  * supervise --device --user runs a netserver that never holds a privilege,
- * which the last case does with the real jr-netserver on a DPDK null port
- * (no NIC, no huge pages).
+ * which case (c) does with the real jr-netserver on a DPDK null port
+ * (no NIC, no huge pages).  Case (d): attaching is per network namespace,
+ * and needs CAP_NET_ADMIN over the namespace attached for, so the owner of
+ * a user namespace may attach for the network namespace it made.
  *
  * Needs the module to itself (no netserver): selftests/guest/tests.list.
  * Needs JR_BUILD_DIR (set by tools/jr-vm) to find jrctl and jr-netserver.
@@ -22,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -589,6 +593,150 @@ TEST_F_TIMEOUT(supervised, jrctl_runs_an_unprivileged_netserver, 110)
 	self->netserver = 0;
 	EXPECT_TRUE(file_has(self->log, "supervision ends"));
 	/* And the device was let go: root attaches again. */
+	EXPECT_EQ(0, root_can_attach());
+}
+
+/* ----------------------------------- (d) one netserver per network namespace */
+
+/* Attach on a fresh open of the device; the region is kept in *r. */
+static int attach_kept(struct jr_region *r)
+{
+	struct jr_attach req;
+
+	small_request(&req);
+	return jr_attach_kernel_fd(open(JR_DEVICE_PATH, O_RDWR | O_CLOEXEC), &req, r);
+}
+
+/*
+ * In a network namespace of its own, with the initial one's device held
+ * by the parent: the first attach is granted, a second one there is busy.
+ * 0, or the step that went wrong (it says so).
+ */
+static int attach_twice_in_new_netns(void *arg)
+{
+	struct jr_region r;
+	int err;
+
+	(void)arg;
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %m\n");
+		return SETUP_FAILED;
+	}
+	err = attach_kept(&r);
+	if (err) {
+		fprintf(stderr, "attach in a new namespace: %s\n", strerror(-err));
+		return 2;
+	}
+	err = root_can_attach();
+	jr_region_destroy(&r);
+	if (err != -EBUSY) {
+		fprintf(stderr, "a second attach in that namespace: %s, not EBUSY\n",
+			err ? strerror(-err) : "granted");
+		return 3;
+	}
+	return 0;
+}
+
+TEST(attach_is_per_network_namespace)
+{
+	struct jr_region r;
+
+	ASSERT_EQ(0, attach_kept(&r));
+	EXPECT_EQ(-EBUSY, root_can_attach())
+		TH_LOG("two netservers attached in the initial namespace");
+	EXPECT_EQ(0, in_child(attach_twice_in_new_netns, NULL))
+		TH_LOG("another namespace's attach (see above)");
+	jr_region_destroy(&r);
+	/* The child's namespace went away with its attach; ours is free. */
+	EXPECT_EQ(0, root_can_attach());
+}
+
+/*
+ * An unprivileged user that makes a user namespace owns it, and the
+ * network namespace it makes with it: it may attach a netserver for that
+ * network namespace (a rootless container), not for the initial one.
+ */
+/*
+ * The guest runner chroots its commands, and Linux makes no user namespace
+ * for a chrooted process.  This child (root) steps out of the chroot and
+ * moves the chroot's directory onto the root of a mount namespace of its
+ * own: the same files, no longer a chroot.
+ */
+static int leave_chroot(void)
+{
+	char path[PATH_MAX], link[64];
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), i;
+	ssize_t n;
+
+	if (root < 0 || chdir("/") || chroot("/tmp"))
+		return -errno;
+	/* The working directory is now outside the root: walk up. */
+	for (i = 0; i < 64; i++)
+		if (chdir(".."))
+			return -errno;
+	if (chroot("."))
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", root);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return n ? -errno : -ENOENT;
+	path[n] = 0;
+	close(root);
+	/* As switch_root does (the root is an initramfs: no pivot_root). */
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    chdir(path) || mount(".", "/", NULL, MS_MOVE, NULL) ||
+	    chroot(".") || chdir("/"))
+		return -errno;
+	return 0;
+}
+
+static int nobody_unshares_and_attaches(void *arg)
+{
+	int flags = *(int *)arg, err = leave_chroot();
+
+	if (err) {
+		fprintf(stderr, "cannot leave the chroot: %s\n", strerror(-err));
+		return SETUP_FAILED;
+	}
+	err = become_nobody();
+	if (err) {
+		fprintf(stderr, "cannot become uid %d: %s\n", NOBODY, strerror(-err));
+		return SETUP_FAILED;
+	}
+	if (unshare(flags)) {
+		fprintf(stderr, "uid %d: unshare(%#x): %m\n", NOBODY, flags);
+		return SETUP_FAILED;
+	}
+	return attach_and_leave(open(JR_DEVICE_PATH, O_RDWR | O_CLOEXEC));
+}
+
+#define USERNS_SYSCTL "/proc/sys/kernel/unprivileged_userns_clone"
+
+TEST_F(world_open, user_namespace_owner_attaches_only_its_network_namespace)
+{
+	int user_only = CLONE_NEWUSER, user_and_net = CLONE_NEWUSER | CLONE_NEWNET;
+	char saved = 0;
+	int fd, res;
+
+	/* Debian's switch for unprivileged user namespaces, on for the test. */
+	fd = open(USERNS_SYSCTL, O_RDWR);
+	if (fd >= 0) {
+		ASSERT_EQ(1, pread(fd, &saved, 1, 0));
+		ASSERT_EQ(1, pwrite(fd, "1", 1, 0));
+	}
+	res = in_child(nobody_unshares_and_attaches, &user_only);
+	EXPECT_EQ(-EPERM, res)
+		TH_LOG("a user namespace's root attached for the initial network namespace: %s",
+		       res < 0 ? strerror(-res) : res ? "set-up failed" : "granted");
+	res = in_child(nobody_unshares_and_attaches, &user_and_net);
+	EXPECT_EQ(0, res)
+		TH_LOG("a user namespace's root could not attach for its own network namespace: %s",
+		       res < 0 ? strerror(-res) : "set-up failed");
+	if (fd >= 0) {
+		EXPECT_EQ(1, pwrite(fd, &saved, 1, 0));
+		close(fd);
+	}
 	EXPECT_EQ(0, root_can_attach());
 }
 
