@@ -167,6 +167,7 @@ enum {
 	JR_O_IPV6_V6ONLY, JR_O_IPV6_TCLASS, JR_O_IPV6_UNICAST_HOPS,
 	JR_O_IP_PKTINFO, JR_O_IP_RECVTOS, JR_O_IP_RECVTTL,
 	JR_O_IPV6_RECVPKTINFO, JR_O_IPV6_RECVTCLASS, JR_O_IPV6_RECVHOPLIMIT,
+	JR_O_TCP_INQ,
 	JR_O_NR
 };
 
@@ -2146,6 +2147,9 @@ static const struct jr_opt jr_opts[JR_O_NR] = {
 				   true, false, 0, 0, 0, JR_F_IPV6 },
 	[JR_O_IPV6_RECVHOPLIMIT] = { SOL_IPV6, IPV6_RECVHOPLIMIT, JR_OT_ANY, JR_OK_BOOL,
 				     true, false, 0, 0, 0, JR_F_IPV6 },
+	/* The kernel's alone: recvmsg() tells what is left in the rx ring. */
+	[JR_O_TCP_INQ] = { SOL_TCP, TCP_INQ, JR_OT_STREAM, JR_OK_INT, false,
+			   false, 0, 0, 1, 0 },
 };
 
 static void jr_opts_init(struct jr_sock *jsk)
@@ -2685,10 +2689,13 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 	struct jr_server *srv;
 	size_t done = 0;
 	long timeo;
-	int err = 0, avail;
+	int err = 0, avail, inq;
 
 	if (flags & MSG_OOB)
 		return -EINVAL;
+	/* Nothing is ever queued there (IP_RECVERR is kept, not acted on). */
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;
 	lock_sock(sk);
 	if (sk->sk_state == TCP_LISTEN ||
 	    (sk->sk_state == TCP_CLOSE && sock->state != SS_CONNECTED && !jsk->rx_fin)) {
@@ -2706,7 +2713,9 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 		if (avail > 0) {
 			u32 n = min_t(size_t, avail, len - done);
 
-			err = jr_copy_out(msg, jr_slot_rx(srv, jsk->slot),
+			/* MSG_TRUNC: TCP drops the bytes instead (as Linux). */
+			err = flags & MSG_TRUNC ? 0 :
+			      jr_copy_out(msg, jr_slot_rx(srv, jsk->slot),
 					  srv->params.rx_buf_size, jsk->rx_cons, n);
 			if (err)
 				break;
@@ -2736,6 +2745,14 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 			      jr_rx_avail_now(jsk) != 0);
 		if (err)
 			break;
+	}
+	if (jsk->opt[JR_O_TCP_INQ] && (done || !err)) {
+		/* What a next read would get; 1 for an end of stream to read. */
+		srv = jsk->srv;
+		inq = srv ? max(jr_rx_avail(jsk, srv), 0) : 0;
+		if (!inq && jsk->rx_fin)
+			inq = 1;
+		put_cmsg(msg, SOL_TCP, TCP_CM_INQ, sizeof(inq), &inq);
 	}
 out:
 	release_sock(sk);
@@ -2900,6 +2917,8 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
+	if (flags & MSG_ERRQUEUE)
+		return -EAGAIN;	/* as for a stream socket */
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	for (;;) {

@@ -1315,6 +1315,33 @@ static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
 	return 0;
 }
 
+static bool ip_types_overlap(u8_t a, u8_t b)
+{
+	return a == b || a == IPADDR_TYPE_ANY || b == IPADDR_TYPE_ANY;
+}
+
+/*
+ * Whether binding ip:port would overlap a listening socket.  Linux refuses
+ * that bind even when both sockets set SO_REUSEADDR (a listener's port is
+ * its own: inet_csk_bind_conflict()); lwIP's tcp_bind() lets SOF_REUSEADDR
+ * on both through, so the check is made here.  A v6-only socket's
+ * addresses do not overlap IPv4 ones.
+ */
+static bool tcp_listener_overlaps(const ip_addr_t *ip, u16_t port)
+{
+	struct tcp_pcb_listen *l;
+
+	for (l = tcp_listen_pcbs.listen_pcbs; l; l = l->next) {
+		if (l->local_port != port ||
+		    !ip_types_overlap(IP_GET_TYPE(&l->local_ip), IP_GET_TYPE(ip)))
+			continue;
+		if (ip_addr_isany(&l->local_ip) || ip_addr_isany(ip) ||
+		    ip_addr_cmp(&l->local_ip, ip))
+			return true;
+	}
+	return false;
+}
+
 static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 		   struct jr_sockaddr *bound)
 {
@@ -1333,6 +1360,11 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 	if (!local_addr_ok(s->front, &ip))
 		return -EADDRNOTAVAIL;
 	if (s->type == SOCK_STREAM) {
+		/* A replayed bind was granted before its listener existed. */
+		if (port && ip_get_option(s->pcb.tcp, SOF_REUSEADDR) &&
+		    !(sqe->flags & JR_SQE_F_REPLAY) &&
+		    tcp_listener_overlaps(&ip, port))
+			return -EADDRINUSE;
 		err = tcp_bind(s->pcb.tcp, &ip, port);
 		if (err == ERR_OK)
 			to_jr_addr(&s->pcb.tcp->local_ip, s->pcb.tcp->local_port, bound);

@@ -772,6 +772,38 @@ SOCK_TEST(reuseaddr_shares_port_until_second_listen)
 	close(b);
 }
 
+/*
+ * ... but a listener's port is its own: with SO_REUSEADDR on both, a bind
+ * that overlaps a listening socket's address is refused, one that only
+ * overlaps a bound socket's is not (Linux's inet_csk_bind_conflict()).
+ */
+SOCK_TEST(reuseaddr_bind_overlapping_a_listener_is_eaddrinuse)
+{
+	struct sockaddr_in lo = sin_of((struct in_addr){ htonl(INADDR_LOOPBACK) }, 0);
+	struct sockaddr_in any = sin_of((struct in_addr){ INADDR_ANY }, 0);
+	socklen_t len = sizeof(lo);
+	int l = new_socket(_metadata, self, SOCK_STREAM);
+	int a = new_socket(_metadata, self, SOCK_STREAM);
+	int b = new_socket(_metadata, self, SOCK_STREAM);
+
+	ASSERT_EQ(0, set_int(l, SOL_SOCKET, SO_REUSEADDR, 1));
+	ASSERT_EQ(0, set_int(a, SOL_SOCKET, SO_REUSEADDR, 1));
+	ASSERT_EQ(0, set_int(b, SOL_SOCKET, SO_REUSEADDR, 1));
+	ASSERT_EQ(0, bind(l, (struct sockaddr *)&lo, sizeof(lo)));
+	ASSERT_EQ(0, getsockname(l, (struct sockaddr *)&lo, &len));
+	any.sin_port = lo.sin_port;
+	/* Bound, not listening: the wildcard may share its port. */
+	EXPECT_EQ(0, bind(a, (struct sockaddr *)&any, sizeof(any)))
+		TH_LOG("bind next to a bound socket: %s", strerror(errno));
+	ASSERT_EQ(0, listen(l, 1));
+	errno = 0;
+	EXPECT_EQ(-1, bind(b, (struct sockaddr *)&any, sizeof(any)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	close(b);
+	close(a);
+	close(l);
+}
+
 SOCK_TEST(bind_foreign_address_is_eaddrnotavail)
 {
 	struct sockaddr_in sin = sin_of(addr_of(FOREIGN_ADDR), 0);
@@ -2139,6 +2171,55 @@ SOCK_TEST(fionread_and_siocinq_count_bytes_available)
 	close(fd);
 }
 
+/* TCP_INQ: each recvmsg() says how many bytes a next read would get. */
+SOCK_TEST(tcp_inq_reports_bytes_left_after_each_read)
+{
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+	char buf[1000], cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, 400 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int inq = -1;
+
+	EXPECT_EQ(0, get_int(fd, IPPROTO_TCP, TCP_INQ));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_TCP, TCP_INQ, 2));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, set_int(fd, IPPROTO_TCP, TCP_INQ, 1));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_TCP, TCP_INQ));
+	fill_pattern(buf, 0, sizeof(buf));
+	send_all(_metadata, fd, buf, sizeof(buf));
+	wait_inq(_metadata, fd, sizeof(buf));
+	ASSERT_EQ(400, recvmsg(fd, &msg, 0));
+	EXPECT_EQ(0, msg.msg_flags & MSG_CTRUNC);
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == IPPROTO_TCP && cm->cmsg_type == TCP_CM_INQ)
+			memcpy(&inq, CMSG_DATA(cm), sizeof(inq));
+	EXPECT_EQ(600, inq);
+	EXPECT_EQ(400, check_pattern(buf, 0, 400));
+	close(fd);
+}
+
+/* TCP's MSG_TRUNC drops the bytes without copying them (no buffer needed). */
+SOCK_TEST(tcp_recv_msg_trunc_discards_bytes)
+{
+	int fd = connect_peer(_metadata, self, PORT_ECHO);
+	char buf[100];
+
+	fill_pattern(buf, 0, sizeof(buf));
+	send_all(_metadata, fd, buf, sizeof(buf));
+	wait_inq(_metadata, fd, sizeof(buf));
+	EXPECT_EQ(60, recv(fd, NULL, 60, MSG_TRUNC))
+		TH_LOG("recv(NULL, MSG_TRUNC): %s", strerror(errno));
+	memset(buf, 0, sizeof(buf));
+	recv_exact(_metadata, fd, buf, 40);
+	EXPECT_EQ(40, check_pattern(buf, 60, 40));
+	close(fd);
+}
+
 SOCK_TEST(fionread_on_listener_is_einval)
 {
 	int port, lfd = listen_any(_metadata, self, SOCK_STREAM, 1, &port);
@@ -3007,6 +3088,27 @@ SOCK_TEST(udp_recv_msg_trunc_returns_full_length)
 	EXPECT_EQ(100, udp_recv(_metadata, fd, in, sizeof(in), MSG_TRUNC));
 	EXPECT_EQ(10, check_pattern(in, 0, 10));
 	close(fd);
+}
+
+/*
+ * Nothing is ever queued on the error queue of a socket that carries no
+ * timestamps or zerocopy: MSG_ERRQUEUE returns EAGAIN at once, even on a
+ * blocking socket (a wait here would hang until the test's time limit).
+ */
+SOCK_TEST(recv_errqueue_without_errors_is_eagain)
+{
+	int tcp = connect_peer(_metadata, self, PORT_ECHO);
+	int udp = udp_connected(_metadata, self, PORT_ECHO);
+	char c;
+
+	errno = 0;
+	EXPECT_EQ(-1, recv(tcp, &c, 1, MSG_ERRQUEUE));
+	EXPECT_EQ(EAGAIN, errno);
+	errno = 0;
+	EXPECT_EQ(-1, recv(udp, &c, 1, MSG_ERRQUEUE));
+	EXPECT_EQ(EAGAIN, errno);
+	close(udp);
+	close(tcp);
 }
 
 SOCK_TEST(udp_recv_peek_keeps_datagram)
