@@ -432,13 +432,38 @@ static void jr_wake_all(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/* Wake every waiter of a failed socket. */
+static void jr_sock_report(struct sock *sk)
+{
+	sk_error_report(sk);
+	sk->sk_state_change(sk);
+	sk->sk_write_space(sk);
+}
+
 /* Fail a socket: every waiter wakes; sk_err is what the next call sees. */
 static void jr_sock_fail(struct sock *sk, int err)
 {
 	WRITE_ONCE(sk->sk_err, err);
-	sk_error_report(sk);
-	sk->sk_state_change(sk);
-	sk->sk_write_space(sk);
+	jr_sock_report(sk);
+}
+
+/*
+ * A reset shuts the socket down and gives it an error.  The error is set
+ * first (jr_reset_error()), so that a reader that finds the shutdown also
+ * finds the error it came with: without the order a recv() on another CPU
+ * could take the shutdown for an orderly end (0) and lose ECONNRESET.
+ */
+static void jr_reset_error(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+	smp_wmb();	/* pairs with jr_shutdown_error() */
+}
+
+/* The error of a socket found shut down for receiving: 0 for an orderly end. */
+static int jr_shutdown_error(struct sock *sk)
+{
+	smp_rmb();	/* pairs with jr_reset_error() */
+	return sock_error(sk);
 }
 
 /* The socket's server if it still lives. */
@@ -1074,6 +1099,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 			break;
 		case JR_EV_RESET:
 			spin_lock_bh(&jsk->lock);
+			jr_reset_error(sk, -cqe->res);
 			jsk->rx_fin = true;
 			WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 			/* The reset ends a connect() in progress; its reply,
@@ -1083,7 +1109,7 @@ static void jr_complete(struct jr_sock *jsk, const struct jr_cqe *cqe)
 			if (sk->sk_state != TCP_LISTEN)
 				jr_set_state(sk, TCP_CLOSE);
 			spin_unlock_bh(&jsk->lock);
-			jr_sock_fail(sk, -cqe->res);
+			jr_sock_report(sk);
 			break;
 		case JR_EV_ERROR:
 			jr_sock_fail(sk, -cqe->res);
@@ -1194,6 +1220,7 @@ static void jr_server_gone(struct jr_sock *jsk)
 	spin_unlock_bh(&jsk->lock);
 	survives = !closing && !child_posted && jr_sock_survives(jsk);
 	if (!closing && !child_posted && !survives) {
+		jr_reset_error(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
 		jsk->rx_fin = true;
 		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 		jr_set_state(sk, TCP_CLOSE);
@@ -1225,7 +1252,7 @@ static void jr_server_gone(struct jr_sock *jsk)
 		sock_put(sk_jr(l));
 		sock_put(sk);
 	} else if (!survives) {
-		jr_sock_fail(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
+		jr_sock_report(sk);
 	}
 }
 
@@ -2738,8 +2765,11 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 				err = sock_error(sk);
 			break;
 		}
-		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk))
+		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk)) {
+			if (!done)
+				err = jr_shutdown_error(sk);
 			break;
+		}
 		err = jr_wait(sk, &timeo, sk->sk_err || jsk->rx_fin ||
 			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk) ||
 			      jr_rx_avail_now(jsk) != 0);
@@ -2939,7 +2969,7 @@ static int jr_dgram_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 				goto out;
 			}
 			if (sk->sk_shutdown & RCV_SHUTDOWN) {
-				err = 0;
+				err = jr_shutdown_error(sk);
 				goto out;
 			}
 			err = jr_wait(sk, &timeo, sk->sk_err ||

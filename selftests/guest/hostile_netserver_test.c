@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -65,6 +66,13 @@ static void *call_recv(void *arg)
 	c->ret = recv(c->fd, c->buf, sizeof(c->buf), 0);
 	c->err = c->ret < 0 ? errno : 0;
 	return NULL;
+}
+
+static bool poll_out(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 5000) == 1 && (p.revents & POLLOUT);
 }
 
 static int so_error(int fd)
@@ -311,6 +319,177 @@ TEST_F(hostile, lying_datagram_headers_fail_with_eio)
 	}
 	close(fd[0]);
 	close(fd[1]);
+}
+
+/* One datagram record at the start of the socket's receive ring. */
+static int put_record(struct jr_region *r, const struct jr_sqe *sqe,
+		      const struct jr_dgram_hdr *h, const void *body, uint32_t body_len)
+{
+	struct jr_cqe ev = event_for(sqe, JR_EV_RX, 0);
+	unsigned char *ring = jr_slot_rx(r, sqe->slot);
+
+	memcpy(ring, h, sizeof(*h));
+	memcpy(ring + sizeof(*h), body, body_len);
+	jr_store_release(&r->slots[sqe->slot].rx_prod, JR_DGRAM_RECORD(h->len));
+	return post_and_kick(r, &ev, 1);
+}
+
+struct setopt_call {
+	int fd, level, name, val, ret, err;
+};
+
+static void *call_setopt(void *arg)
+{
+	struct setopt_call *c = arg;
+
+	c->ret = setsockopt(c->fd, c->level, c->name, &c->val, sizeof(c->val));
+	c->err = c->ret ? errno : 0;
+	return NULL;
+}
+
+/* setsockopt() on fd, its SETSOCKOPT request answered honestly. */
+static int honest_setopt(struct jr_region *r, int fd, int level, int name, int val)
+{
+	struct setopt_call c = { fd, level, name, val, -1, 0 };
+	struct jr_sqe sqe;
+	pthread_t t;
+	int err;
+
+	if (pthread_create(&t, NULL, call_setopt, &c))
+		return -EAGAIN;
+	err = serve_honestly(r, &sqe);
+	pthread_join(t, NULL);
+	if (!err && sqe.op != JR_OP_SETSOCKOPT)
+		err = -EPROTO;
+	return err ? err : c.ret ? -c.err : 0;
+}
+
+/*
+ * Metadata records (struct jr_dgram_meta, for IP_PKTINFO and its kin) are
+ * the netserver's word too.  One too short for its metadata fails the
+ * socket with EIO; a destination of a family that was never negotiated is
+ * dropped, so the datagram arrives without IP_PKTINFO; and metadata on a
+ * socket that never asked for it is skipped, the payload intact.
+ */
+TEST_F(hostile, forged_datagram_metadata_misleads_only_its_socket)
+{
+	struct jr_dgram_hdr h = { .flags = JR_DGRAM_F_META };
+	struct jr_dgram_meta meta = { .ttl = 7 };
+	unsigned char body[sizeof(meta) + 5];
+	char buf[64], cbuf[256];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct jr_sqe sqe[3];
+	int fd[3];
+
+	for (size_t i = 0; i < 3; i++) {
+		fd[i] = honest_udp_socket(&self->r, &sqe[i]);
+		ASSERT_LE(0, fd[i]);
+	}
+	ASSERT_EQ(0, honest_setopt(&self->r, fd[0], SOL_IP, IP_PKTINFO, 1));
+	ASSERT_EQ(0, honest_setopt(&self->r, fd[1], SOL_IP, IP_PKTINFO, 1));
+
+	/* Shorter than the metadata it claims. */
+	h.len = sizeof(meta) - 1;
+	h.addr.family = AF_INET;
+	memset(body, 0, sizeof(body));
+	ASSERT_EQ(0, put_record(&self->r, &sqe[0], &h, body, h.len));
+	errno = 0;
+	EXPECT_EQ(-1, recv(fd[0], buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EIO, errno);
+
+	/* A destination family nobody negotiated: no IP_PKTINFO. */
+	meta.dst.family = 99;
+	memcpy(body, &meta, sizeof(meta));
+	memcpy(body + sizeof(meta), "hello", 5);
+	h.len = sizeof(body);
+	ASSERT_EQ(0, put_record(&self->r, &sqe[1], &h, body, h.len));
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	ASSERT_EQ(5, recvmsg(fd[1], &msg, MSG_DONTWAIT))
+		TH_LOG("recvmsg: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(NULL, CMSG_FIRSTHDR(&msg));
+
+	/* Metadata nobody asked for: skipped, the payload as sent. */
+	meta.dst.family = AF_INET;
+	memcpy(body, &meta, sizeof(meta));
+	ASSERT_EQ(0, put_record(&self->r, &sqe[2], &h, body, h.len));
+	msg.msg_controllen = sizeof(cbuf);
+	ASSERT_EQ(5, recvmsg(fd[2], &msg, MSG_DONTWAIT));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(NULL, CMSG_FIRSTHDR(&msg));
+
+	for (size_t i = 0; i < 3; i++)
+		close(fd[i]);
+}
+
+struct tcp_info_call {
+	int fd, ret, err;
+	struct tcp_info ti;
+};
+
+static void *call_tcp_info(void *arg)
+{
+	struct tcp_info_call *c = arg;
+	socklen_t len = sizeof(c->ti);
+
+	c->ret = getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &c->ti, &len);
+	c->err = c->ret ? errno : 0;
+	return NULL;
+}
+
+/*
+ * TCP_INFO's figures come from the netserver and are only numbers: a
+ * reply with an MSS of 0 (a divisor), windows and times at their maximum
+ * and a nonsense state gives the caller those numbers, with the state and
+ * the byte counts the kernel's own; a malformed reply (a positive result)
+ * fails the call with EIO.
+ */
+TEST_F(hostile, forged_tcp_info_reaches_only_its_caller)
+{
+	struct sockaddr_in to = {
+		.sin_family = AF_INET, .sin_port = htons(80),
+		.sin_addr.s_addr = htonl(0xc6120001),	/* 198.18.0.1 */
+	};
+	struct tcp_info_call c = { 0 };
+	struct jr_sqe created, sqe;
+	struct jr_cqe forged;
+	pthread_t t;
+	int fd;
+
+	fd = honest_socket(&self->r, SOCK_STREAM | SOCK_NONBLOCK, &created);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	ASSERT_EQ(EINPROGRESS, errno);
+	ASSERT_EQ(0, serve_honestly(&self->r, &sqe));
+	ASSERT_EQ(JR_OP_CONNECT, sqe.op);
+	ASSERT_TRUE(poll_out(fd));
+
+	c.fd = fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_tcp_info, &c));
+	ASSERT_EQ(0, take_request(&self->r, &sqe));
+	ASSERT_EQ(JR_OP_GETSOCKOPT, sqe.op);
+	forged = reply_to(&sqe, 0);
+	memset(&forged.u.tcp_info, 0xff, sizeof(forged.u.tcp_info));
+	forged.u.tcp_info.snd_mss = 0;
+	ASSERT_EQ(0, post_and_kick(&self->r, &forged, 1));
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, c.ret) TH_LOG("getsockopt(TCP_INFO): %s", strerror(c.err));
+	EXPECT_EQ(TCP_ESTABLISHED, c.ti.tcpi_state);
+	EXPECT_EQ(536, c.ti.tcpi_snd_mss);
+	EXPECT_EQ(0xffffffffU, c.ti.tcpi_rtt);
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, call_tcp_info, &c));
+	ASSERT_EQ(0, take_request(&self->r, &sqe));
+	ASSERT_EQ(JR_OP_GETSOCKOPT, sqe.op);
+	forged = reply_to(&sqe, 0);
+	forged.res = 5;
+	ASSERT_EQ(0, post_and_kick(&self->r, &forged, 1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-1, c.ret);
+	EXPECT_EQ(EIO, c.err);
+	close(fd);
 }
 
 /*
