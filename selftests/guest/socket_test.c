@@ -1228,6 +1228,57 @@ SOCK_TEST(udp_sendto_own_and_any_address_arrives)
 	close(rfd);
 }
 
+/*
+ * All of 127.0.0.0/8 is this host, as Linux's lo has it: a listener and a
+ * datagram socket on 127.0.0.5 and 127.0.0.3 are reached there, from
+ * 127.0.0.1 (the route's source).
+ */
+SOCK_TEST(loopback_net_beyond_127_0_0_1_is_local)
+{
+	const struct in_addr lo5 = { htonl(0x7f000005) }, lo3 = { htonl(0x7f000003) };
+	struct sockaddr_in sin = sin_of(lo5, 0), name;
+	socklen_t len = sizeof(sin);
+	int lfd = new_socket(_metadata, self, SOCK_STREAM);
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int rfd = new_socket(_metadata, self, SOCK_DGRAM);
+	int sfd = new_socket(_metadata, self, SOCK_DGRAM);
+	char c = 0, buf[8];
+	int afd;
+
+	ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, listen(lfd, 1));
+	ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, set_timeout(fd, SO_SNDTIMEO, WAIT_MS));
+	ASSERT_EQ(0, connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		TH_LOG("connect to 127.0.0.5: %s", strerror(errno));
+	afd = accept_within(_metadata, lfd, 0);
+	len = sizeof(name);
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&name, &len));
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), name.sin_addr.s_addr)
+		TH_LOG("local %s", inet_ntoa(name.sin_addr));
+	ASSERT_EQ(1, send(fd, "x", 1, 0));
+	ASSERT_EQ(1, recv(afd, &c, 1, 0));
+	EXPECT_EQ('x', c);
+	close(afd);
+
+	sin = sin_of(lo3, 0);
+	len = sizeof(sin);
+	ASSERT_EQ(0, bind(rfd, (struct sockaddr *)&sin, sizeof(sin)));
+	ASSERT_EQ(0, getsockname(rfd, (struct sockaddr *)&sin, &len));
+	ASSERT_EQ(0, set_timeout(rfd, SO_RCVTIMEO, WAIT_MS));
+	ASSERT_EQ(3, sendto(sfd, "lo3", 3, 0, (struct sockaddr *)&sin, sizeof(sin)));
+	len = sizeof(name);
+	ASSERT_EQ(3, recvfrom(rfd, buf, sizeof(buf), 0, (struct sockaddr *)&name, &len))
+		TH_LOG("datagram to 127.0.0.3: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(buf, "lo3", 3));
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), name.sin_addr.s_addr)
+		TH_LOG("from %s", inet_ntoa(name.sin_addr));
+	close(sfd);
+	close(rfd);
+	close(fd);
+	close(lfd);
+}
+
 SOCK_TEST(connect_when_connected_is_eisconn)
 {
 	struct sockaddr_in sin = peer_at(self, PORT_ECHO);
