@@ -20,11 +20,14 @@
  *   the send buffer.  The one copy happens into the mbuf (port.c).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <unistd.h>
 
 #include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
@@ -1055,6 +1058,85 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	mark_work(s);
 }
 
+/* --------------------------------------------------- ephemeral ports */
+
+/*
+ * The ports the netserver picks (bind() to port 0, and the auto-binds of
+ * listen(), connect() and a first send) come from
+ * net.ipv4.ip_local_port_range of the netserver's network namespace, which
+ * is its sockets' (it attached there).  Read at each pick, as Linux reads
+ * it: a narrowed range applies to the next socket.  lwIP's own picker has
+ * a fixed range (0xc000-0xffff), so the netserver picks itself.
+ */
+#define NS_PORT_RANGE_FILE	"/proc/sys/net/ipv4/ip_local_port_range"
+
+static int port_range_fd = -2;		/* -2: not opened yet, -1: none */
+
+static void local_port_range(u16_t *lo, u16_t *hi)
+{
+	unsigned int a, b;
+	char buf[32];
+	ssize_t n;
+
+	*lo = 32768;		/* Linux's default */
+	*hi = 60999;
+	if (port_range_fd == -2)
+		port_range_fd = open(NS_PORT_RANGE_FILE, O_RDONLY | O_CLOEXEC);
+	if (port_range_fd < 0)
+		return;
+	n = pread(port_range_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	if (sscanf(buf, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
+		*lo = (u16_t)a;
+		*hi = (u16_t)b;
+	}
+}
+
+/*
+ * Bind to a free port of the range, trying from a random point of it, as
+ * Linux's autobind does.  An auto-bound socket gets a port nobody holds
+ * (Linux shares one only under net.ipv4.ip_autobind_reuse, which Joyride
+ * does not offer), so SO_REUSEADDR is set aside meanwhile.  ERR_USE when
+ * every port is taken.
+ */
+static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *ip)
+{
+	u8_t reuse = ip_get_option(pcb, SOF_REUSEADDR);
+	err_t err = ERR_USE;
+	u32_t n, off, i;
+	u16_t lo, hi;
+
+	local_port_range(&lo, &hi);
+	n = (u32_t)(hi - lo) + 1;
+	off = LWIP_RAND() % n;
+	ip_reset_option(pcb, SOF_REUSEADDR);
+	for (i = 0; i < n && err == ERR_USE; i++)
+		err = tcp_bind(pcb, ip, (u16_t)(lo + (off + i) % n));
+	if (reuse)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	return err;
+}
+
+static err_t udp_bind_ephemeral(struct udp_pcb *pcb, const ip_addr_t *ip)
+{
+	u8_t reuse = ip_get_option(pcb, SOF_REUSEADDR);
+	err_t err = ERR_USE;
+	u32_t n, off, i;
+	u16_t lo, hi;
+
+	local_port_range(&lo, &hi);
+	n = (u32_t)(hi - lo) + 1;
+	off = LWIP_RAND() % n;
+	ip_reset_option(pcb, SOF_REUSEADDR);
+	for (i = 0; i < n && err == ERR_USE; i++)
+		err = udp_bind(pcb, ip, (u16_t)(lo + (off + i) % n));
+	if (reuse)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	return err;
+}
+
 /*
  * One datagram out.  One that lwIP must fragment is checksummed here, in
  * software: the port's checksum offload would see only fragments (IPv6
@@ -1069,6 +1151,10 @@ static err_t udp_send_record(struct ns_sock *s, struct pbuf *p,
 	u16_t port;
 	err_t err;
 
+	/* A first send auto-binds, from the namespace's range. */
+	if (!s->pcb.udp->local_port &&
+	    udp_bind_ephemeral(s->pcb.udp, &s->pcb.udp->local_ip) != ERR_OK)
+		return ERR_USE;
 	if (h->len + 8 + 40 > nif->mtu)
 		NETIF_SET_CHECKSUM_CTRL(nif, flags | NETIF_CHECKSUM_GEN_UDP);
 	if (h->addr.family) {
@@ -1365,11 +1451,13 @@ static int op_bind(struct ns_sock *s, const struct jr_sqe *sqe,
 		    !(sqe->flags & JR_SQE_F_REPLAY) &&
 		    tcp_listener_overlaps(&ip, port))
 			return -EADDRINUSE;
-		err = tcp_bind(s->pcb.tcp, &ip, port);
+		err = port ? tcp_bind(s->pcb.tcp, &ip, port)
+			   : tcp_bind_ephemeral(s->pcb.tcp, &ip);
 		if (err == ERR_OK)
 			to_jr_addr(&s->pcb.tcp->local_ip, s->pcb.tcp->local_port, bound);
 	} else {
-		err = udp_bind(s->pcb.udp, &ip, port);
+		err = port ? udp_bind(s->pcb.udp, &ip, port)
+			   : udp_bind_ephemeral(s->pcb.udp, &ip);
 		if (err == ERR_OK)
 			to_jr_addr(&s->pcb.udp->local_ip, s->pcb.udp->local_port, bound);
 	}
@@ -1400,7 +1488,10 @@ static int op_listen(struct ns_sock *s, const struct jr_sqe *sqe)
 		return -EINVAL;
 	/* Linux binds an unbound socket to an ephemeral port on listen(). */
 	if (!s->pcb.tcp->local_port) {
-		err = tcp_bind(s->pcb.tcp, IP4_ADDR_ANY, 0);
+		ip_addr_t any;
+
+		sock_wildcard(s, &any);
+		err = tcp_bind_ephemeral(s->pcb.tcp, &any);
 		if (err != ERR_OK)
 			return errno_from_err(err);
 	}
@@ -1679,6 +1770,8 @@ static int udp_connect_sock(struct ns_sock *s, const ip_addr_t *ip, u16_t port,
 	nif = ip_route(&pcb->local_ip, ip);
 	if (!nif)
 		return -ENETUNREACH;	/* Linux fails the connect itself */
+	if (!pcb->local_port && udp_bind_ephemeral(pcb, &pcb->local_ip) != ERR_OK)
+		return -EAGAIN;		/* Linux's auto-bind, out of ports */
 	ip_addr_copy(before, pcb->local_ip);
 	if (!s->bound_addr) {
 		const ip_addr_t *src = ip_netif_get_local_ip(nif, ip);
@@ -1727,6 +1820,10 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 	}
 	if (s->state != NS_SOCK_OPEN)
 		return -EINVAL;
+	/* Linux's connect() auto-bind runs out with EADDRNOTAVAIL. */
+	if (!s->pcb.tcp->local_port &&
+	    tcp_bind_ephemeral(s->pcb.tcp, &s->pcb.tcp->local_ip) != ERR_OK)
+		return -EADDRNOTAVAIL;
 	err = tcp_connect(s->pcb.tcp, &ip, port, tcp_connected_cb);
 	if (err != ERR_OK)
 		return errno_from_err(err);

@@ -804,6 +804,74 @@ SOCK_TEST(reuseaddr_bind_overlapping_a_listener_is_eaddrinuse)
 	close(l);
 }
 
+#define PORT_RANGE_SYSCTL "/proc/sys/net/ipv4/ip_local_port_range"
+
+static int port_range_write(const char *range)
+{
+	int fd = open(PORT_RANGE_SYSCTL, O_WRONLY);
+	ssize_t n = fd < 0 ? -1 : write(fd, range, strlen(range));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(range) ? 0 : -1;
+}
+
+static int bound_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	return getsockname(fd, (struct sockaddr *)&sin, &len) ? -1 : ntohs(sin.sin_port);
+}
+
+/*
+ * Ephemeral ports come from net.ipv4.ip_local_port_range, read when one is
+ * picked: narrowed to two ports, two bind(port 0) get them and the third
+ * finds none (EADDRINUSE), and a connect() that must auto-bind gets
+ * EADDRNOTAVAIL; a UDP socket takes its port from the same range.  Only
+ * EXPECTs between the sysctl's change and its restoration.
+ */
+SOCK_TEST(ephemeral_ports_come_from_ip_local_port_range)
+{
+	struct sockaddr_in any = sin_of((struct in_addr){ INADDR_ANY }, 0);
+	struct sockaddr_in peer = peer_at(self, PORT_ECHO);
+	int fd[3], c, u, port, i;
+	char saved[64] = "";
+	FILE *f;
+
+	f = fopen(PORT_RANGE_SYSCTL, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(saved, sizeof(saved), f));
+	fclose(f);
+	for (i = 0; i < 3; i++)
+		fd[i] = new_socket(_metadata, self, SOCK_STREAM);
+	c = new_socket(_metadata, self, SOCK_STREAM);
+	u = new_socket(_metadata, self, SOCK_DGRAM);
+	ASSERT_EQ(0, port_range_write("40100 40101"));
+
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, bind(fd[i], (struct sockaddr *)&any, sizeof(any)))
+			TH_LOG("bind #%d: %s", i, strerror(errno));
+		port = bound_port(fd[i]);
+		EXPECT_TRUE(port == 40100 || port == 40101) TH_LOG("port %d", port);
+	}
+	errno = 0;
+	EXPECT_EQ(-1, bind(fd[2], (struct sockaddr *)&any, sizeof(any)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, connect(c, (struct sockaddr *)&peer, sizeof(peer)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	EXPECT_EQ(0, bind(u, (struct sockaddr *)&any, sizeof(any)));
+	port = bound_port(u);
+	EXPECT_TRUE(port == 40100 || port == 40101) TH_LOG("UDP port %d", port);
+
+	EXPECT_EQ(0, port_range_write(saved));
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	close(c);
+	close(u);
+}
+
 SOCK_TEST(bind_foreign_address_is_eaddrnotavail)
 {
 	struct sockaddr_in sin = sin_of(addr_of(FOREIGN_ADDR), 0);
