@@ -126,6 +126,7 @@
 #include <linux/sysctl.h>
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
+#include <net/compat.h>
 #include <net/inet_ecn.h>
 #include <net/ip.h>
 #include <net/net_namespace.h>
@@ -168,7 +169,23 @@ enum {
 	JR_O_IP_PKTINFO, JR_O_IP_RECVTOS, JR_O_IP_RECVTTL,
 	JR_O_IPV6_RECVPKTINFO, JR_O_IPV6_RECVTCLASS, JR_O_IPV6_RECVHOPLIMIT,
 	JR_O_TCP_INQ,
+	JR_O_IP_MULTICAST_TTL, JR_O_IP_MULTICAST_LOOP, JR_O_IP_MULTICAST_ALL,
+	JR_O_IPV6_MULTICAST_IF, JR_O_IPV6_MULTICAST_HOPS,
+	JR_O_IPV6_MULTICAST_LOOP, JR_O_IPV6_MULTICAST_ALL,
 	JR_O_NR
+};
+
+/*
+ * A multicast group the socket joined (IP_ADD_MEMBERSHIP,
+ * IPV6_ADD_MEMBERSHIP, MCAST_JOIN_GROUP), kept so that a replay joins it
+ * again; the netserver keeps its own list to leave on close.
+ */
+struct jr_mc {
+	struct list_head	node;
+	struct jr_sockaddr	group;		/* wire form; port 0 */
+	__be32			ifaddr;		/* IPv4: the interface address
+						 * the join named */
+	int			ifindex;	/* the index it named; 0: any */
 };
 
 struct jr_sock {
@@ -215,6 +232,12 @@ struct jr_sock {
 	bool			ever_connected;
 	/* Options (jr_opts[]) and byte counts for TCP_INFO. */
 	int			opt[JR_O_NR];
+	/* IP_MULTICAST_IF as set (address, index), and the groups joined
+	 * (struct jr_mc; mc_count4 of them IPv4), under lock_sock. */
+	__be32			mc_addr;
+	int			mc_index;
+	struct list_head	mc_list;
+	unsigned int		mc_count4;
 	u64			tx_bytes;	/* copied into the tx ring */
 	u64			rx_bytes;	/* consumed from the rx ring */
 };
@@ -364,6 +387,7 @@ static void jr_sock_destruct(struct sock *sk)
 static void jr_keepalive(struct sock *sk, int valbool);
 static void jr_opts_init(struct jr_sock *jsk);
 static int jr_opts_replay(struct jr_sock *jsk);
+static void jr_mc_free(struct jr_sock *jsk);
 
 /*
  * A redirected stream socket reports AF_INET and IPPROTO_TCP (SO_DOMAIN,
@@ -1517,6 +1541,8 @@ static int jr_release(struct socket *sock)
 	abort = sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime;
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sock_orphan(sk);
+	/* The netserver leaves the groups when it closes the slot. */
+	jr_mc_free(jsk);
 	release_sock(sk);
 	jr_survivor_drop(jsk);
 
@@ -2113,6 +2139,12 @@ enum jr_opt_kind {
 	JR_OK_TTL,		/* IP_TTL: -1 (the default) or 1..255 */
 	JR_OK_DEFER,		/* TCP_DEFER_ACCEPT: seconds, rounded up */
 	JR_OK_TCLASS,		/* IPV6_TCLASS: -1 (0) or 0..255; TCP keeps ECN */
+	JR_OK_MCTTL,		/* IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS: at
+				 * least a byte; -1 (1) or 0..255 */
+	JR_OK_BYTE_BOOL,	/* IP_MULTICAST_LOOP: at least a byte, any value */
+	JR_OK_BYTE_01,		/* IP_MULTICAST_ALL: at least a byte, 0 or 1 */
+	JR_OK_IFINDEX,		/* IPV6_MULTICAST_IF: an index; negative ones
+				 * name no device (ENODEV) */
 };
 
 struct jr_opt {
@@ -2135,6 +2167,10 @@ struct jr_opt {
 	[id] = { SOL_TCP, nm, JR_OT_STREAM, kd, fw, false, d, lo, hi, JR_F_SOCKOPTS }
 #define JR_TCPOPT_V10(id, nm, kd, d, lo, hi) \
 	[id] = { SOL_TCP, nm, JR_OT_STREAM, kd, true, false, d, lo, hi, 0 }
+/* ABI 1.2: multicast, forwarded; v6 options need JR_F_IPV6 as well. */
+#define JR_MCOPT(id, lv, nm, ty, kd, mb, d, lo, hi, f) \
+	[id] = { lv, nm, ty, kd, true, mb, d, lo, hi, \
+		 JR_F_SOCKOPTS | JR_F_MULTICAST | (f) }
 
 static const struct jr_opt jr_opts[JR_O_NR] = {
 	JR_IPOPT(JR_O_IP_TOS, IP_TOS, JR_OT_ANY, JR_OK_TOS, true, 0, 0, 0),
@@ -2177,14 +2213,46 @@ static const struct jr_opt jr_opts[JR_O_NR] = {
 	/* The kernel's alone: recvmsg() tells what is left in the rx ring. */
 	[JR_O_TCP_INQ] = { SOL_TCP, TCP_INQ, JR_OT_STREAM, JR_OK_INT, false,
 			   false, 0, 0, 1, 0 },
+	/*
+	 * Multicast (JR_F_MULTICAST): Linux's defaults (TTL and hop limit
+	 * 1, loopback and IP_MULTICAST_ALL on).  Linux takes the loop and
+	 * "all" flags from TCP sockets too, and keeps them; IPv6's hop
+	 * limit and interface on TCP are ENOPROTOOPT (jr_mc_setsockopt).
+	 * IP_MULTICAST_IF and the memberships are not single ints: see
+	 * "multicast" below.
+	 */
+	JR_MCOPT(JR_O_IP_MULTICAST_TTL, SOL_IP, IP_MULTICAST_TTL, JR_OT_DGRAM,
+		 JR_OK_MCTTL, true, 1, 0, 0, 0),
+	JR_MCOPT(JR_O_IP_MULTICAST_LOOP, SOL_IP, IP_MULTICAST_LOOP, JR_OT_ANY,
+		 JR_OK_BYTE_BOOL, true, 1, 0, 0, 0),
+	JR_MCOPT(JR_O_IP_MULTICAST_ALL, SOL_IP, IP_MULTICAST_ALL, JR_OT_ANY,
+		 JR_OK_BYTE_01, true, 1, 0, 0, 0),
+	JR_MCOPT(JR_O_IPV6_MULTICAST_IF, SOL_IPV6, IPV6_MULTICAST_IF, JR_OT_ANY,
+		 JR_OK_IFINDEX, false, 0, 0, 0, JR_F_IPV6),
+	JR_MCOPT(JR_O_IPV6_MULTICAST_HOPS, SOL_IPV6, IPV6_MULTICAST_HOPS, JR_OT_ANY,
+		 JR_OK_MCTTL, false, 1, 0, 0, JR_F_IPV6),
+	JR_MCOPT(JR_O_IPV6_MULTICAST_LOOP, SOL_IPV6, IPV6_MULTICAST_LOOP, JR_OT_ANY,
+		 JR_OK_INT, false, 1, 0, 1, JR_F_IPV6),
+	JR_MCOPT(JR_O_IPV6_MULTICAST_ALL, SOL_IPV6, IPV6_MULTICAST_ALL, JR_OT_ANY,
+		 JR_OK_BOOL, false, 1, 0, 0, JR_F_IPV6),
 };
+
+/* An option's value on a new socket (and what the netserver assumes). */
+static int jr_opt_def(const struct sock *sk, int id)
+{
+	/* inet6_create() leaves IPv4's IP_MULTICAST_ALL off. */
+	if (id == JR_O_IP_MULTICAST_ALL && jr_is_v6(sk))
+		return 0;
+	return jr_opts[id].def;
+}
 
 static void jr_opts_init(struct jr_sock *jsk)
 {
 	int i;
 
 	for (i = 0; i < JR_O_NR; i++)
-		jsk->opt[i] = jr_opts[i].def;
+		jsk->opt[i] = jr_opt_def(sk_jr(jsk), i);
+	INIT_LIST_HEAD(&jsk->mc_list);
 }
 
 static int jr_opt_find(int level, int name)
@@ -2269,6 +2337,26 @@ static int jr_opt_value(struct sock *sk, const struct jr_opt *o,
 			return -EINVAL;
 		*out = val;
 		return 0;
+	case JR_OK_MCTTL:
+		if (optlen < 1 || val < -1 || val > 255)
+			return -EINVAL;
+		*out = val == -1 ? 1 : val;
+		return 0;
+	case JR_OK_BYTE_BOOL:
+		if (optlen < 1)
+			return -EINVAL;
+		*out = !!val;
+		return 0;
+	case JR_OK_BYTE_01:
+		if (optlen < 1 || (val != 0 && val != 1))
+			return -EINVAL;
+		*out = val;
+		return 0;
+	case JR_OK_IFINDEX:
+		if (val < 0)
+			return -ENODEV;
+		*out = val;
+		return 0;
 	case JR_OK_DEFER:
 		*out = jr_defer_accept_secs(val);
 		return 0;
@@ -2329,6 +2417,362 @@ static int jr_opt_set(struct sock *sk, int id, sockptr_t optval,
 	return err;
 }
 
+/* ---------------------------------------------------------- multicast */
+
+/*
+ * IP_MULTICAST_IF and group memberships, as do_ip_setsockopt() and
+ * do_ipv6_setsockopt() take them, in their order of checks.  The kernel
+ * keeps what was set and joined (a replay restores it) and forwards it to
+ * the netserver, which resolves the interface named and joins on it.
+ *
+ * The netserver has one multicast interface, its port: every membership
+ * is on it.  So a second join of a group is EADDRINUSE whatever interface
+ * it names (Linux would say ENODEV first for one that does not exist),
+ * and interfaces are compared as the application named them, not as they
+ * resolve (Documentation/sockets.md).
+ */
+
+static void jr_mc_free(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_mc *m, *tmp;
+
+	list_for_each_entry_safe(m, tmp, &jsk->mc_list, node) {
+		list_del(&m->node);
+		sock_kfree_s(sk, m, sizeof(*m));
+	}
+	jsk->mc_count4 = 0;
+}
+
+/*
+ * Tell the netserver, as jr_opt_set() does for the table's options: a
+ * socket without a netserver keeps the change for its replay; one whose
+ * netserver cannot do multicast cannot have it.
+ */
+static int jr_mc_forward(struct jr_sock *jsk, u32 level, u32 name, u64 value,
+			 const struct jr_sockaddr *group)
+{
+	const u64 need = JR_F_SOCKOPTS | JR_F_MULTICAST;
+	struct jr_sqe sqe = { .op = JR_OP_SETSOCKOPT };
+	int err;
+
+	if (!jsk->srv || jsk->survivor)
+		return 0;
+	if ((jsk->srv->params.features & need) != need)
+		return -ENOPROTOOPT;
+	sqe.u.sockopt.level = level;
+	sqe.u.sockopt.name = name;
+	sqe.u.sockopt.value = value;
+	if (group)
+		sqe.u.sockopt.addr = *group;
+	err = jr_call(jsk, &sqe);
+	if (err == -ENETDOWN && jsk->survivor)
+		err = 0;
+	return err;
+}
+
+static u64 jr_mc_value4(__be32 addr, int ifindex)
+{
+	return (u64)(u32)ifindex << 32 | (__force u32)addr;
+}
+
+static void jr_mc_group4(__be32 group, struct jr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET;
+	memcpy(sa->addr, &group, 4);
+}
+
+static void jr_mc_group6(const struct in6_addr *group, struct jr_sockaddr *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->family = AF_INET6;
+	memcpy(sa->addr, group, 16);
+}
+
+static struct jr_mc *jr_mc_find(struct jr_sock *jsk, const struct jr_sockaddr *g)
+{
+	struct jr_mc *m;
+
+	list_for_each_entry(m, &jsk->mc_list, node)
+		if (m->group.family == g->family &&
+		    !memcmp(m->group.addr, g->addr, sizeof(g->addr)))
+			return m;
+	return NULL;
+}
+
+/* ip_mc_join_group(), ipv6_sock_mc_join(): under lock_sock. */
+static int jr_mc_join(struct jr_sock *jsk, const struct jr_sockaddr *g,
+		      __be32 ifaddr, int ifindex)
+{
+	struct sock *sk = sk_jr(jsk);
+	bool v4 = g->family == AF_INET;
+	struct jr_mc *m;
+	int err;
+
+	if (v4 ? !ipv4_is_multicast(*(const __be32 *)g->addr)
+	       : !ipv6_addr_is_multicast((const struct in6_addr *)g->addr))
+		return -EINVAL;
+	if (v4 && ifindex < 0)
+		return -ENODEV;		/* inetdev_by_index() finds none */
+	m = jr_mc_find(jsk, g);
+	if (m && (v4 || !ifindex || m->ifindex == ifindex || !m->ifindex))
+		return -EADDRINUSE;
+	if (!v4 && ifindex < 0)
+		return -ENODEV;
+	if (v4 && jsk->mc_count4 >=
+	    READ_ONCE(sock_net(sk)->ipv4.sysctl_igmp_max_memberships))
+		return -ENOBUFS;
+	m = sock_kmalloc(sk, sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return v4 ? -ENOBUFS : -ENOMEM;
+	m->group = *g;
+	m->ifaddr = v4 ? ifaddr : 0;
+	m->ifindex = ifindex;
+	err = jr_mc_forward(jsk, v4 ? SOL_IP : SOL_IPV6,
+			    v4 ? IP_ADD_MEMBERSHIP : IPV6_ADD_MEMBERSHIP,
+			    v4 ? jr_mc_value4(ifaddr, ifindex) : (u32)ifindex, g);
+	if (err) {
+		sock_kfree_s(sk, m, sizeof(*m));
+		return err;
+	}
+	list_add_tail(&m->node, &jsk->mc_list);
+	if (v4)
+		jsk->mc_count4++;
+	return 0;
+}
+
+/* ip_mc_leave_group(), ipv6_sock_mc_drop(): the first membership that
+ * matches the group and what the call names of the interface. */
+static int jr_mc_leave(struct jr_sock *jsk, const struct jr_sockaddr *g,
+		       __be32 ifaddr, int ifindex)
+{
+	struct sock *sk = sk_jr(jsk);
+	bool v4 = g->family == AF_INET;
+	struct jr_mc *m;
+	int err;
+
+	if (!v4 && !ipv6_addr_is_multicast((const struct in6_addr *)g->addr))
+		return -EINVAL;
+	list_for_each_entry(m, &jsk->mc_list, node) {
+		if (m->group.family != g->family ||
+		    memcmp(m->group.addr, g->addr, sizeof(g->addr)))
+			continue;
+		if (ifindex ? m->ifindex != ifindex
+			    : v4 && ifaddr && m->ifaddr != ifaddr)
+			continue;
+		err = jr_mc_forward(jsk, v4 ? SOL_IP : SOL_IPV6,
+				    v4 ? IP_DROP_MEMBERSHIP : IPV6_DROP_MEMBERSHIP,
+				    v4 ? jr_mc_value4(m->ifaddr, m->ifindex)
+				       : (u32)m->ifindex, g);
+		if (err)
+			return err;
+		list_del(&m->node);
+		if (v4)
+			jsk->mc_count4--;
+		sock_kfree_s(sk, m, sizeof(*m));
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* IP_MULTICAST_IF: struct in_addr, ip_mreq or ip_mreqn. */
+static int jr_mc_set_if(struct jr_sock *jsk, sockptr_t optval, unsigned int optlen)
+{
+	struct ip_mreqn mreq = { };
+	int err;
+
+	if (sk_jr(jsk)->sk_type == SOCK_STREAM || optlen < sizeof(struct in_addr))
+		return -EINVAL;
+	if (optlen >= sizeof(struct ip_mreqn))
+		err = copy_from_sockptr(&mreq, optval, sizeof(mreq));
+	else if (optlen >= sizeof(struct ip_mreq))
+		err = copy_from_sockptr(&mreq, optval, sizeof(struct ip_mreq));
+	else
+		err = copy_from_sockptr(&mreq.imr_address, optval, sizeof(struct in_addr));
+	if (err)
+		return -EFAULT;
+	if (mreq.imr_ifindex < 0)
+		return -EADDRNOTAVAIL;	/* no such device */
+	lock_sock(sk_jr(jsk));
+	err = jr_mc_forward(jsk, SOL_IP, IP_MULTICAST_IF,
+			    jr_mc_value4(mreq.imr_address.s_addr, mreq.imr_ifindex), NULL);
+	if (!err) {
+		jsk->mc_addr = mreq.imr_address.s_addr;
+		jsk->mc_index = mreq.imr_ifindex;
+	}
+	release_sock(sk_jr(jsk));
+	return err;
+}
+
+/* IP_ADD/DROP_MEMBERSHIP: struct ip_mreq or ip_mreqn. */
+static int jr_mc_set_membership4(struct jr_sock *jsk, int optname,
+				 sockptr_t optval, unsigned int optlen)
+{
+	struct ip_mreqn mreq = { };
+	struct jr_sockaddr g;
+	int err;
+
+	if (sk_jr(jsk)->sk_type == SOCK_STREAM)
+		return -EPROTO;
+	if (optlen < sizeof(struct ip_mreq))
+		return -EINVAL;
+	if (copy_from_sockptr(&mreq, optval, optlen >= sizeof(struct ip_mreqn) ?
+			      sizeof(struct ip_mreqn) : sizeof(struct ip_mreq)))
+		return -EFAULT;
+	jr_mc_group4(mreq.imr_multiaddr.s_addr, &g);
+	lock_sock(sk_jr(jsk));
+	if (optname == IP_ADD_MEMBERSHIP)
+		err = jr_mc_join(jsk, &g, mreq.imr_address.s_addr, mreq.imr_ifindex);
+	else
+		err = jr_mc_leave(jsk, &g, mreq.imr_address.s_addr, mreq.imr_ifindex);
+	release_sock(sk_jr(jsk));
+	return err;
+}
+
+/* IPV6_ADD/DROP_MEMBERSHIP: struct ipv6_mreq. */
+static int jr_mc_set_membership6(struct jr_sock *jsk, int optname,
+				 sockptr_t optval, unsigned int optlen)
+{
+	struct ipv6_mreq mreq;
+	struct jr_sockaddr g;
+	int err;
+
+	if (optlen < sizeof(mreq))
+		return -EINVAL;
+	if (sk_jr(jsk)->sk_type == SOCK_STREAM)
+		return -EPROTO;
+	if (copy_from_sockptr(&mreq, optval, sizeof(mreq)))
+		return -EFAULT;
+	jr_mc_group6(&mreq.ipv6mr_multiaddr, &g);
+	lock_sock(sk_jr(jsk));
+	if (optname == IPV6_ADD_MEMBERSHIP)
+		err = jr_mc_join(jsk, &g, 0, mreq.ipv6mr_ifindex);
+	else
+		err = jr_mc_leave(jsk, &g, 0, mreq.ipv6mr_ifindex);
+	release_sock(sk_jr(jsk));
+	return err;
+}
+
+/*
+ * MCAST_JOIN_GROUP, MCAST_LEAVE_GROUP: struct group_req (compat_group_req
+ * from a 32-bit caller).  Linux lets TCP sockets join this way too.
+ */
+static int jr_mc_set_group_req(struct jr_sock *jsk, int level, int optname,
+			       sockptr_t optval, unsigned int optlen)
+{
+	struct sockaddr_storage ss;
+	struct jr_sockaddr g;
+	u32 ifindex;
+	int err;
+
+	if (in_compat_syscall()) {
+		struct compat_group_req gr32;
+
+		if (optlen < sizeof(gr32))
+			return -EINVAL;
+		if (copy_from_sockptr(&gr32, optval, sizeof(gr32)))
+			return -EFAULT;
+		ifindex = gr32.gr_interface;
+		memcpy(&ss, &gr32.gr_group, sizeof(ss));
+	} else {
+		struct group_req gr;
+
+		if (optlen < sizeof(gr))
+			return -EINVAL;
+		if (copy_from_sockptr(&gr, optval, sizeof(gr)))
+			return -EFAULT;
+		ifindex = gr.gr_interface;
+		ss = gr.gr_group;
+	}
+	if (level == SOL_IP) {
+		if (ss.ss_family != AF_INET)
+			return -EINVAL;
+		jr_mc_group4(((struct sockaddr_in *)&ss)->sin_addr.s_addr, &g);
+	} else {
+		if (ss.ss_family != AF_INET6)
+			return -EADDRNOTAVAIL;
+		jr_mc_group6(&((struct sockaddr_in6 *)&ss)->sin6_addr, &g);
+	}
+	lock_sock(sk_jr(jsk));
+	if (optname == MCAST_JOIN_GROUP)
+		err = jr_mc_join(jsk, &g, 0, (int)ifindex);
+	else
+		err = jr_mc_leave(jsk, &g, 0, (int)ifindex);
+	release_sock(sk_jr(jsk));
+	return err;
+}
+
+/*
+ * The multicast options that are not rows of jr_opts[]; -ENOIOCTLCMD for
+ * any other option.  level is SOL_IP, or SOL_IPV6 on an IPv6 socket.
+ */
+static int jr_mc_setsockopt(struct sock *sk, int level, int optname,
+			    sockptr_t optval, unsigned int optlen)
+{
+	struct jr_sock *jsk = jr_sk(sk);
+
+	if (level == SOL_IP) {
+		switch (optname) {
+		case IP_MULTICAST_IF:
+			return jr_mc_set_if(jsk, optval, optlen);
+		case IP_ADD_MEMBERSHIP:
+		case IP_DROP_MEMBERSHIP:
+			return jr_mc_set_membership4(jsk, optname, optval, optlen);
+		case MCAST_JOIN_GROUP:
+		case MCAST_LEAVE_GROUP:
+			return jr_mc_set_group_req(jsk, level, optname, optval, optlen);
+		}
+		return -ENOIOCTLCMD;
+	}
+	switch (optname) {
+	case IPV6_MULTICAST_IF:
+	case IPV6_MULTICAST_HOPS:
+		/* do_ipv6_setsockopt() leaves these to datagram sockets. */
+		if (sk->sk_type == SOCK_STREAM)
+			return -ENOPROTOOPT;
+		return -ENOIOCTLCMD;
+	case IPV6_ADD_MEMBERSHIP:
+	case IPV6_DROP_MEMBERSHIP:
+		return jr_mc_set_membership6(jsk, optname, optval, optlen);
+	case MCAST_JOIN_GROUP:
+	case MCAST_LEAVE_GROUP:
+		return jr_mc_set_group_req(jsk, level, optname, optval, optlen);
+	}
+	return -ENOIOCTLCMD;
+}
+
+/*
+ * Replay: the interface and every group, to a netserver that can do
+ * multicast (without it the groups are kept, not joined).  jr_call()
+ * lets go of lock_sock while it waits, and a close meanwhile frees the
+ * list: stop once the socket is dead.
+ */
+static int jr_mc_replay(struct jr_sock *jsk)
+{
+	struct jr_mc *m;
+	int err = 0;
+
+	if (jsk->mc_addr || jsk->mc_index)
+		err = jr_mc_forward(jsk, SOL_IP, IP_MULTICAST_IF,
+				    jr_mc_value4(jsk->mc_addr, jsk->mc_index), NULL);
+	if (err == -ENOPROTOOPT)
+		return 0;
+	list_for_each_entry(m, &jsk->mc_list, node) {
+		bool v4 = m->group.family == AF_INET;
+
+		if (err || sock_flag(sk_jr(jsk), SOCK_DEAD))
+			break;
+		err = jr_mc_forward(jsk, v4 ? SOL_IP : SOL_IPV6,
+				    v4 ? IP_ADD_MEMBERSHIP : IPV6_ADD_MEMBERSHIP,
+				    v4 ? jr_mc_value4(m->ifaddr, m->ifindex)
+				       : (u32)m->ifindex, &m->group);
+	}
+	if (!err && sock_flag(sk_jr(jsk), SOCK_DEAD))
+		err = -EBADF;
+	return err == -ENOPROTOOPT ? 0 : err;
+}
+
 /* Replay: every forwarded option whose value is not the default. */
 static int jr_opts_replay(struct jr_sock *jsk)
 {
@@ -2338,12 +2782,14 @@ static int jr_opts_replay(struct jr_sock *jsk)
 	for (i = 0; i < JR_O_NR && !err; i++) {
 		const struct jr_opt *o = &jr_opts[i];
 
-		if (o->forward && jsk->opt[i] != o->def &&
+		if (o->forward && jsk->opt[i] != jr_opt_def(sk, i) &&
 		    (jsk->srv->params.features & o->feature) == o->feature &&
 		    (o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
 			err = jr_setopt(jsk, o->level, o->name,
 					jr_opt_wire(sk, i, jsk->opt[i]));
 	}
+	if (!err)
+		err = jr_mc_replay(jsk);
 	return err;
 }
 
@@ -2462,6 +2908,12 @@ static int jr_setsockopt(struct socket *sock, int level, int optname,
 	} else if (level != SOL_IP && !(jr_is_v6(sk) && level == SOL_IPV6)) {
 		return -ENOPROTOOPT;
 	}
+	if (level == SOL_IP || level == SOL_IPV6) {
+		int err = jr_mc_setsockopt(sk, level, optname, optval, optlen);
+
+		if (err != -ENOIOCTLCMD)
+			return err;
+	}
 	id = jr_opt_find(level, optname);
 	if (id < 0)
 		return -ENOPROTOOPT;
@@ -2548,6 +3000,14 @@ static int jr_getsockopt(struct socket *sock, int level, int optname,
 	switch (optname) {
 	case IP_OPTIONS:			/* none set */
 		return put_user(0, optlen) ? -EFAULT : 0;
+	case IP_MULTICAST_IF: {			/* the address set, if any */
+		struct in_addr addr = { .s_addr = READ_ONCE(jsk->mc_addr) };
+
+		len = min_t(unsigned int, len, sizeof(addr));
+		if (put_user(len, optlen) || copy_to_user(optval, &addr, len))
+			return -EFAULT;
+		return 0;
+	}
 	case IP_MTU:
 		if (sk->sk_state != TCP_ESTABLISHED)
 			return -ENOTCONN;

@@ -397,7 +397,7 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
-	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS;
+	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS | JR_F_MULTICAST;
 	jr_layout_compute(&a, jr_max_slots, jr_max_buf);
 	if (a.layout.region_size > ((u64)READ_ONCE(jr_max_region_mb) << 20)) {
 		pr_warn_ratelimited("joyride: attach: a region of %llu MiB exceeds the module parameter max_region_mb=%u\n",

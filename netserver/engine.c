@@ -127,6 +127,7 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	}
 	jr_attach_defaults(&req);
 	req.features |= JR_F_IPV6;	/* lwIP is dual stack */
+	req.features |= JR_F_MULTICAST;	/* IGMP, MLD */
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
 	req.tx_buf_size = cfg->tx_buf;

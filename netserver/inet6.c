@@ -12,9 +12,8 @@
 #include "ns_lwip_hooks.h"
 #include "netserver.h"
 
-/* Output and MLD: neighbour discovery needs the solicited-node groups;
- * the port receives every multicast frame (ns_port_init enables
- * all-multicast), so joining one needs no MAC filter. */
+/* Output and MLD: neighbour discovery needs the solicited-node groups,
+ * sockets their own (port.c sets the MAC filter that follows them). */
 void ns_ip6_netif_init(struct netif *netif)
 {
 	netif->output_ip6 = ethip6_output;

@@ -71,6 +71,16 @@ struct ns_port {
 	uint64_t		rx_large;	/* LRO frames (over one MTU) */
 	uint64_t		rx_csum_hw;	/* L4 checksum vouched by the port */
 	uint64_t		rx_csum_bad;	/* dropped: the port saw a bad sum */
+	/* Multicast MACs of the groups lwIP joined (IGMP and MLD), as the
+	 * port's filter has them; the port also receives all multicast
+	 * where it can (ns_port_init), so a full table loses nothing. */
+#define NS_MC_MACS	64
+	struct {
+		uint8_t		mac[6];
+		uint32_t	users;		/* groups mapping to it */
+	}			mc_macs[NS_MC_MACS];
+	unsigned int		nr_mc_macs;
+	bool			mc_filter_off;	/* the PMD has no list filter */
 };
 
 int ns_port_init(struct ns_engine *eng, int argc, char **argv);
@@ -159,6 +169,17 @@ struct ns_sock {
 	uint8_t			syncnt;
 	uint8_t			syn_rtx;
 	uint32_t		syn_deadline;	/* sys_now() ms, after the last */
+
+	/* Multicast (JR_F_MULTICAST): the groups this socket joined on the
+	 * port, each counted once by lwIP per join here and left when the
+	 * slot is reset; and what its multicast datagrams go out with
+	 * (Linux keeps IPv4's and IPv6's apart, lwIP's pcb has one of each,
+	 * set per datagram) and which groups it receives. */
+	ip_addr_t		*mc_groups;
+	uint16_t		nr_mc, mc_cap;
+	uint8_t			mc_ttl4, mc_ttl6;
+	bool			mc_loop4, mc_loop6;
+	bool			mc_all4, mc_all6;	/* IP(V6)_MULTICAST_ALL */
 
 	/* The owner's ring positions lied while lwIP was inside one of our
 	 * callbacks: the pcb is aborted at the end of the loop turn. */

@@ -352,6 +352,79 @@ void ns_port_retry_output(struct ns_port *port)
 			tcp_output(pcb);
 }
 
+/*
+ * The port's multicast filter follows the groups lwIP joins: the MAC of
+ * every group (IPv4 01:00:5e + the low 23 bits, IPv6 33:33 + the low 32),
+ * counted, since several groups share one.  A PMD without a list filter
+ * (virtio's, for one) relies on all-multicast, which ns_port_init asks for
+ * anyway; a full table does the same.
+ */
+static void ns_port_mc_program(struct ns_port *port)
+{
+	struct rte_ether_addr list[NS_MC_MACS];
+	int ret;
+
+	if (port->mc_filter_off)
+		return;
+	for (unsigned int i = 0; i < port->nr_mc_macs; i++)
+		memcpy(list[i].addr_bytes, port->mc_macs[i].mac, 6);
+	ret = rte_eth_dev_set_mc_addr_list(port->id, list, port->nr_mc_macs);
+	if (ret) {
+		ns_dbg("port: %u: no multicast address filter (%s); relying on all-multicast",
+		       port->id, rte_strerror(-ret));
+		port->mc_filter_off = true;
+	}
+}
+
+static err_t ns_port_mc_mac(struct netif *netif, const uint8_t mac[6],
+			    enum netif_mac_filter_action action)
+{
+	struct ns_port *port = netif->state;
+	unsigned int i;
+
+	for (i = 0; i < port->nr_mc_macs; i++)
+		if (!memcmp(port->mc_macs[i].mac, mac, 6))
+			break;
+	if (action == NETIF_ADD_MAC_FILTER) {
+		if (i < port->nr_mc_macs) {
+			port->mc_macs[i].users++;
+			return ERR_OK;
+		}
+		if (port->nr_mc_macs == NS_MC_MACS) {
+			ns_dbg("port: %u: multicast filter full; relying on all-multicast",
+			       port->id);
+			return ERR_OK;
+		}
+		memcpy(port->mc_macs[i].mac, mac, 6);
+		port->mc_macs[i].users = 1;
+		port->nr_mc_macs++;
+	} else {
+		if (i == port->nr_mc_macs || --port->mc_macs[i].users)
+			return ERR_OK;
+		port->mc_macs[i] = port->mc_macs[--port->nr_mc_macs];
+	}
+	ns_port_mc_program(port);
+	return ERR_OK;
+}
+
+static err_t ns_igmp_mac_filter(struct netif *netif, const ip4_addr_t *group,
+				enum netif_mac_filter_action action)
+{
+	const uint8_t *g = (const uint8_t *)&group->addr;
+	uint8_t mac[6] = { 0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3] };
+
+	return ns_port_mc_mac(netif, mac, action);
+}
+
+static err_t ns_mld_mac_filter(struct netif *netif, const ip6_addr_t *group,
+			       enum netif_mac_filter_action action)
+{
+	const uint8_t *g = (const uint8_t *)group->addr;
+	uint8_t mac[6] = { 0x33, 0x33, g[12], g[13], g[14], g[15] };
+
+	return ns_port_mc_mac(netif, mac, action);
+}
+
 static err_t ns_netif_init(struct netif *netif)
 {
 	struct ns_port *port = netif->state;
@@ -366,8 +439,10 @@ static err_t ns_netif_init(struct netif *netif)
 	rte_eth_macaddr_get(port->id, &mac);
 	memcpy(netif->hwaddr, mac.addr_bytes, ETH_HWADDR_LEN);
 	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP |
-		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+		       NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP | NETIF_FLAG_IGMP;
+	netif_set_igmp_mac_filter(netif, ns_igmp_mac_filter);
 	ns_ip6_netif_init(netif);
+	netif_set_mld_mac_filter(netif, ns_mld_mac_filter);
 	/* Generate in software only what the port cannot; check all, except
 	 * per frame what the port vouched for (ns_port_poll). */
 	port->csum_flags =
@@ -499,8 +574,9 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 		return -1;
 	}
 	/* IPv6 neighbour discovery lives on multicast (solicited-node and
-	 * all-nodes groups); a vdev that cannot filter by group still
-	 * delivers them. */
+	 * all-nodes groups), and sockets join groups of their own; a vdev
+	 * that cannot filter by group (ns_port_mc_program) still delivers
+	 * them. */
 	if (rte_eth_allmulticast_enable(port->id))
 		ns_dbg("port: %u: all-multicast not supported; relying on the default filter",
 		       port->id);

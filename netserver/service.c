@@ -29,8 +29,10 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include "lwip/igmp.h"
 #include "lwip/ip4.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/mld6.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/sys.h"
@@ -40,6 +42,9 @@
 #include "netserver.h"
 
 #define NS_SQ_BUDGET	256	/* SQEs per loop iteration per frontend */
+/* Groups one socket may join: the owner limits its applications (IPv4:
+ * net.ipv4.igmp_max_memberships); this bounds what one can make us hold. */
+#define NS_MC_PER_SOCK	1024
 
 static struct jr_slot_ctl *slot_ctl(struct ns_sock *s)
 {
@@ -247,6 +252,112 @@ static int errno_from_err(err_t err)
 	}
 }
 
+/* ---------------------------------------------------------- multicast */
+
+/*
+ * Groups a socket joined.  lwIP counts the users of each group on the
+ * netif (igmp_joingroup_netif(), mld6_joingroup_netif()), so every join
+ * here is balanced by exactly one leave: on IP_DROP_MEMBERSHIP, or when
+ * the slot is reset (closed, or its frontend went away).  The port is the
+ * only multicast interface.
+ */
+static struct netif *mc_netif(const struct ns_sock *s)
+{
+	return &s->front->eng->port.netif;
+}
+
+/* Does an IPv4 interface operand (address, index) name the port? */
+static bool mc_names_port4(const struct ns_sock *s, uint64_t v)
+{
+	struct netif *nif = mc_netif(s);
+	uint32_t addr = (uint32_t)v, idx = (uint32_t)(v >> 32);
+
+	if (idx)
+		return idx == netif_get_index(nif);
+	return !addr || addr == ip4_addr_get_u32(netif_ip4_addr(nif));
+}
+
+static bool mc_names_port6(const struct ns_sock *s, uint64_t v)
+{
+	return !v || v == netif_get_index(mc_netif(s));
+}
+
+static int mc_find(const struct ns_sock *s, const ip_addr_t *g)
+{
+	for (int i = 0; i < s->nr_mc; i++)
+		if (ip_addr_cmp_zoneless(&s->mc_groups[i], g))
+			return i;
+	return -1;
+}
+
+static err_t mc_netif_leave(const struct ns_sock *s, const ip_addr_t *g)
+{
+	if (IP_IS_V4(g))
+		return igmp_leavegroup_netif(mc_netif(s), ip_2_ip4(g));
+	return mld6_leavegroup_netif(mc_netif(s), ip_2_ip6(g));
+}
+
+static int mc_join(struct ns_sock *s, const ip_addr_t *g)
+{
+	err_t err;
+
+	if (mc_find(s, g) >= 0)
+		return -EADDRINUSE;
+	if (s->nr_mc == s->mc_cap) {
+		uint16_t cap = s->mc_cap ? s->mc_cap * 2 : 4;
+		ip_addr_t *more;
+
+		if (s->mc_cap >= NS_MC_PER_SOCK)
+			return -ENOBUFS;
+		more = realloc(s->mc_groups, cap * sizeof(*more));
+		if (!more)
+			return -ENOBUFS;
+		s->mc_groups = more;
+		s->mc_cap = cap;
+	}
+	if (IP_IS_V4(g))
+		err = igmp_joingroup_netif(mc_netif(s), ip_2_ip4(g));
+	else
+		err = mld6_joingroup_netif(mc_netif(s), ip_2_ip6(g));
+	if (err != ERR_OK)
+		return -ENOBUFS;	/* lwIP's group pool is empty */
+	s->mc_groups[s->nr_mc++] = *g;
+	return 0;
+}
+
+static int mc_leave(struct ns_sock *s, const ip_addr_t *g)
+{
+	int i = mc_find(s, g);
+
+	if (i < 0)
+		return -EADDRNOTAVAIL;
+	mc_netif_leave(s, &s->mc_groups[i]);
+	s->mc_groups[i] = s->mc_groups[--s->nr_mc];
+	return 0;
+}
+
+static void mc_leave_all(struct ns_sock *s)
+{
+	while (s->nr_mc) {
+		s->nr_mc--;
+		mc_netif_leave(s, &s->mc_groups[s->nr_mc]);
+	}
+	free(s->mc_groups);
+	s->mc_groups = NULL;
+	s->mc_cap = 0;
+}
+
+/* Linux's defaults: TTL and hop limit 1, loopback on, IP_MULTICAST_ALL
+ * and IPV6_MULTICAST_ALL on, but IPv4's off on an IPv6 socket (as the
+ * owner has it: inet6_create() leaves it so). */
+static void mc_defaults(struct ns_sock *s)
+{
+	s->mc_ttl4 = s->mc_ttl6 = 1;
+	s->mc_loop4 = s->mc_loop6 = true;
+	s->mc_all4 = s->family != AF_INET6;
+	s->mc_all6 = true;
+}
+
 /* ------------------------------------------------------------- slots */
 
 static void sock_reset(struct ns_sock *s)
@@ -258,6 +369,8 @@ static void sock_reset(struct ns_sock *s)
 	bool on_work_list = s->on_work_list;
 	struct ns_sock *work_next = s->work_next;
 
+	if (front)
+		mc_leave_all(s);
 	memset(s, 0, sizeof(*s));
 	s->front = front;
 	s->slot = slot;
@@ -1001,24 +1114,20 @@ static void udp_meta(struct jr_dgram_meta *m)
 	}
 }
 
-static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
-			const ip_addr_t *addr, u16_t port)
+/* One datagram lwIP is delivering into s's receive ring (p stays ours). */
+static void udp_deliver(struct ns_sock *s, struct pbuf *p, const ip_addr_t *addr,
+			u16_t port)
 {
-	struct ns_sock *s = arg;
 	struct jr_dgram_hdr h = { 0 };
 	struct jr_dgram_meta meta;
 	uint32_t size, pos, len, space, meta_len;
 	int fill;
 
-	(void)pcb;
-	if (!s || !s->front || s->state == NS_SOCK_DEAD) {
-		pbuf_free(p);
+	if (!s || !s->front || s->state == NS_SOCK_DEAD)
 		return;
-	}
 	size = rx_size(s);
 	fill = jr_bytes_fill(s->rx_prod, jr_load_acquire(&slot_ctl(s)->rx_cons), size);
 	if (fill < 0) {
-		pbuf_free(p);
 		sock_bad_ring(s);
 		return;
 	}
@@ -1036,7 +1145,6 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	if (jr_dgram_need(s->rx_prod, size, meta_len + len) > space) {
 		/* A full receive buffer drops, as Linux's does for UDP. */
 		s->front->region.stats->s_rx_dropped++;
-		pbuf_free(p);
 		return;
 	}
 	pos = jr_dgram_begin(slot_rx(s), size, s->rx_prod, meta_len + len);
@@ -1053,7 +1161,6 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	pos += JR_DGRAM_RECORD(meta_len + len);
 	s->rx_prod = pos;
 	jr_store_release(&slot_ctl(s)->rx_prod, pos);
-	pbuf_free(p);
 	s->ev_rx = true;
 	mark_work(s);
 }
@@ -1138,6 +1245,79 @@ static err_t udp_bind_ephemeral(struct udp_pcb *pcb, const ip_addr_t *ip)
 }
 
 /*
+ * Does the socket of pcb take a multicast or broadcast datagram for port
+ * dport from src:sport?  As Linux's __udp_is_mcast_sock(): bound to the
+ * port and to the wildcard or the destination (for a broadcast, an
+ * address of its subnet), connected only to the sender; for a group, one
+ * the socket joined, or any while IP_MULTICAST_ALL (IPv6's for IPv6) is on.
+ */
+static bool udp_mc_wants(const struct ns_sock *s, const struct udp_pcb *pcb,
+			 u16_t dport, const ip_addr_t *src, u16_t sport)
+{
+	const ip_addr_t *dst = ip_current_dest_addr();
+	bool v6 = ip_current_is_v6();
+
+	if (!s || pcb->local_port != dport)
+		return false;
+	if (!IP_IS_ANY_TYPE_VAL(pcb->local_ip)) {
+		if (IP_IS_V6_VAL(pcb->local_ip) != v6)
+			return false;
+		if (!ip_addr_isany(&pcb->local_ip) &&
+		    !ip_addr_cmp_zoneless(&pcb->local_ip, dst) &&
+		    (v6 || ip_addr_ismulticast(dst) ||
+		     !ip4_addr_netcmp(ip_2_ip4(&pcb->local_ip), ip4_current_dest_addr(),
+				      netif_ip4_netmask(ip_current_input_netif()))))
+			return false;
+	}
+	if ((pcb->flags & UDP_FLAGS_CONNECTED) &&
+	    (pcb->remote_port != sport || !ip_addr_cmp_zoneless(&pcb->remote_ip, src)))
+		return false;
+	if (!ip_addr_ismulticast(dst))
+		return true;
+	if (mc_find(s, dst) >= 0)
+		return true;
+	return v6 ? s->mc_all6 : s->mc_all4;
+}
+
+/*
+ * lwIP hands a datagram to one pcb; Linux gives every socket a multicast
+ * or broadcast datagram is for a copy of its own.  The copy into each
+ * ring is the one that happens anyway, so p is shared, not cloned.
+ */
+static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			const ip_addr_t *addr, u16_t port)
+{
+	const ip_addr_t *dst = ip_current_dest_addr();
+
+	if (ip_addr_ismulticast(dst) || ip_addr_isbroadcast(dst, ip_current_input_netif())) {
+		u16_t dport = pcb->local_port;
+
+		for (struct udp_pcb *q = udp_pcbs; q; q = q->next)
+			if (q->recv == udp_recv_cb &&
+			    udp_mc_wants(q->recv_arg, q, dport, addr, port))
+				udp_deliver(q->recv_arg, p, addr, port);
+	} else {
+		udp_deliver(arg, p, addr, port);
+	}
+	pbuf_free(p);
+}
+
+/* A multicast datagram leaves through the port with the options of its
+ * family (lwIP's pcb keeps one set). */
+static void udp_mc_tx_opts(const struct ns_sock *s, const ip_addr_t *dst)
+{
+	struct udp_pcb *pcb = s->pcb.udp;
+	bool v4 = IP_IS_V4(dst);
+
+	udp_set_multicast_netif_index(pcb, netif_get_index(mc_netif(s)));
+	udp_set_multicast_ttl(pcb, v4 ? s->mc_ttl4 : s->mc_ttl6);
+	if (v4 ? s->mc_loop4 : s->mc_loop6)
+		udp_setflags(pcb, udp_flags(pcb) | UDP_FLAGS_MULTICAST_LOOP);
+	else
+		udp_setflags(pcb, udp_flags(pcb) & (u8_t)~UDP_FLAGS_MULTICAST_LOOP);
+}
+
+/*
  * One datagram out.  One that lwIP must fragment is checksummed here, in
  * software: the port's checksum offload would see only fragments (IPv6
  * does not allow a UDP checksum of zero; IPv4 would send it unsummed).
@@ -1160,8 +1340,12 @@ static err_t udp_send_record(struct ns_sock *s, struct pbuf *p,
 	if (h->addr.family) {
 		from_jr_addr(&h->addr, &ip, &port);
 		dest_any_is_local(s, &ip);
+		if (ip_addr_ismulticast(&ip))
+			udp_mc_tx_opts(s, &ip);
 		err = udp_sendto(s->pcb.udp, p, &ip, port);
 	} else {
+		if (ip_addr_ismulticast(&s->pcb.udp->remote_ip))
+			udp_mc_tx_opts(s, &s->pcb.udp->remote_ip);
 		err = udp_send(s->pcb.udp, p);
 	}
 	NETIF_SET_CHECKSUM_CTRL(nif, flags);
@@ -1365,12 +1549,14 @@ void ns_icmp_unreach(uint8_t proto, bool v6, uint8_t code, const ip_addr_t *loca
 
 /* --------------------------------------------------------- requests */
 
-/* What bind() may name: the wildcard, loopback, or an address of ours. */
+/* What bind() may name: the wildcard, loopback, an address of ours, or
+ * (as Linux's inet_bind() and inet6_bind() allow) a multicast group,
+ * whose datagrams alone the socket then receives. */
 static bool local_addr_ok(struct ns_front *front, const ip_addr_t *ip)
 {
 	struct netif *nif = &front->eng->port.netif;
 
-	if (ip_addr_isany(ip) || ip_addr_isloopback(ip))
+	if (ip_addr_isany(ip) || ip_addr_isloopback(ip) || ip_addr_ismulticast(ip))
 		return true;
 	if (IP_IS_V6(ip))
 		return netif_get_ip6_addr_match(nif, ip_2_ip6(ip)) >= 0;
@@ -1385,6 +1571,7 @@ static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
 	s->gen = sqe->slot_gen;
 	s->type = sqe->u.socket.type;
 	s->family = sqe->u.socket.family;
+	mc_defaults(s);
 	sock_rings_reset(s);
 	if (s->type == SOCK_STREAM) {
 		s->pcb.tcp = tcp_new_ip_type(sock_ip_type(s));
@@ -1917,12 +2104,64 @@ static u8_t *sock_so_options(struct ns_sock *s)
 	return s->pcb.udp ? &s->pcb.udp->so_options : NULL;
 }
 
+/*
+ * Multicast options (validated: values in range, a group of the option's
+ * family).  The kernel checked what Linux checks first (a group that is
+ * not one, a second join, the limit); here the interface named must be
+ * the port, and lwIP must have room for the group.
+ */
+static int op_setsockopt_mcast(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	uint32_t level = sqe->u.sockopt.level, name = sqe->u.sockopt.name;
+	uint64_t v = sqe->u.sockopt.value;
+	ip_addr_t g;
+	u16_t port;
+
+	if (jr_sockopt_has_addr(level, name))
+		from_jr_addr(&sqe->u.sockopt.addr, &g, &port);
+	switch (level << 16 | name) {
+	case IPPROTO_IP << 16 | IP_MULTICAST_IF:
+		return mc_names_port4(s, v) ? 0 : -EADDRNOTAVAIL;
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_IF:
+		return mc_names_port6(s, v) ? 0 : -ENODEV;
+	case IPPROTO_IP << 16 | IP_MULTICAST_TTL:
+		s->mc_ttl4 = (uint8_t)v;
+		return 0;
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_HOPS:
+		s->mc_ttl6 = (uint8_t)v;
+		return 0;
+	case IPPROTO_IP << 16 | IP_MULTICAST_LOOP:
+		s->mc_loop4 = v != 0;
+		return 0;
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_LOOP:
+		s->mc_loop6 = v != 0;
+		return 0;
+	case IPPROTO_IP << 16 | IP_MULTICAST_ALL:
+		s->mc_all4 = v != 0;
+		return 0;
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_ALL:
+		s->mc_all6 = v != 0;
+		return 0;
+	case IPPROTO_IP << 16 | IP_ADD_MEMBERSHIP:
+		return mc_names_port4(s, v) ? mc_join(s, &g) : -ENODEV;
+	case IPPROTO_IPV6 << 16 | IPV6_ADD_MEMBERSHIP:
+		return mc_names_port6(s, v) ? mc_join(s, &g) : -ENODEV;
+	case IPPROTO_IP << 16 | IP_DROP_MEMBERSHIP:
+	case IPPROTO_IPV6 << 16 | IPV6_DROP_MEMBERSHIP:
+		return mc_leave(s, &g);
+	}
+	return -ENOPROTOOPT;
+}
+
 static int op_setsockopt(struct ns_sock *s, const struct jr_sqe *sqe)
 {
 	uint32_t level = sqe->u.sockopt.level, name = sqe->u.sockopt.name;
 	uint64_t v = sqe->u.sockopt.value;
 	u8_t *so = sock_so_options(s);
 	u8_t flag = 0;
+
+	if (jr_sockopt_is_mcast(level, name))
+		return op_setsockopt_mcast(s, sqe);
 
 	if (level == IPPROTO_TCP && name == TCP_SYNCNT && s->type == SOCK_STREAM) {
 		/* Linux: 1..MAX_TCP_SYNCNT; kept by the socket, not the pcb,

@@ -131,6 +131,10 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		/* fall through */
 	case JR_OP_SETSOCKOPT:
 		FUZZ_CHECK(jr_sockopt_known(s->u.sockopt.level, s->u.sockopt.name));
+		/* Multicast only where it was granted (1.2). */
+		FUZZ_CHECK(!jr_sockopt_is_mcast(s->u.sockopt.level, s->u.sockopt.name) ||
+			   ((lim->features & JR_F_MULTICAST) &&
+			    (lim->features & JR_F_SOCKOPTS)));
 		if (s->op == JR_OP_SETSOCKOPT &&
 		    jr_sockopt_has_addr(s->u.sockopt.level, s->u.sockopt.name)) {
 			FUZZ_CHECK(addr_acceptable(&s->u.sockopt.addr, lim->features));

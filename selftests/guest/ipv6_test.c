@@ -41,7 +41,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/joyride.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -1002,6 +1004,216 @@ SOCK6_TEST(ipv6_unicast_hops_default_set_and_range)
 }
 
 /* ---- bind() ---- */
+
+/* ---- multicast ---- */
+
+/*
+ * Groups in ff15::/16 (site-local scope), one per test, each with its own
+ * port.  The interface a variant names is its own: the guest's Linux NIC
+ * (found by our address) for inet6, 0 (the netserver's port, its one
+ * multicast interface) for joyride6.
+ */
+#define MC6_GROUP(n)		"ff15::77:" #n
+#define MC6_PORT(n)		(47200 + (n))
+
+static unsigned int mc6_ifindex(FIXTURE_DATA(sock6) *self)
+{
+	struct ifaddrs *ifa, *i;
+	unsigned int idx = 0;
+
+	if (self->family != AF_INET6 || getifaddrs(&ifa))
+		return 0;
+	for (i = ifa; i && !idx; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6 &&
+		    !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+			    &self->guest, sizeof(self->guest)))
+			idx = if_nametoindex(i->ifa_name);
+	freeifaddrs(ifa);
+	return idx;
+}
+
+static int mc6_member(FIXTURE_DATA(sock6) *self, int fd, int name,
+		      const char *group, unsigned int ifindex)
+{
+	struct ipv6_mreq m = { .ipv6mr_interface = ifindex };
+
+	inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr);
+	return setsockopt(fd, IPPROTO_IPV6, name, &m, sizeof(m));
+}
+
+static int udp6_bound_any(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(sock6) *self, int port)
+{
+	struct sockaddr_in6 sin6 = sin6_of(&in6addr_any, port);
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)))
+		TH_LOG("bind port %d: %s", port, strerror(errno));
+	return fd;
+}
+
+static void recv_dgram6(int fd, char *buf, size_t size)
+{
+	ssize_t n = -1;
+
+	if (poll_one(fd, POLLIN, WAIT_MS) & POLLIN)
+		n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+SOCK6_TEST(multicast6_options_have_linux_defaults_and_ranges)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	int tcp = new_socket(_metadata, self, SOCK_STREAM);
+	unsigned int ifindex = mc6_ifindex(self);
+	struct ipv6_mreq m = { .ipv6mr_interface = ifindex };
+	unsigned char c = 3;
+
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL));
+
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 7));
+	EXPECT_EQ(7, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, -1));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 256));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, -2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &c, 1));
+	EXPECT_EQ(EINVAL, errno);
+
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, 5));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL));
+
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex));
+	EXPECT_EQ(ifindex, get_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, 9999));
+	EXPECT_EQ(ENODEV, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, -1));
+	EXPECT_EQ(ENODEV, errno);
+
+	/* TCP: hop limit and interface are not its options; a join is
+	 * EPROTO once the request is long enough. */
+	errno = 0;
+	EXPECT_EQ(-1, set_int(tcp, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 2));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(tcp, IPPROTO_IPV6, IPV6_MULTICAST_IF, 0));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+	EXPECT_EQ(0, set_int(tcp, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0));
+	inet_pton(AF_INET6, MC6_GROUP(1), &m.ipv6mr_multiaddr);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(tcp, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, sizeof(m)));
+	EXPECT_EQ(EPROTO, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(tcp, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, &m, 4));
+	EXPECT_EQ(EINVAL, errno);
+	close(tcp);
+	close(fd);
+}
+
+SOCK6_TEST(multicast6_membership_errors_are_linux_errnos)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	unsigned int ifindex = mc6_ifindex(self);
+	struct group_req gr = { .gr_interface = ifindex };
+	struct sockaddr_in6 *g6 = (struct sockaddr_in6 *)&gr.gr_group;
+
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, FOREIGN_ADDR6, ifindex));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, MC6_GROUP(2), ifindex));
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, MC6_GROUP(2), ifindex));
+	EXPECT_EQ(EADDRINUSE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, MC6_GROUP(2), 0));
+	EXPECT_EQ(EADDRINUSE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, MC6_GROUP(3), 9999));
+	EXPECT_EQ(ENODEV, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_DROP_MEMBERSHIP, MC6_GROUP(3), ifindex));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_DROP_MEMBERSHIP, FOREIGN_ADDR6, ifindex));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mc6_member(self, fd, IPV6_DROP_MEMBERSHIP, MC6_GROUP(2), 0));
+	errno = 0;
+	EXPECT_EQ(-1, mc6_member(self, fd, IPV6_DROP_MEMBERSHIP, MC6_GROUP(2), 0));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+
+	/* MCAST_JOIN_GROUP at the IPv6 level takes IPv6 groups only. */
+	g6->sin6_family = AF_INET;
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IPV6, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	g6->sin6_family = AF_INET6;
+	inet_pton(AF_INET6, MC6_GROUP(3), &g6->sin6_addr);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IPV6, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IPV6, MCAST_LEAVE_GROUP, &gr, sizeof(gr)));
+	close(fd);
+}
+
+SOCK6_TEST(multicast6_from_peer_is_received_until_dropped)
+{
+	int fd = udp6_bound_any(_metadata, self, MC6_PORT(1));
+	unsigned int ifindex = mc6_ifindex(self);
+	char peer[INET6_ADDRSTRLEN], buf[64];
+
+	inet_ntop(AF_INET6, &self->peer, peer, sizeof(peer));
+	ASSERT_EQ(0, mc6_member(self, fd, IPV6_ADD_MEMBERSHIP, MC6_GROUP(11), ifindex));
+	ctl_send(_metadata, self, "MCAST_SEND %s %d %s joined6", MC6_GROUP(11),
+		 MC6_PORT(1), peer);
+	ctl_expect(_metadata, self, "OK");
+	recv_dgram6(fd, buf, sizeof(buf));
+	EXPECT_STREQ("joined6", buf);
+
+	/* Dropped: the peer's unicast marker comes first. */
+	ASSERT_EQ(0, mc6_member(self, fd, IPV6_DROP_MEMBERSHIP, MC6_GROUP(11), ifindex));
+	ctl_send(_metadata, self, "MCAST_SEND %s %d %s dropped6 1 %s", MC6_GROUP(11),
+		 MC6_PORT(1), peer, self->guest_ip6);
+	ctl_expect(_metadata, self, "OK");
+	recv_dgram6(fd, buf, sizeof(buf));
+	EXPECT_STREQ("END", buf);
+	close(fd);
+}
+
+SOCK6_TEST(multicast6_send_reaches_peer_with_hop_limit)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	struct in6_addr g;
+	struct sockaddr_in6 group;
+	char peer[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN + 8], line[256];
+
+	inet_pton(AF_INET6, MC6_GROUP(13), &g);
+	group = sin6_of(&g, MC6_PORT(3));
+	inet_ntop(AF_INET6, &self->peer, peer, sizeof(peer));
+	ctl_send(_metadata, self, "MCAST_JOIN %s %d %s", MC6_GROUP(13), MC6_PORT(3), peer);
+	ctl_expect(_metadata, self, "OK");
+	ASSERT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, mc6_ifindex(self)));
+	ASSERT_EQ(0, set_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 3));
+	ASSERT_EQ(5, sendto(fd, "hello", 5, 0, (struct sockaddr *)&group, sizeof(group)))
+		TH_LOG("sendto: %s", strerror(errno));
+	ctl_send(_metadata, self, "MCAST_RECV %s %d hello", MC6_GROUP(13), MC6_PORT(3));
+	ctl_recv(_metadata, self, line, sizeof(line));
+	snprintf(want, sizeof(want), "OK %s 3", self->guest_ip6);
+	EXPECT_STREQ(want, line);
+	close(fd);
+}
 
 /* The option sweep (opt_sweep.h): AF_INET6 against AF_JOYRIDE_INET6. */
 SOCK6_TEST(every_option_errno_matches_linux)

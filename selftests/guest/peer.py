@@ -58,6 +58,22 @@ Control commands (port 7000, one line each, one reply line each):
                                accept queue the peer fills itself, so further
                                SYNs to <port> are dropped (connects time out).
                                It lasts while this control connection lasts.
+  MCAST_SEND <group> <port> <ifaddr> <payload> [<ttl> [<unicast ip>]]
+                            -> "OK": one datagram with payload to group:port
+                               (IPv4 or IPv6) out of the interface that has
+                               ifaddr (one of the peer's), multicast TTL or
+                               hop limit ttl (default 1); then, if a unicast
+                               ip is given, "END" to that ip and the same
+                               port: a marker that arrives after the
+                               multicast datagram would have.
+  MCAST_JOIN <group> <port> <ifaddr>
+                            -> "OK": a socket bound to port that joined group
+                               on the interface that has ifaddr, held while
+                               this control connection lasts.
+  MCAST_RECV <group> <port> <payload> [SECONDS]
+                            -> "OK <source> <ttl>" once that socket got a
+                               datagram with payload (others are skipped),
+                               TIMEOUT after SECONDS (5).
   QUIT                      -> closes the control connection.
 Anything else gets "ERR EINVAL".
 
@@ -90,6 +106,7 @@ SINK_LIFETIME = 60.0       # the longest a sink connection is held
 OUTCOMES_KEPT = 1000
 
 PATTERN = bytes(i % 251 for i in range(251))
+IP_RECVTTL = getattr(socket, "IP_RECVTTL", 12)     # not in every Python
 
 
 def pattern(offset, n):
@@ -117,6 +134,17 @@ def plain_address(addr):
     if host.lower().startswith("::ffff:") and "." in host:
         return host[7:]
     return host
+
+
+def ifindex_of(addr):
+    """The index of the peer's interface that has IPv6 address addr."""
+    want = socket.inet_pton(socket.AF_INET6, addr).hex()
+    with open("/proc/net/if_inet6") as f:
+        for line in f:
+            fields = line.split()
+            if fields[0] == want:
+                return int(fields[1], 16)
+    raise OSError(errno.EADDRNOTAVAIL, "no interface has " + addr)
 
 
 def dual_stack_socket(kind):
@@ -253,6 +281,7 @@ class Control:
     def __init__(self, conn):
         self.conn = conn
         self.held = []
+        self.mcast = {}
 
     def reply(self, line):
         self.conn.sendall((line + "\n").encode())
@@ -287,9 +316,82 @@ class Control:
                 return self.open(args[0], int(args[1]), int(args[2]))
             if cmd == "BLACKHOLE" and not args:
                 return self.blackhole()
+            if cmd == "MCAST_SEND" and 4 <= len(args) <= 6:
+                return self.mcast_send(args[0], int(args[1]), args[2], args[3],
+                                       int(args[4]) if len(args) > 4 else 1,
+                                       args[5] if len(args) > 5 else None)
+            if cmd == "MCAST_JOIN" and len(args) == 3:
+                return self.mcast_join(args[0], int(args[1]), args[2])
+            if cmd == "MCAST_RECV" and len(args) in (3, 4):
+                secs = float(args[3]) if len(args) == 4 else 5.0
+                return self.mcast_recv(args[0], int(args[1]), args[2],
+                                       min(secs, 30.0))
         except ValueError:
             pass
+        except OSError as e:
+            return "ERR " + ename(e.errno)
         return "ERR EINVAL"
+
+    def mcast_send(self, group, port, ifaddr, payload, ttl, unicast):
+        v6 = ":" in group
+        s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+        with s:
+            if v6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF,
+                             ifindex_of(ifaddr))
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, ttl)
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)
+            else:
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                             socket.inet_aton(ifaddr))
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, ttl)
+                s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+            s.sendto(payload.encode(), (group, port))
+            if unicast:
+                s.sendto(b"END", (unicast, port))
+        return "OK"
+
+    def mcast_join(self, group, port, ifaddr):
+        v6 = ":" in group
+        s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+        self.held.append(s)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if v6:
+            s.bind(("::", port))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                         socket.inet_pton(socket.AF_INET6, group) +
+                         struct.pack("@I", ifindex_of(ifaddr)))
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        else:
+            s.bind(("0.0.0.0", port))
+            s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+                         socket.inet_aton(group) + socket.inet_aton(ifaddr))
+            s.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+        self.mcast[(group, port)] = s
+        return "OK"
+
+    def mcast_recv(self, group, port, payload, secs):
+        s = self.mcast.get((group, port))
+        if s is None:
+            return "ERR ENOENT"
+        want = payload.encode()
+        deadline = time.monotonic() + secs
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([s], [], [], left)[0]:
+                return "TIMEOUT"
+            data, anc, _, src = s.recvmsg(65535, 256)
+            if data != want:
+                continue
+            ttl = -1
+            for level, kind, value in anc:
+                if (level, kind) in ((socket.IPPROTO_IP, socket.IP_TTL),
+                                     (socket.IPPROTO_IPV6, socket.IPV6_HOPLIMIT)):
+                    ttl = struct.unpack("@i", value[:4])[0] if len(value) >= 4 \
+                        else value[0]
+            return "OK %s %d" % (plain_address(src), ttl)
 
     def connect(self, ip, port, n):
         try:

@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/joyride.h>
 #include <linux/sockios.h>
@@ -2853,6 +2854,364 @@ SOCK_TEST(every_option_errno_matches_linux)
 	opt_sweep(_metadata, AF_INET, variant->family, levels,
 		  sizeof(levels) / sizeof(levels[0]), &o);
 	EXPECT_EQ(0, o.differ);
+}
+
+/* ---- multicast ---- */
+
+/*
+ * Groups in 239.255.0.0/16 (organization-local scope), one per test so
+ * that no test sees another's datagrams; each test's port is its own too.
+ * The peer sends out of, and joins on, its interface on the variant's link
+ * (self->peer); we name our own address there (self->guest) as the
+ * interface, which both Linux (the route to 239/8 is not set up) and
+ * Joyride (the netserver's port) take.
+ */
+#define MC_GROUP(n)		"239.255.77." #n
+#define MC_PORT(n)		(47100 + (n))
+
+static struct ip_mreq mreq_of(FIXTURE_DATA(sock) *self, const char *group)
+{
+	struct ip_mreq m = { .imr_interface = self->guest };
+
+	inet_pton(AF_INET, group, &m.imr_multiaddr);
+	return m;
+}
+
+static int mc_join(FIXTURE_DATA(sock) *self, int fd, const char *group)
+{
+	struct ip_mreq m = mreq_of(self, group);
+
+	return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m));
+}
+
+static int mc_drop(FIXTURE_DATA(sock) *self, int fd, const char *group)
+{
+	struct ip_mreq m = mreq_of(self, group);
+
+	return setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &m, sizeof(m));
+}
+
+/* A UDP socket bound to port on every address, sharing it if reuse. */
+static int udp_bound_any(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(sock) *self, int port, bool reuse)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+
+	if (reuse)
+		ASSERT_EQ(0, set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1));
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		TH_LOG("bind port %d: %s", port, strerror(errno));
+	return fd;
+}
+
+/* peer.py sends payload to group:port; with marker, then "END" to us. */
+static void peer_mc_send(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(sock) *self, const char *group, int port,
+			 const char *payload, bool marker)
+{
+	char peer[INET_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &self->peer, peer, sizeof(peer));
+	inet_ntop(AF_INET, &self->guest, guest, sizeof(guest));
+	ctl_send(_metadata, self, "MCAST_SEND %s %d %s %s 1%s%s", group, port, peer,
+		 payload, marker ? " " : "", marker ? guest : "");
+	ctl_expect(_metadata, self, "OK");
+}
+
+/* The next datagram on fd, within WAIT_MS, as a string ("" if none). */
+static void recv_dgram(int fd, char *buf, size_t size)
+{
+	ssize_t n = -1;
+
+	if (poll_one(fd, POLLIN, WAIT_MS) & POLLIN)
+		n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+SOCK_TEST(multicast_options_have_linux_defaults_and_ranges)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	struct in_addr a = { .s_addr = 0xffffffff };
+	struct ip_mreqn mreqn = { .imr_address = self->guest };
+	socklen_t len = sizeof(a);
+	unsigned char c = 7;
+	int zero = 0;
+
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_ALL));
+	EXPECT_EQ(0, getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len));
+	EXPECT_EQ(sizeof(a), len);
+	EXPECT_EQ(0, a.s_addr);
+
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 5));
+	EXPECT_EQ(5, get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, -1));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL));
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 256));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, -2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &zero, 0));
+	EXPECT_EQ(EINVAL, errno);
+	/* One byte in, one byte out when one is asked for. */
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &c, 1));
+	c = 0;
+	len = 1;
+	EXPECT_EQ(0, getsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &c, &len));
+	EXPECT_EQ(1, len);
+	EXPECT_EQ(7, c);
+
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP));
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 5));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP));
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, 0));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 2));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_ALL, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_MULTICAST_ALL));
+
+	/* IP_MULTICAST_IF: an in_addr, an ip_mreq or an ip_mreqn. */
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &self->guest,
+				sizeof(self->guest)));
+	len = sizeof(a);
+	EXPECT_EQ(0, getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len));
+	EXPECT_EQ(self->guest.s_addr, a.s_addr);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &zero, sizeof(zero)));
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreqn, sizeof(mreqn)));
+	len = sizeof(a);
+	EXPECT_EQ(0, getsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, &len));
+	EXPECT_EQ(self->guest.s_addr, a.s_addr);
+	a = addr_of(FOREIGN_ADDR);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, sizeof(a)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &a, 3));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+SOCK_TEST(multicast_options_on_tcp_are_refused_as_linux_does)
+{
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	struct ip_mreq m = mreq_of(self, MC_GROUP(1));
+
+	errno = 0;
+	EXPECT_EQ(-1, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &self->guest,
+				 sizeof(self->guest)));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)));
+	EXPECT_EQ(EPROTO, errno);
+	/* The loop flag is kept, whatever the type. */
+	EXPECT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0));
+	EXPECT_EQ(0, get_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP));
+	EXPECT_EQ(1, get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL));
+	close(fd);
+}
+
+SOCK_TEST(multicast_membership_errors_are_linux_errnos)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	struct ip_mreqn mreqn = { .imr_address = self->guest };
+	struct ip_mreq m = mreq_of(self, MC_GROUP(2));
+	const char *ifname = getenv("JR_GUEST_LINUX_IF");
+	struct group_req gr = { 0 };
+	struct sockaddr_in *gsin = (struct sockaddr_in *)&gr.gr_group;
+
+	/* Not a group. */
+	errno = 0;
+	EXPECT_EQ(-1, mc_join(self, fd, "198.18.0.77"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mc_join(self, fd, MC_GROUP(2)));
+	errno = 0;
+	EXPECT_EQ(-1, mc_join(self, fd, MC_GROUP(2)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	errno = 0;
+	EXPECT_EQ(-1, mc_drop(self, fd, MC_GROUP(3)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mc_drop(self, fd, MC_GROUP(2)));
+	errno = 0;
+	EXPECT_EQ(-1, mc_drop(self, fd, MC_GROUP(2)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+
+	/* struct ip_mreqn joins; a drop naming another address misses it. */
+	inet_pton(AF_INET, MC_GROUP(2), &mreqn.imr_multiaddr);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreqn, sizeof(mreqn)));
+	m.imr_interface = addr_of(FOREIGN_ADDR);
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &m, sizeof(m)));
+	EXPECT_EQ(EADDRNOTAVAIL, errno);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_DROP_MEMBERSHIP, &mreqn, sizeof(mreqn)));
+
+	/* MCAST_JOIN_GROUP names the interface by index: Linux's NIC for
+	 * the inet variant, the default (0) for Joyride's. */
+	gr.gr_interface = self->family == AF_INET && ifname ? if_nametoindex(ifname) : 0;
+	gsin->sin_family = AF_INET;
+	inet_pton(AF_INET, MC_GROUP(3), &gsin->sin_addr);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr)));
+	EXPECT_EQ(EADDRINUSE, errno);
+	EXPECT_EQ(0, setsockopt(fd, IPPROTO_IP, MCAST_LEAVE_GROUP, &gr, sizeof(gr)));
+	errno = 0;
+	EXPECT_EQ(-1, setsockopt(fd, IPPROTO_IP, MCAST_JOIN_GROUP, &gr, sizeof(gr) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+/* net.ipv4.igmp_max_memberships (20 by default) per socket, then ENOBUFS. */
+SOCK_TEST(multicast_join_beyond_igmp_max_memberships_is_enobufs)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	int max = 20, i;
+	FILE *f = fopen("/proc/sys/net/ipv4/igmp_max_memberships", "r");
+	char group[32];
+
+	if (f) {
+		ASSERT_EQ(1, fscanf(f, "%d", &max));
+		fclose(f);
+	}
+	ASSERT_LE(max, 200) TH_LOG("igmp_max_memberships %d: too many to try", max);
+	for (i = 0; i < max; i++) {
+		snprintf(group, sizeof(group), "239.255.78.%d", i + 1);
+		ASSERT_EQ(0, mc_join(self, fd, group))
+			TH_LOG("join %d of %d: %s", i + 1, max, strerror(errno));
+	}
+	snprintf(group, sizeof(group), "239.255.78.%d", i + 1);
+	errno = 0;
+	EXPECT_EQ(-1, mc_join(self, fd, group));
+	EXPECT_EQ(ENOBUFS, errno);
+	/* A group already joined is still EADDRINUSE at the limit. */
+	errno = 0;
+	EXPECT_EQ(-1, mc_join(self, fd, "239.255.78.1"));
+	EXPECT_EQ(EADDRINUSE, errno);
+	/* One left makes room for one more. */
+	EXPECT_EQ(0, mc_drop(self, fd, "239.255.78.1"));
+	EXPECT_EQ(0, mc_join(self, fd, group));
+	close(fd);
+}
+
+SOCK_TEST(multicast_from_peer_is_received_until_dropped)
+{
+	int fd = udp_bound_any(_metadata, self, MC_PORT(1), false);
+	char buf[64];
+
+	ASSERT_EQ(0, mc_join(self, fd, MC_GROUP(11)));
+	peer_mc_send(_metadata, self, MC_GROUP(11), MC_PORT(1), "joined", false);
+	recv_dgram(fd, buf, sizeof(buf));
+	EXPECT_STREQ("joined", buf);
+
+	/* Dropped: the group's datagram would come before the peer's
+	 * unicast marker, so the marker coming first proves it did not. */
+	ASSERT_EQ(0, mc_drop(self, fd, MC_GROUP(11)));
+	peer_mc_send(_metadata, self, MC_GROUP(11), MC_PORT(1), "dropped", true);
+	recv_dgram(fd, buf, sizeof(buf));
+	EXPECT_STREQ("END", buf);
+	close(fd);
+}
+
+/*
+ * Every socket bound to the port gets its own copy: those that joined,
+ * and, while IP_MULTICAST_ALL is on (the default), one that did not;
+ * with it off, one that did not join gets none.
+ */
+SOCK_TEST(multicast_reaches_every_socket_bound_to_the_port)
+{
+	int a = udp_bound_any(_metadata, self, MC_PORT(2), true);
+	int b = udp_bound_any(_metadata, self, MC_PORT(2), true);
+	int c = udp_bound_any(_metadata, self, MC_PORT(2), true);
+	int d = udp_bound_any(_metadata, self, MC_PORT(2), true);
+	char buf[64];
+
+	ASSERT_EQ(0, mc_join(self, a, MC_GROUP(12)));
+	ASSERT_EQ(0, mc_join(self, b, MC_GROUP(12)));
+	ASSERT_EQ(0, set_int(d, IPPROTO_IP, IP_MULTICAST_ALL, 0));
+	peer_mc_send(_metadata, self, MC_GROUP(12), MC_PORT(2), "everyone", false);
+	recv_dgram(a, buf, sizeof(buf));
+	EXPECT_STREQ("everyone", buf);
+	recv_dgram(b, buf, sizeof(buf));
+	EXPECT_STREQ("everyone", buf);
+	recv_dgram(c, buf, sizeof(buf));
+	EXPECT_STREQ("everyone", buf);
+	/* d, with IP_MULTICAST_ALL off, joined another group only: the
+	 * first datagram it gets is that group's, sent after, so the first
+	 * group's never came. */
+	ASSERT_EQ(0, mc_join(self, d, MC_GROUP(15)));
+	peer_mc_send(_metadata, self, MC_GROUP(15), MC_PORT(2), "mine", false);
+	recv_dgram(d, buf, sizeof(buf));
+	EXPECT_STREQ("mine", buf);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+}
+
+SOCK_TEST(multicast_send_reaches_peer_with_ttl_from_interface)
+{
+	int fd = new_socket(_metadata, self, SOCK_DGRAM);
+	struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(MC_PORT(3)) };
+	char peer[INET_ADDRSTRLEN], want[64], line[256];
+
+	inet_ntop(AF_INET, &self->peer, peer, sizeof(peer));
+	inet_pton(AF_INET, MC_GROUP(13), &group.sin_addr);
+	ctl_send(_metadata, self, "MCAST_JOIN %s %d %s", MC_GROUP(13), MC_PORT(3), peer);
+	ctl_expect(_metadata, self, "OK");
+	ASSERT_EQ(0, setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &self->guest,
+				sizeof(self->guest)));
+	ASSERT_EQ(0, set_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 3));
+	ASSERT_EQ(6, sendto(fd, "to_all", 6, 0, (struct sockaddr *)&group, sizeof(group)))
+		TH_LOG("sendto: %s", strerror(errno));
+	ctl_send(_metadata, self, "MCAST_RECV %s %d to_all", MC_GROUP(13), MC_PORT(3));
+	ctl_recv(_metadata, self, line, sizeof(line));
+	inet_ntop(AF_INET, &self->guest, want, sizeof(want));
+	snprintf(want + strlen(want), sizeof(want) - strlen(want), " 3");
+	EXPECT_EQ(0, strncmp(line, "OK ", 3)) TH_LOG("peer: %s", line);
+	EXPECT_STREQ(want, line + 3);
+	close(fd);
+}
+
+/*
+ * IP_MULTICAST_LOOP (on by default) hands the sender's datagram to local
+ * members too; off, it does not: the datagram sent with it off would have
+ * come before the one sent with it on.
+ */
+SOCK_TEST(multicast_loop_delivers_to_local_member_only_when_on)
+{
+	int rfd = udp_bound_any(_metadata, self, MC_PORT(4), false);
+	int sfd = new_socket(_metadata, self, SOCK_DGRAM);
+	struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(MC_PORT(4)) };
+	char buf[64];
+
+	inet_pton(AF_INET, MC_GROUP(14), &group.sin_addr);
+	ASSERT_EQ(0, mc_join(self, rfd, MC_GROUP(14)));
+	ASSERT_EQ(0, setsockopt(sfd, IPPROTO_IP, IP_MULTICAST_IF, &self->guest,
+				sizeof(self->guest)));
+	ASSERT_EQ(0, set_int(sfd, IPPROTO_IP, IP_MULTICAST_LOOP, 0));
+	ASSERT_EQ(5, sendto(sfd, "quiet", 5, 0, (struct sockaddr *)&group, sizeof(group)));
+	ASSERT_EQ(0, set_int(sfd, IPPROTO_IP, IP_MULTICAST_LOOP, 1));
+	ASSERT_EQ(4, sendto(sfd, "loud", 4, 0, (struct sockaddr *)&group, sizeof(group)));
+	recv_dgram(rfd, buf, sizeof(buf));
+	EXPECT_STREQ("loud", buf);
+	close(sfd);
+	close(rfd);
 }
 
 /* ---- processes and descriptors ---- */

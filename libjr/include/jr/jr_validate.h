@@ -95,12 +95,32 @@ static inline int jr_validate_sockaddr(const struct jr_sockaddr *sa,
 }
 
 /*
+ * Multicast options (1.2, JR_F_MULTICAST).  On the wire a membership is
+ * always IP_ADD/DROP_MEMBERSHIP or IPV6_ADD/DROP_MEMBERSHIP, whichever
+ * call the application made (MCAST_JOIN_GROUP...).
+ */
+static inline bool jr_sockopt_is_mcast(__u32 level, __u32 name)
+{
+	if (level == IPPROTO_IP)
+		return name == IP_MULTICAST_IF || name == IP_MULTICAST_TTL ||
+		       name == IP_MULTICAST_LOOP || name == IP_MULTICAST_ALL ||
+		       name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP;
+	if (level == IPPROTO_IPV6)
+		return name == IPV6_MULTICAST_IF || name == IPV6_MULTICAST_HOPS ||
+		       name == IPV6_MULTICAST_LOOP || name == IPV6_MULTICAST_ALL ||
+		       name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP;
+	return false;
+}
+
+/*
  * Options the netserver may be asked to set or report.  The kernel keeps
  * every option's value itself (af_joyride.c, jr_opts[]); these are the ones
  * the netserver acts on.
  */
 static inline bool jr_sockopt_known(__u32 level, __u32 name)
 {
+	if (jr_sockopt_is_mcast(level, name))
+		return true;
 	if (level == SOL_SOCKET)
 		return name == SO_REUSEADDR || name == SO_KEEPALIVE ||
 		       name == SO_RCVBUF || name == SO_SNDBUF ||
@@ -108,9 +128,7 @@ static inline bool jr_sockopt_known(__u32 level, __u32 name)
 	if (level == IPPROTO_IP)
 		return name == IP_TOS || name == IP_TTL || name == IP_MTU ||
 		       name == IP_PKTINFO || name == IP_RECVTOS ||
-		       name == IP_RECVTTL || name == IP_MULTICAST_IF ||
-		       name == IP_MULTICAST_TTL || name == IP_MULTICAST_LOOP ||
-		       name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP;
+		       name == IP_RECVTTL;
 	if (level == IPPROTO_IPV6)
 		return name == IPV6_V6ONLY || name == IPV6_TCLASS ||
 		       name == IPV6_UNICAST_HOPS || name == IPV6_RECVPKTINFO ||
@@ -128,8 +146,64 @@ static inline bool jr_sockopt_known(__u32 level, __u32 name)
 /* Options whose request carries an address in u.sockopt.addr. */
 static inline bool jr_sockopt_has_addr(__u32 level, __u32 name)
 {
-	return level == IPPROTO_IP &&
-	       (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP);
+	if (level == IPPROTO_IP)
+		return name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP;
+	if (level == IPPROTO_IPV6)
+		return name == IPV6_ADD_MEMBERSHIP || name == IPV6_DROP_MEMBERSHIP;
+	return false;
+}
+
+/* A group address: 224.0.0.0/4, or ff00::/8. */
+static inline bool jr_sockaddr_is_multicast(const struct jr_sockaddr *sa)
+{
+	if (sa->family == AF_INET)
+		return (sa->addr[0] & 0xf0) == 0xe0;
+	return sa->family == AF_INET6 && sa->addr[0] == 0xff;
+}
+
+/*
+ * A multicast option's operands: values in the ranges the kernel lets
+ * through (a TTL or hop limit up to 255, booleans 0 or 1, an interface
+ * index that fits an int; IPv6's index in the low half only), and a group
+ * of the option's own family, with no port or scope.
+ */
+static inline int jr_validate_mcast(const struct jr_sqe *sqe,
+				    const struct jr_limits *lim)
+{
+	__u32 level = sqe->u.sockopt.level, name = sqe->u.sockopt.name;
+	__u64 v = sqe->u.sockopt.value;
+	const struct jr_sockaddr *g = &sqe->u.sockopt.addr;
+	int err;
+
+	if (!(lim->features & JR_F_MULTICAST) || !(lim->features & JR_F_SOCKOPTS))
+		return -EINVAL;
+	if (sqe->op == JR_OP_GETSOCKOPT)
+		return v || !jr_bytes_zero(g, sizeof(*g)) ? -EINVAL : 0;
+	if (jr_sockopt_has_addr(level, name)) {
+		err = jr_validate_sockaddr(g, lim);
+		if (err)
+			return err;
+		if (g->family != (level == IPPROTO_IP ? AF_INET : AF_INET6) ||
+		    g->port || g->scope_id || !jr_sockaddr_is_multicast(g))
+			return -EINVAL;
+	} else if (!jr_bytes_zero(g, sizeof(*g))) {
+		return -EINVAL;
+	}
+	switch (level << 16 | name) {
+	case IPPROTO_IP << 16 | IP_MULTICAST_IF:
+	case IPPROTO_IP << 16 | IP_ADD_MEMBERSHIP:
+	case IPPROTO_IP << 16 | IP_DROP_MEMBERSHIP:
+		return (v >> 32) > 0x7fffffff ? -EINVAL : 0;
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_IF:
+	case IPPROTO_IPV6 << 16 | IPV6_ADD_MEMBERSHIP:
+	case IPPROTO_IPV6 << 16 | IPV6_DROP_MEMBERSHIP:
+		return v > 0x7fffffff ? -EINVAL : 0;
+	case IPPROTO_IP << 16 | IP_MULTICAST_TTL:
+	case IPPROTO_IPV6 << 16 | IPV6_MULTICAST_HOPS:
+		return v > 255 ? -EINVAL : 0;
+	default:	/* LOOP, ALL */
+		return v > 1 ? -EINVAL : 0;
+	}
 }
 
 /* The tail of the union after the first used bytes must be zero. */
@@ -218,11 +292,10 @@ static inline int jr_validate_sqe(const struct jr_sqe *sqe,
 	case JR_OP_GETSOCKOPT:
 		if (!jr_sockopt_known(sqe->u.sockopt.level, sqe->u.sockopt.name))
 			return -EINVAL;
+		if (jr_sockopt_is_mcast(sqe->u.sockopt.level, sqe->u.sockopt.name))
+			return jr_validate_mcast(sqe, lim);
 		if (sqe->op == JR_OP_GETSOCKOPT && sqe->u.sockopt.value)
 			return -EINVAL;
-		if (jr_sockopt_has_addr(sqe->u.sockopt.level, sqe->u.sockopt.name) &&
-		    sqe->op == JR_OP_SETSOCKOPT)
-			return jr_validate_sockaddr(&sqe->u.sockopt.addr, lim);
 		return jr_bytes_zero(&sqe->u.sockopt.addr, sizeof(sqe->u.sockopt.addr)) ?
 		       0 : -EINVAL;
 	case JR_OP_GETNAME:

@@ -46,7 +46,11 @@
 #define LWIP_IPV6			1	/* dual stack: JR_F_IPV6 */
 #define LWIP_IPV6_NUM_ADDRESSES		3	/* link-local, --ip6, spare */
 #define LWIP_IPV6_SCOPES		1
-#define LWIP_IPV6_MLD			1	/* solicited-node groups for ND */
+#define LWIP_IPV6_MLD			1	/* solicited-node groups for ND,
+						 * and sockets' groups */
+/* Groups joined on the port, each counted once however many sockets
+ * joined it (service.c keeps who did). */
+#define MEMP_NUM_MLD6_GROUP		256
 #define LWIP_IPV6_AUTOCONFIG		0	/* addresses are configured */
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS	0
 #define LWIP_IPV6_SEND_ROUTER_SOLICIT	0
@@ -64,7 +68,9 @@
 #define LWIP_TCP			1
 #define LWIP_DHCP			0
 #define LWIP_AUTOIP			0
-#define LWIP_IGMP			0
+#define LWIP_IGMP			1	/* sockets' IPv4 groups */
+#define MEMP_NUM_IGMP_GROUP		256
+#define LWIP_MULTICAST_TX_OPTIONS	1	/* per-pcb TTL, loop, interface */
 #define LWIP_DNS			0
 #define IP_REASSEMBLY			1
 #define IP_FRAG				1

@@ -26,6 +26,8 @@
  * 1.1: JR_F_SOCKOPTS: IP- and TCP-level options; u.sockopt.addr
  *      (multicast membership), struct jr_tcp_info in a TCP_INFO reply,
  *      JR_DGRAM_F_META records (struct jr_dgram_meta) for control messages.
+ * 1.2: JR_F_MULTICAST: IPv4 and IPv6 multicast options and group
+ *      memberships of a socket (u.sockopt.value carries the interface).
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -66,7 +68,7 @@
 #define JR_DEVICE_PATH		"/dev/joyride"
 
 #define JR_ABI_MAJOR		1	/* incompatible changes */
-#define JR_ABI_MINOR		1	/* compatible additions */
+#define JR_ABI_MINOR		2	/* compatible additions */
 
 #define JR_REGION_MAGIC		0x4a52494445310000ULL	/* "JRIDE1\0\0" */
 
@@ -88,8 +90,16 @@
 						 * TCP_CORK, TCP_QUICKACK,
 						 * TCP_USER_TIMEOUT,
 						 * TCP_DEFER_ACCEPT, TCP_INFO) */
+#define JR_F_MULTICAST		(1ULL << 6)	/* 1.2: multicast options and
+						 * group memberships
+						 * (IP_MULTICAST_*,
+						 * IP_ADD/DROP_MEMBERSHIP,
+						 * IPV6_MULTICAST_*,
+						 * IPV6_ADD/DROP_MEMBERSHIP);
+						 * needs JR_F_SOCKOPTS */
 #define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
-				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS)
+				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS | \
+				 JR_F_MULTICAST)
 
 /*
  * Limits.  Sizes are powers of two so that indices wrap with a mask.
@@ -259,13 +269,22 @@ struct jr_sqe {
 			__u32	linger_on;	/* abort (RST) if on with 0 s */
 			__u32	linger_sec;
 		} close;
+		/*
+		 * Multicast (1.2, JR_F_MULTICAST): IP_MULTICAST_IF and
+		 * IP_ADD/DROP_MEMBERSHIP carry the interface's address in
+		 * value's low 32 bits (network order) and an interface index
+		 * in its high 32 bits; IPV6_MULTICAST_IF and
+		 * IPV6_ADD/DROP_MEMBERSHIP an interface index.  Indexes are
+		 * the netserver's (lwIP's), 0 for "the default".
+		 */
 		struct {
 			__u32	level;		/* SOL_SOCKET, IPPROTO_IP,
-						 * IPPROTO_TCP */
-			__u32	name;		/* SO_*, IP_*, TCP_* */
+						 * IPPROTO_IPV6, IPPROTO_TCP */
+			__u32	name;		/* SO_*, IP_*, IPV6_*, TCP_* */
 			__u64	value;		/* an address: network order
 						 * in the low 32 bits */
-			struct jr_sockaddr addr; /* IP_ADD/DROP_MEMBERSHIP:
+			struct jr_sockaddr addr; /* IP_ADD/DROP_MEMBERSHIP,
+						  * IPV6_ADD/DROP_MEMBERSHIP:
 						  * the group; else zero */
 		} sockopt;
 		struct {
