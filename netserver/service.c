@@ -1206,11 +1206,13 @@ static void local_port_range(u16_t *lo, u16_t *hi)
  * Linux's autobind does.  An auto-bound socket gets a port nobody holds
  * (Linux shares one only under net.ipv4.ip_autobind_reuse, which Joyride
  * does not offer), so SO_REUSEADDR is set aside meanwhile.  ERR_USE when
- * every port is taken.
+ * every port is taken.  One loop for both protocols: bind() is lwIP's
+ * tcp_bind() or udp_bind(), so_options the pcb's.
  */
-static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *ip)
+static err_t bind_ephemeral(void *pcb, u8_t *so_options, const ip_addr_t *ip,
+			    err_t (*bind)(void *pcb, const ip_addr_t *ip, u16_t port))
 {
-	u8_t reuse = ip_get_option(pcb, SOF_REUSEADDR);
+	u8_t reuse = *so_options & SOF_REUSEADDR;
 	err_t err = ERR_USE;
 	u32_t n, off, i;
 	u16_t lo, hi;
@@ -1218,30 +1220,31 @@ static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *ip)
 	local_port_range(&lo, &hi);
 	n = (u32_t)(hi - lo) + 1;
 	off = LWIP_RAND() % n;
-	ip_reset_option(pcb, SOF_REUSEADDR);
+	*so_options &= (u8_t)~SOF_REUSEADDR;
 	for (i = 0; i < n && err == ERR_USE; i++)
-		err = tcp_bind(pcb, ip, (u16_t)(lo + (off + i) % n));
-	if (reuse)
-		ip_set_option(pcb, SOF_REUSEADDR);
+		err = bind(pcb, ip, (u16_t)(lo + (off + i) % n));
+	*so_options |= reuse;
 	return err;
+}
+
+static err_t tcp_bind_any_pcb(void *pcb, const ip_addr_t *ip, u16_t port)
+{
+	return tcp_bind(pcb, ip, port);
+}
+
+static err_t udp_bind_any_pcb(void *pcb, const ip_addr_t *ip, u16_t port)
+{
+	return udp_bind(pcb, ip, port);
+}
+
+static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *ip)
+{
+	return bind_ephemeral(pcb, &pcb->so_options, ip, tcp_bind_any_pcb);
 }
 
 static err_t udp_bind_ephemeral(struct udp_pcb *pcb, const ip_addr_t *ip)
 {
-	u8_t reuse = ip_get_option(pcb, SOF_REUSEADDR);
-	err_t err = ERR_USE;
-	u32_t n, off, i;
-	u16_t lo, hi;
-
-	local_port_range(&lo, &hi);
-	n = (u32_t)(hi - lo) + 1;
-	off = LWIP_RAND() % n;
-	ip_reset_option(pcb, SOF_REUSEADDR);
-	for (i = 0; i < n && err == ERR_USE; i++)
-		err = udp_bind(pcb, ip, (u16_t)(lo + (off + i) % n));
-	if (reuse)
-		ip_set_option(pcb, SOF_REUSEADDR);
-	return err;
+	return bind_ephemeral(pcb, &pcb->so_options, ip, udp_bind_any_pcb);
 }
 
 /*

@@ -72,6 +72,7 @@
 
 /* The longest a helper waits for the peer before the test fails. */
 #define WAIT_MS			5000
+#include "sock_util.h"
 /* How long the first test waits for peer.py to come up. */
 #define PEER_START_MS		30000
 /* Per test: well above the slowest (a few seconds), below the runner's. */
@@ -157,29 +158,12 @@ static const char *env_or_null(const char *name)
 	return v && *v ? v : NULL;
 }
 
-static const char *first_env(const char *const *names)
-{
-	for (; *names; names++)
-		if (env_or_null(*names))
-			return env_or_null(*names);
-	return NULL;
-}
-
 static const struct path_env *first_path(const struct path_env *paths)
 {
 	for (; paths->peer6; paths++)
 		if (env_or_null(paths->peer6))
 			return paths;
 	return NULL;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
 static struct sockaddr_in6 sin6_of(const struct in6_addr *addr, int port)
@@ -218,63 +202,6 @@ static const char *str6(const struct in6_addr *a)
 	char *b = bufs[next++ % 4];
 
 	return inet_ntop(AF_INET6, a, b, INET6_ADDRSTRLEN) ? b : "?";
-}
-
-/* The byte at offset i of peer.py's pattern. */
-static unsigned char pattern_byte(size_t i)
-{
-	return i % 251;
-}
-
-static void fill_pattern(void *buf, size_t off, size_t n)
-{
-	unsigned char *p = buf;
-
-	for (size_t i = 0; i < n; i++)
-		p[i] = pattern_byte(off + i);
-}
-
-/* Index of the first byte not matching the pattern, or n. */
-static size_t check_pattern(const void *buf, size_t off, size_t n)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != pattern_byte(off + i))
-			return i;
-	return n;
-}
-
-static int poll_one(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	return p.revents;
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val));
-}
-
-/* The option's value, or -1000 - errno. */
-static int get_int(int fd, int level, int name)
-{
-	int val = -1;
-	socklen_t len = sizeof(val);
-
-	if (getsockopt(fd, level, name, &val, &len))
-		return -errno - 1000;
-	return val;
-}
-
-static int set_timeout(int fd, int name, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-
-	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv));
 }
 
 static int read_sysctl_int(const char *path, int fallback)
@@ -500,39 +427,6 @@ static int connect_peer(struct __test_metadata *_metadata,
 	return fd;
 }
 
-static void send_all(struct __test_metadata *_metadata, int fd,
-		     const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n;
-
-		ASSERT_TRUE(poll_one(fd, POLLOUT, WAIT_MS) & POLLOUT);
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		ASSERT_LT(0, n) TH_LOG("send: %s", strerror(errno));
-		p += n;
-		len -= n;
-	}
-}
-
-static void recv_exact(struct __test_metadata *_metadata, int fd, void *buf,
-		       size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n;
-
-		ASSERT_TRUE(poll_one(fd, POLLIN, WAIT_MS) & (POLLIN | POLLERR | POLLHUP))
-			TH_LOG("nothing to receive (%zu bytes missing)", len);
-		n = recv(fd, p, len, 0);
-		ASSERT_LT(0, n) TH_LOG("recv: %zd, %s", n, n ? strerror(errno) : "EOF");
-		p += n;
-		len -= n;
-	}
-}
-
 /* A listener on [::]:0, IPV6_V6ONLY set to v6only first unless it is -1. */
 static int listen_any(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(sock6) *self, int v6only, int *port)
@@ -550,17 +444,6 @@ static int listen_any(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sin6, &len));
 	*port = ntohs(sin6.sin6_port);
 	ASSERT_NE(0, *port);
-	return fd;
-}
-
-static int accept_within(struct __test_metadata *_metadata, int lfd)
-{
-	int fd;
-
-	ASSERT_TRUE(poll_one(lfd, POLLIN, WAIT_MS) & POLLIN)
-		TH_LOG("no connection to accept");
-	fd = accept(lfd, NULL, NULL);
-	ASSERT_LE(0, fd) TH_LOG("accept: %s", strerror(errno));
 	return fd;
 }
 
@@ -632,7 +515,7 @@ static void peer_connects(struct __test_metadata *_metadata,
 	int fd;
 
 	ctl_send(_metadata, self, "CONNECT %s %d %zu", ip, port, sizeof(buf));
-	fd = accept_within(_metadata, lfd);
+	fd = accept_within(_metadata, lfd, 0);
 	n = name_of(_metadata, fd, true);
 	EXPECT_NAME6(n, want_peer, -1);
 	EXPECT_NE(0, ntohs(n.sin6.sin6_port));
@@ -663,7 +546,7 @@ static void connect_own(struct __test_metadata *_metadata,
 	err = connect_to(fd, &dst, port);
 	ASSERT_EQ(0, err) TH_LOG("connect to [%s]:%d: %s", str6(&dst), port,
 				 strerror(err));
-	afd = accept_within(_metadata, lfd);
+	afd = accept_within(_metadata, lfd, 0);
 	n = name_of(_metadata, fd, true);
 	EXPECT_NAME6(n, want_local, port);
 	n = name_of(_metadata, fd, false);
@@ -1052,15 +935,6 @@ static int udp6_bound_any(struct __test_metadata *_metadata,
 	return fd;
 }
 
-static void recv_dgram6(int fd, char *buf, size_t size)
-{
-	ssize_t n = -1;
-
-	if (poll_one(fd, POLLIN, WAIT_MS) & POLLIN)
-		n = recv(fd, buf, size - 1, MSG_DONTWAIT);
-	buf[n > 0 ? n : 0] = 0;
-}
-
 SOCK6_TEST(multicast6_options_have_linux_defaults_and_ranges)
 {
 	int fd = new_socket(_metadata, self, SOCK_DGRAM);
@@ -1179,7 +1053,7 @@ SOCK6_TEST(multicast6_from_peer_is_received_until_dropped)
 	ctl_send(_metadata, self, "MCAST_SEND %s %d %s joined6", MC6_GROUP(11),
 		 MC6_PORT(1), peer);
 	ctl_expect(_metadata, self, "OK");
-	recv_dgram6(fd, buf, sizeof(buf));
+	recv_dgram(fd, buf, sizeof(buf));
 	EXPECT_STREQ("joined6", buf);
 
 	/* Dropped: the peer's unicast marker comes first. */
@@ -1187,7 +1061,7 @@ SOCK6_TEST(multicast6_from_peer_is_received_until_dropped)
 	ctl_send(_metadata, self, "MCAST_SEND %s %d %s dropped6 1 %s", MC6_GROUP(11),
 		 MC6_PORT(1), peer, self->guest_ip6);
 	ctl_expect(_metadata, self, "OK");
-	recv_dgram6(fd, buf, sizeof(buf));
+	recv_dgram(fd, buf, sizeof(buf));
 	EXPECT_STREQ("END", buf);
 	close(fd);
 }

@@ -95,6 +95,7 @@
 
 /* The longest a helper waits for the peer before the test fails. */
 #define WAIT_MS			5000
+#include "sock_util.h"
 /* How long the first test waits for peer.py to come up. */
 #define PEER_START_MS		30000
 /* Per test: well above the slowest (a few seconds), below the runner's. */
@@ -161,34 +162,6 @@ static void count_sigpipe(int sig)
 	sigpipes++;
 }
 
-static const char *first_env(const char *const *names)
-{
-	for (; *names; names++) {
-		const char *v = getenv(*names);
-
-		if (v && *v)
-			return v;
-	}
-	return NULL;
-}
-
-static long ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-static struct timespec now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t;
-}
-
 static struct sockaddr_in sin_of(struct in_addr addr, int port)
 {
 	struct sockaddr_in sin = {
@@ -208,67 +181,11 @@ static struct in_addr addr_of(const char *s)
 	return a;
 }
 
-/* The byte at offset i of peer.py's chargen pattern. */
-static unsigned char pattern_byte(size_t i)
-{
-	return i % 251;
-}
-
-static void fill_pattern(void *buf, size_t off, size_t n)
-{
-	unsigned char *p = buf;
-
-	for (size_t i = 0; i < n; i++)
-		p[i] = pattern_byte(off + i);
-}
-
-/* Index of the first byte not matching the pattern, or n. */
-static size_t check_pattern(const void *buf, size_t off, size_t n)
-{
-	const unsigned char *p = buf;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != pattern_byte(off + i))
-			return i;
-	return n;
-}
-
-static int poll_one(int fd, short events, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	return p.revents;
-}
-
 static void set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);
 
 	fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-}
-
-static int set_int(int fd, int level, int name, int val)
-{
-	return setsockopt(fd, level, name, &val, sizeof(val));
-}
-
-static int get_int(int fd, int level, int name)
-{
-	int val = -1;
-	socklen_t len = sizeof(val);
-
-	if (getsockopt(fd, level, name, &val, &len))
-		return -errno - 1000;
-	return val;
-}
-
-static int set_timeout(int fd, int name, int ms)
-{
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 };
-
-	return setsockopt(fd, SOL_SOCKET, name, &tv, sizeof(tv));
 }
 
 /* Close with an RST, for connections whose send queue may never drain. */
@@ -533,39 +450,6 @@ static int connect_report(struct __test_metadata *_metadata,
 	return fd;
 }
 
-static void send_all(struct __test_metadata *_metadata, int fd,
-		     const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n;
-
-		ASSERT_TRUE(poll_one(fd, POLLOUT, WAIT_MS) & POLLOUT);
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		ASSERT_LT(0, n) TH_LOG("send: %s", strerror(errno));
-		p += n;
-		len -= n;
-	}
-}
-
-static void recv_exact(struct __test_metadata *_metadata, int fd, void *buf,
-		       size_t len)
-{
-	char *p = buf;
-
-	while (len) {
-		ssize_t n;
-
-		ASSERT_TRUE(poll_one(fd, POLLIN, WAIT_MS) & (POLLIN | POLLERR | POLLHUP))
-			TH_LOG("nothing to receive (%zu bytes missing)", len);
-		n = recv(fd, p, len, 0);
-		ASSERT_LT(0, n) TH_LOG("recv: %zd, %s", n, n ? strerror(errno) : "EOF");
-		p += n;
-		len -= n;
-	}
-}
-
 static void expect_eof(struct __test_metadata *_metadata, int fd)
 {
 	char c;
@@ -616,17 +500,6 @@ static int listen_any(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sin, &len));
 	*port = ntohs(sin.sin_port);
 	ASSERT_NE(0, *port);
-	return fd;
-}
-
-static int accept_within(struct __test_metadata *_metadata, int lfd, int flags)
-{
-	int fd;
-
-	ASSERT_TRUE(poll_one(lfd, POLLIN, WAIT_MS) & POLLIN)
-		TH_LOG("no connection to accept");
-	fd = accept4(lfd, NULL, NULL, flags);
-	ASSERT_LE(0, fd) TH_LOG("accept4: %s", strerror(errno));
 	return fd;
 }
 
@@ -2917,16 +2790,6 @@ static void peer_mc_send(struct __test_metadata *_metadata,
 	ctl_send(_metadata, self, "MCAST_SEND %s %d %s %s 1%s%s", group, port, peer,
 		 payload, marker ? " " : "", marker ? guest : "");
 	ctl_expect(_metadata, self, "OK");
-}
-
-/* The next datagram on fd, within WAIT_MS, as a string ("" if none). */
-static void recv_dgram(int fd, char *buf, size_t size)
-{
-	ssize_t n = -1;
-
-	if (poll_one(fd, POLLIN, WAIT_MS) & POLLIN)
-		n = recv(fd, buf, size - 1, MSG_DONTWAIT);
-	buf[n > 0 ? n : 0] = 0;
 }
 
 SOCK_TEST(multicast_options_have_linux_defaults_and_ranges)
