@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -107,13 +108,25 @@ static int drop_privileges(const struct ns_config *cfg)
 	return 0;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1e3 + (t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int main(int argc, char **argv)
 {
 	static struct ns_engine eng;
+	/* Start-up phases, for the log: recovery waits for all of them. */
+	struct timespec t0;
+	double t_port, t_engine, t_attach;
 	struct ns_config cfg;
 	char *eal_argv[NS_MAX_EAL_ARGS];
 	int eal_argc, ret, status = EXIT_FAILURE;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ns_config_defaults(&cfg);
 	ret = ns_config_parse(&cfg, argc, argv);
 	if (ret)
@@ -126,10 +139,13 @@ int main(int argc, char **argv)
 	eal_argc = ns_config_eal_argv(&cfg, argv[0], eal_argv, NS_MAX_EAL_ARGS);
 	if (ns_port_init(&eng, eal_argc, eal_argv))
 		goto out;
+	t_port = ms_since(&t0);
 	if (ns_engine_init(&eng))
 		goto out_port;
+	t_engine = ms_since(&t0);
 	if (ns_config_kernel(&cfg) && ns_engine_attach_kernel(&eng))
 		goto out_engine;
+	t_attach = ms_since(&t0);
 	if (cfg.listen) {
 		eng.ufront_listen_fd = jr_ufront_listen(cfg.listen);
 		if (eng.ufront_listen_fd < 0) {
@@ -144,6 +160,9 @@ int main(int argc, char **argv)
 
 	ns_info("serving (poll %s, idle %u us)",
 		cfg.poll == NS_POLL_BUSY ? "busy" : "adaptive", cfg.idle_us);
+	ns_info("start-up: %.0f ms: DPDK and the port %.0f, lwIP and the rings %.0f, attach %.0f, the rest %.0f",
+		ms_since(&t0), t_port, t_engine - t_port, t_attach - t_engine,
+		ms_since(&t0) - t_attach);
 	/* Tests wait for this line on stdout. */
 	printf("jr-netserver: ready\n");
 	fflush(stdout);

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_ethdev.h>
 #include <rte_ip.h>
@@ -528,11 +529,17 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 	bool rx_intr = true;
 	int ret;
 
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		ns_err("eal: rte_eal_init failed: %s", rte_strerror(rte_errno));
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns_info("eal: initialised in %ld ms", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+						     (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	port->id = cfg->port;
 	port->rx_intr_fd = -1;
 	if (!rte_eth_dev_is_valid_port(port->id)) {
