@@ -3086,6 +3086,27 @@ static int jr_copy_out(struct msghdr *msg, const unsigned char *ring, u32 size,
 	__err;								\
 })
 
+/*
+ * sendto(MSG_FASTOPEN) as Linux's TCP does it when no Fast Open cookie is
+ * cached (lwIP has no Fast Open, so never one): a connect to msg_name,
+ * blocking unless MSG_DONTWAIT (EINPROGRESS then, the data unsent), after
+ * which the data goes as on any connection.  On a connected socket it is
+ * EISCONN; with the client side off in net.ipv4.tcp_fastopen, EOPNOTSUPP.
+ */
+static int jr_sendmsg_fastopen(struct socket *sock, struct msghdr *msg)
+{
+	struct sockaddr *to = msg->msg_name;
+
+	if (!(READ_ONCE(sock_net(sock->sk)->ipv4.sysctl_tcp_fastopen) & TFO_CLIENT_ENABLE) ||
+	    (to && msg->msg_namelen >= (int)sizeof(to->sa_family) &&
+	     to->sa_family == AF_UNSPEC))
+		return -EOPNOTSUPP;
+	if (!to && sock->state == SS_CONNECTED)
+		return -EISCONN;
+	return jr_stream_connect(sock, to, to ? msg->msg_namelen : 0,
+				 (msg->msg_flags & MSG_DONTWAIT) ? O_NONBLOCK : 0);
+}
+
 static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
 {
 	struct sock *sk = sock->sk;
@@ -3097,6 +3118,11 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 
 	if (msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
+	if (msg->msg_flags & MSG_FASTOPEN) {
+		err = jr_sendmsg_fastopen(sock, msg);
+		if (err)
+			return err;
+	}
 	lock_sock(sk);
 	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
 	if (sk->sk_state == TCP_SYN_SENT) {

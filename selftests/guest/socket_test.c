@@ -1221,6 +1221,41 @@ SOCK_TEST(loopback_net_beyond_127_0_0_1_is_local)
 	close(lfd);
 }
 
+/*
+ * sendto(MSG_FASTOPEN) with no Fast Open cookie (the peer offers none):
+ * a connect and then the data, blocking; EINPROGRESS without waiting, the
+ * data unsent; EISCONN once connected.
+ */
+SOCK_TEST(sendto_msg_fastopen_connects_then_sends)
+{
+	struct sockaddr_in peer = peer_at(self, PORT_ECHO);
+	int fd = new_socket(_metadata, self, SOCK_STREAM);
+	int nb = new_socket(_metadata, self, SOCK_STREAM);
+	char buf[8] = "";
+
+	ASSERT_EQ(0, set_timeout(fd, SO_SNDTIMEO, WAIT_MS));
+	ASSERT_EQ(5, sendto(fd, "hello", 5, MSG_FASTOPEN, (struct sockaddr *)&peer,
+			    sizeof(peer)))
+		TH_LOG("sendto(MSG_FASTOPEN): %s", strerror(errno));
+	recv_exact(_metadata, fd, buf, 5);
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	errno = 0;
+	EXPECT_EQ(-1, sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&peer,
+			     sizeof(peer)));
+	EXPECT_EQ(EISCONN, errno);
+
+	errno = 0;
+	EXPECT_EQ(-1, sendto(nb, "hi", 2, MSG_FASTOPEN | MSG_DONTWAIT,
+			     (struct sockaddr *)&peer, sizeof(peer)));
+	EXPECT_EQ(EINPROGRESS, errno);
+	ASSERT_TRUE(poll_one(nb, POLLOUT, WAIT_MS) & POLLOUT);
+	ASSERT_EQ(2, send(nb, "hi", 2, 0));
+	recv_exact(_metadata, nb, buf, 2);
+	EXPECT_EQ(0, memcmp(buf, "hi", 2));
+	close(nb);
+	close(fd);
+}
+
 SOCK_TEST(connect_when_connected_is_eisconn)
 {
 	struct sockaddr_in sin = peer_at(self, PORT_ECHO);
