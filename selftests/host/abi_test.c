@@ -54,7 +54,10 @@ static const struct field_pin fields[] = {
 	PIN(jr_attach, layout, 48, 64),
 	PIN(jr_attach, layout.region_size, 48, 8),
 	PIN(jr_attach, layout.stats_off, 104, 8),
-	PIN(jr_attach, reserved, 112, 32),
+	PIN(jr_attach, engine, 112, 2),
+	PIN(jr_attach, nr_engines, 114, 2),
+	PIN(jr_attach, reserved32, 116, 4),
+	PIN(jr_attach, reserved, 120, 24),
 
 	PIN(jr_ring_ctl, prod, 0, 4),
 	PIN(jr_ring_ctl, prod_pad, 4, 60),
@@ -239,8 +242,11 @@ static void abi_constants(void)
 	JR_EXPECT_EQ(PF_JOYRIDE, 25);
 	JR_EXPECT(!strcmp(JR_DEVICE_NAME, "joyride"));
 	JR_EXPECT(!strcmp(JR_DEVICE_PATH, "/dev/joyride"));
-	JR_EXPECT_EQ(JR_ABI_MAJOR, 1);
-	JR_EXPECT_EQ(JR_ABI_MINOR, 2);
+	JR_EXPECT_EQ(JR_ABI_MAJOR, 2);
+	JR_EXPECT_EQ(JR_ABI_MINOR, 0);
+	JR_EXPECT_EQ(JR_MAX_ENGINES, 16);
+	JR_EXPECT_EQ(JR_ATTACH_F_STANDBY, 0x4);
+	JR_EXPECT_EQ(JR_IOC_STANDBY_WAIT, 0x8090B702u);
 	JR_EXPECT(JR_REGION_MAGIC == 0x4a52494445310000ULL);
 
 	JR_EXPECT_EQ(JR_F_TCP, 0x1);

@@ -67,8 +67,20 @@
 #define JR_DEVICE_NAME		"joyride"
 #define JR_DEVICE_PATH		"/dev/joyride"
 
-#define JR_ABI_MAJOR		1	/* incompatible changes */
-#define JR_ABI_MINOR		2	/* compatible additions */
+#define JR_ABI_MAJOR		2	/* incompatible changes */
+#define JR_ABI_MINOR		0	/* compatible additions */
+
+/*
+ * Engines (ABI 2).  A namespace may be served by several netserver
+ * processes at once, one per core, each attached on its own open file with
+ * its own region (SQ/CQ, slots, rings) and an engine index, 0 up to
+ * JR_MAX_ENGINES - 1, that is also its NIC queue.  A socket belongs to one
+ * engine for its life; a listener has a replica on every engine.  A
+ * standby attaches with JR_ATTACH_F_STANDBY: its region is made at once,
+ * and JR_IOC_STANDBY_WAIT returns when an engine of its namespace dies and
+ * the standby has taken that engine's index.
+ */
+#define JR_MAX_ENGINES		16
 
 #define JR_REGION_MAGIC		0x4a52494445310000ULL	/* "JRIDE1\0\0" */
 
@@ -139,6 +151,9 @@ struct jr_sockaddr {
 						 * replay (it is a restart) */
 #define JR_ATTACH_F_RECOVERING	(1U << 1)	/* out: the device was recovering;
 						 * a replay follows on the SQ */
+#define JR_ATTACH_F_STANDBY	(1U << 2)	/* in/out: park as a standby
+						 * (engine is 0 on input); out of
+						 * JR_IOC_STANDBY_WAIT: cleared */
 
 struct jr_layout {
 	__u64	region_size;		/* bytes to mmap at offset 0 */
@@ -164,7 +179,13 @@ struct jr_attach {
 	__s32	sq_eventfd;		/* in: signalled when the SQ needs a wake-up */
 	__u64	epoch;			/* out: attach counter, never reused */
 	struct jr_layout layout;	/* out */
-	__u64	reserved[4];		/* must be zero */
+	__u16	engine;			/* in: the engine index to serve;
+					 * out of JR_IOC_STANDBY_WAIT: the
+					 * index taken over */
+	__u16	nr_engines;		/* out: engines serving the namespace,
+					 * this one included */
+	__u32	reserved32;		/* must be zero */
+	__u64	reserved[3];		/* must be zero */
 };
 
 /*
@@ -448,14 +469,22 @@ struct jr_region_hdr {
 /*
  * ioctls on /dev/joyride.
  *
- * JR_IOC_ATTACH: become the netserver (EBUSY if one is attached).
+ * JR_IOC_ATTACH: become the netserver of engine `engine` of the caller's
+ *                network namespace (EBUSY if that engine is attached), or
+ *                a standby (JR_ATTACH_F_STANDBY).
  * JR_IOC_KICK:   the netserver produced CQEs; the kernel consumes them in
  *                this call.  Needed only while the CQ consumer has
- *                JR_RING_NEED_WAKEUP set (always, in ABI 1.0).
+ *                JR_RING_NEED_WAKEUP set (always, so far).
+ * JR_IOC_STANDBY_WAIT: a standby sleeps (interruptibly) until it serves:
+ *                it returns the attach's output again, with engine, epoch,
+ *                nr_engines and flags (JR_ATTACH_F_RECOVERING: a replay
+ *                follows) of the engine taken over.  ENOTCONN on a file
+ *                that is not a standby; EALREADY once promoted.
  */
 #define JR_IOC_MAGIC		0xB7
 #define JR_IOC_ATTACH		_IOWR(JR_IOC_MAGIC, 0x00, struct jr_attach)
 #define JR_IOC_KICK		_IO(JR_IOC_MAGIC, 0x01)
+#define JR_IOC_STANDBY_WAIT	_IOR(JR_IOC_MAGIC, 0x02, struct jr_attach)
 
 /* Sizes are part of the ABI. */
 #ifdef __cplusplus
