@@ -104,6 +104,16 @@
  * net.joyride.recovery_timeout_ms, then fail with ENETDOWN.  Nothing waits
  * for a reply longer than net.joyride.request_timeout_ms.
  *
+ * Engines.  A namespace may have several netservers, one per core, each
+ * attached as an engine with its own SQ, CQ and slots (jr_dev.c).  A
+ * socket is slotted on one engine (jsk->engine, kept while it waits as a
+ * survivor, so the replay goes to the next server of that index).  A
+ * listener listens on every engine: the application's socket is the
+ * primary and a kernel-owned replica per other engine (jr_replica_add())
+ * queues what it accepts on the primary, because RSS, not the kernel,
+ * decides which engine a SYN reaches.  Replicas have a lock class of their
+ * own, taken under the primary's.
+ *
  * The AF_INET redirect (jr_redirect.c) creates sockets of this family
  * under a second family number that report AF_INET; all else is shared.
  *
@@ -192,6 +202,7 @@ struct jr_sock {
 	struct sock		sk;		/* must be first */
 	spinlock_t		lock;
 	struct jr_server	*srv;		/* with a reference while slotted */
+	u16			engine;		/* srv's index, kept while slotless */
 	u32			slot;
 	u32			gen;
 	struct jr_req		sync;
@@ -215,6 +226,16 @@ struct jr_sock {
 	struct list_head	accept_queue;	/* children ready for accept() */
 	unsigned int		accept_len;
 	unsigned int		accepts_posted;
+	/*
+	 * Listener on several engines: the socket the application holds is
+	 * the primary; a kernel-owned replica listens on each other engine
+	 * (replica[i] for engine i, under the primary's lock_sock) and
+	 * queues what it accepts on the primary (a replica's primary, with
+	 * a reference).
+	 */
+	struct jr_sock		*replica[JR_MAX_ENGINES];
+	struct jr_sock		*primary;
+	struct list_head	replicate_node;	/* jr_replicate_listeners() */
 	/* Child */
 	struct list_head	accept_node;
 	struct jr_sock		*listener;	/* with a reference while posted */
@@ -382,6 +403,8 @@ static void jr_sock_destruct(struct sock *sk)
 	spin_lock(&jr_socks_lock);
 	list_del(&jsk->all_node);
 	spin_unlock(&jr_socks_lock);
+	if (jsk->primary)
+		sock_put(sk_jr(jsk->primary));
 }
 
 static void jr_keepalive(struct sock *sk, int valbool);
@@ -564,7 +587,7 @@ bool jr_user_may_slot(struct jr_dev *dev, kuid_t uid)
 {
 	unsigned int limit = READ_ONCE(jr_max_slots_per_user);
 
-	if (READ_ONCE(dev->slots_free) <= JR_ACCEPT_PREPOST)
+	if (atomic_read(&dev->slots_free) <= JR_ACCEPT_PREPOST)
 		return false;
 	return !limit || jr_user_slots(uid) + JR_ACCEPT_PREPOST < limit;
 }
@@ -661,6 +684,7 @@ static int jr_sock_slot(struct jr_sock *jsk, struct jr_server *srv)
 	jsk->rx_cons = 0;
 	jsk->rx_cons_told = 0;
 	jsk->tx_prod = 0;
+	jsk->engine = srv->engine;
 	spin_lock_bh(&jsk->lock);
 	jsk->charged = true;
 	WRITE_ONCE(jsk->srv, srv);
@@ -875,6 +899,7 @@ static struct sock *jr_sock_alloc(struct net *net, struct socket *sock,
 	INIT_LIST_HEAD(&jsk->accept_node);
 	INIT_LIST_HEAD(&jsk->survivor_node);
 	INIT_LIST_HEAD(&jsk->deferred_node);
+	INIT_LIST_HEAD(&jsk->replicate_node);
 	jsk->owner = owner;
 	jr_opts_init(jsk);
 	jr_set_state(sk, TCP_CLOSE);
@@ -1060,6 +1085,9 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 	struct jr_sock *l = child->listener;
 	struct sock *lsk = sk_jr(l);
 	struct sock *csk = sk_jr(child);
+	/* A replica's connections are the primary's to accept. */
+	struct jr_sock *q = l->primary ?: l;
+	struct sock *qsk = sk_jr(q);
 	bool queued = false;
 
 	child->listener = NULL;
@@ -1071,14 +1099,17 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 		jr_set_state(csk, TCP_ESTABLISHED);
 		spin_lock_bh(&l->lock);
 		l->accepts_posted--;
-		if (READ_ONCE(lsk->sk_state) == TCP_LISTEN) {
-			list_add_tail(&child->accept_node, &l->accept_queue);
-			l->accept_len++;
+		spin_unlock_bh(&l->lock);
+		spin_lock_bh(&q->lock);
+		if (READ_ONCE(lsk->sk_state) == TCP_LISTEN &&
+		    READ_ONCE(qsk->sk_state) == TCP_LISTEN) {
+			list_add_tail(&child->accept_node, &q->accept_queue);
+			q->accept_len++;
 			queued = true;
 		}
-		spin_unlock_bh(&l->lock);
+		spin_unlock_bh(&q->lock);
 		if (queued) {
-			lsk->sk_data_ready(lsk);
+			qsk->sk_data_ready(qsk);
 		} else {
 			/* The listener closed meanwhile: close the connection.
 			 * Posting may wait for SQ room, which this context
@@ -1237,9 +1268,17 @@ static void jr_server_gone(struct jr_sock *jsk)
 	child_posted = jsk->async.op == JR_OP_ACCEPT;
 	jsk->async.op = 0;
 	jsk->sync.op = 0;
-	/* Connections accepted but not yet taken died with the stack. */
-	list_splice_init(&jsk->accept_queue, &orphans);
-	jsk->accept_len = 0;
+	/*
+	 * Connections accepted but not yet taken died with the stack, those
+	 * of this engine only: a replica on another engine queued its own
+	 * here, and they live.
+	 */
+	list_for_each_entry_safe(child, tmp, &jsk->accept_queue, accept_node) {
+		if (child->engine != jsk->engine)
+			continue;
+		list_move_tail(&child->accept_node, &orphans);
+		jsk->accept_len--;
+	}
 	jsk->accepts_posted = 0;
 	spin_unlock_bh(&jsk->lock);
 	survives = !closing && !child_posted && jr_sock_survives(jsk);
@@ -1373,15 +1412,215 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 	return err;
 }
 
+/* ------------------------------------------------------------ replicas */
+
+/*
+ * Make listener l's replica on srv's engine: a kernel socket with l's
+ * identity (options, address, backlog) that listens there and queues what
+ * it accepts on l, so that a connection is accepted by whichever engine
+ * RSS gave its SYN to.  Under l's lock_sock; l listens.  A replica that
+ * cannot be made leaves l listening on its other engines.
+ */
+static void jr_replica_close(struct jr_sock *r, long timeo);
+
+/*
+ * A replica's socket lock is a class of its own: it is taken under its
+ * primary's (listen, accept, an engine joining), and jr_call() drops and
+ * retakes it while the primary's is held.
+ */
+static struct lock_class_key jr_replica_slock_key, jr_replica_lock_key;
+
+static int jr_replica_add(struct jr_sock *l, struct jr_server *srv)
+{
+	struct sock *lsk = sk_jr(l), *rsk;
+	struct jr_sock *r = l->replica[srv->engine];
+	bool stale = false;
+	int err;
+
+	if (srv->engine == l->engine)
+		return 0;
+	if (r) {
+		/*
+		 * One that serves or waits for its engine's replay stays; one
+		 * that failed (its engine came back without a replay) makes
+		 * way for a new one.
+		 */
+		rsk = sk_jr(r);
+		lock_sock(rsk);
+		stale = !r->srv && !r->survivor;
+		release_sock(rsk);
+		if (!stale)
+			return 0;
+		l->replica[srv->engine] = NULL;
+		jr_replica_close(r, 0);
+	}
+	rsk = jr_sock_alloc(sock_net(lsk), NULL, SOCK_STREAM, lsk->sk_family, 0,
+			    l->owner);
+	if (!rsk)
+		return -ENOMEM;
+	sock_lock_init_class_and_name(rsk, "slock-AF_JOYRIDE-replica",
+				      &jr_replica_slock_key,
+				      "sk_lock-AF_JOYRIDE-replica",
+				      &jr_replica_lock_key);
+	r = jr_sk(rsk);
+	memcpy(r->opt, l->opt, sizeof(r->opt));
+	rsk->sk_reuse = lsk->sk_reuse;
+	if (sock_flag(lsk, SOCK_KEEPOPEN))
+		sock_set_flag(rsk, SOCK_KEEPOPEN);
+	r->bound = true;
+	r->local = l->local;
+	WRITE_ONCE(rsk->sk_max_ack_backlog, READ_ONCE(lsk->sk_max_ack_backlog));
+	sock_hold(lsk);
+	r->primary = l;
+	jr_set_state(rsk, TCP_LISTEN);
+	lock_sock(rsk);
+	err = jr_replay_sock(r, srv);
+	if (err) {
+		jr_set_state(rsk, TCP_CLOSE);
+		sock_orphan(rsk);
+	}
+	release_sock(rsk);
+	if (err) {
+		pr_warn_ratelimited("joyride: listener on port %u not replicated to engine %u: %d\n",
+				    ntohs(l->local.v4.sin_port), srv->engine, err);
+		/* The netserver may have made the socket: close it there. */
+		jr_sock_close(r, true, jr_request_timeo());
+		return err;
+	}
+	l->replica[srv->engine] = r;
+	return 0;
+}
+
+/* Under l's lock_sock: l listens on every engine serving now. */
+static void jr_replicate(struct jr_sock *l)
+{
+	struct jr_server *srvs[JR_MAX_ENGINES];
+	unsigned int i, n = jr_engines_get(jr_sock_dev(l), srvs);
+
+	for (i = 0; i < n; i++) {
+		jr_replica_add(l, srvs[i]);
+		jr_server_put(srvs[i]);
+	}
+}
+
+/* Take l's replicas away (under l's lock_sock); jr_replicas_close() ends them. */
+static void jr_replicas_take(struct jr_sock *l, struct jr_sock **out)
+{
+	memcpy(out, l->replica, sizeof(l->replica));
+	memset(l->replica, 0, sizeof(l->replica));
+}
+
+static void jr_replica_close(struct jr_sock *r, long timeo)
+{
+	struct sock *rsk = sk_jr(r);
+
+	lock_sock(rsk);
+	jr_set_state(rsk, TCP_CLOSE);
+	/* Dead: a replay in progress or to come leaves it alone. */
+	sock_orphan(rsk);
+	release_sock(rsk);
+	jr_survivor_drop(r);
+	jr_sock_close(r, false, timeo);
+}
+
+static void jr_replicas_close(struct jr_sock **replica, long timeo)
+{
+	unsigned int i;
+
+	for (i = 0; i < JR_MAX_ENGINES; i++)
+		if (replica[i])
+			jr_replica_close(replica[i], timeo);
+}
+
+/* Under l's lock_sock: top up the pre-posted accepts of l's replicas. */
+static void jr_replicas_post_accepts(struct jr_sock *l, u32 want)
+{
+	unsigned int i;
+
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		struct jr_sock *r = l->replica[i];
+		struct sock *rsk;
+
+		if (!r || READ_ONCE(r->accepts_posted) >= want)
+			continue;
+		rsk = sk_jr(r);
+		lock_sock(rsk);
+		if (rsk->sk_state == TCP_LISTEN && r->accepts_posted < want)
+			jr_post_accept(r);
+		release_sock(rsk);
+	}
+}
+
+/*
+ * An engine joined: every listener of its namespace that has no socket
+ * there gets a replica.  Serialised, since a listener may be visited for
+ * two engines at once.
+ */
+static DEFINE_MUTEX(jr_replicate_lock);
+
+static void jr_replicate_listeners(struct jr_server *srv)
+{
+	struct net *net = srv->dev->net;
+	struct jr_sock *jsk, *tmp;
+	LIST_HEAD(todo);
+
+	mutex_lock(&jr_replicate_lock);
+	spin_lock(&jr_socks_lock);
+	list_for_each_entry(jsk, &jr_socks, all_node) {
+		struct sock *sk = sk_jr(jsk);
+
+		if (jsk->primary || jsk->listener || !net_eq(sock_net(sk), net) ||
+		    READ_ONCE(sk->sk_state) != TCP_LISTEN ||
+		    sock_flag(sk, SOCK_DEAD) || !refcount_inc_not_zero(&sk->sk_refcnt))
+			continue;
+		list_add_tail(&jsk->replicate_node, &todo);
+	}
+	spin_unlock(&jr_socks_lock);
+	list_for_each_entry_safe(jsk, tmp, &todo, replicate_node) {
+		struct sock *sk = sk_jr(jsk);
+
+		list_del_init(&jsk->replicate_node);
+		lock_sock(sk);
+		if (sk->sk_state == TCP_LISTEN && !sock_flag(sk, SOCK_DEAD) &&
+		    !READ_ONCE(srv->dead))
+			jr_replica_add(jsk, srv);
+		release_sock(sk);
+		sock_put(sk);
+	}
+	mutex_unlock(&jr_replicate_lock);
+}
+
+/* ------------------------------------------------------------ recovery */
+
+/* Take the next survivor of an engine index off the list, or NULL. */
+static struct jr_sock *jr_survivor_take(struct jr_dev *dev, u16 engine)
+{
+	struct jr_sock *jsk, *found = NULL;
+
+	mutex_lock(&dev->survivors_lock);
+	list_for_each_entry(jsk, &dev->survivors, survivor_node) {
+		if (jsk->engine != engine)
+			continue;
+		list_del_init(&jsk->survivor_node);
+		jsk->survivor = false;
+		found = jsk;
+		break;
+	}
+	mutex_unlock(&dev->survivors_lock);
+	return found;
+}
+
 struct jr_replay {
 	struct work_struct	work;
 	struct jr_server	*srv;
+	bool			replay;
 };
 
 /*
- * Replay every survivor to a new netserver, then end recovery.  A worker
- * does it, not the attach ioctl: posting may wait for SQ room, which only
- * the netserver, once it runs its loop, can make.
+ * An engine joined: replay the survivors of its index to it (if it takes a
+ * replay), replicate the namespace's listeners onto it, then end its
+ * recovery.  A worker does it, not the attach ioctl: posting may wait for
+ * SQ room, which only the netserver, once it runs its loop, can make.
  */
 static void jr_replay_work(struct work_struct *work)
 {
@@ -1391,20 +1630,14 @@ static void jr_replay_work(struct work_struct *work)
 	unsigned int replayed = 0, failed = 0;
 	struct jr_sock *jsk;
 
-	for (;;) {
+	while (rp->replay) {
 		struct sock *sk;
 		int err;
 
-		mutex_lock(&dev->survivors_lock);
-		jsk = list_first_entry_or_null(&dev->survivors, struct jr_sock, survivor_node);
-		if (jsk) {
-			list_del_init(&jsk->survivor_node);
-			jsk->survivor = false;
-		}
-		mutex_unlock(&dev->survivors_lock);
+		jsk = jr_survivor_take(dev, srv->engine);
 		if (!jsk || READ_ONCE(srv->dead)) {
 			if (jsk) {
-				/* Back where it was: the next netserver replays it. */
+				/* Back where it was: the next engine replays it. */
 				mutex_lock(&dev->survivors_lock);
 				jsk->survivor = true;
 				list_add(&jsk->survivor_node, &dev->survivors);
@@ -1420,7 +1653,7 @@ static void jr_replay_work(struct work_struct *work)
 			 * it over, slot and all. */
 		} else if (err && READ_ONCE(srv->dead)) {
 			/*
-			 * This netserver died mid-replay: the socket survives
+			 * This engine died mid-replay: the socket survives
 			 * for the next one.  If it had a slot, the server's
 			 * release has put it back (jr_server_gone ran while
 			 * jr_call() waited) or will; if not, we do.
@@ -1448,13 +1681,15 @@ static void jr_replay_work(struct work_struct *work)
 		sk->sk_data_ready(sk);
 		sock_put(sk);	/* the survivors' list reference */
 	}
-	if (!READ_ONCE(srv->dead)) {
+	if (!READ_ONCE(srv->dead))
+		jr_replicate_listeners(srv);
+	if (rp->replay && !READ_ONCE(srv->dead)) {
 		jr_post_replay_done(srv);
-		pr_info("joyride: replayed %u sockets to the new netserver (%u failed)\n",
-			replayed, failed);
-	} else {
-		pr_info("joyride: the netserver died during recovery (%u sockets replayed)\n",
-			replayed);
+		pr_info("joyride: engine %u: replayed %u sockets (%u failed)\n",
+			srv->engine, replayed, failed);
+	} else if (rp->replay) {
+		pr_info("joyride: engine %u died during recovery (%u sockets replayed)\n",
+			srv->engine, replayed);
 	}
 	jr_server_put(srv);
 	kfree(rp);
@@ -1466,32 +1701,25 @@ static void jr_recover(struct jr_server *srv, bool replay)
 	struct jr_replay *rp;
 	struct jr_sock *jsk;
 
-	if (replay) {
-		rp = kzalloc(sizeof(*rp), GFP_KERNEL);
-		if (rp) {
-			kref_get(&srv->ref);
-			rp->srv = srv;
-			INIT_WORK(&rp->work, jr_replay_work);
-			queue_work(jr_wq, &rp->work);
-			return;
-		}
+	rp = kzalloc(sizeof(*rp), GFP_KERNEL);
+	if (rp) {
+		kref_get(&srv->ref);
+		rp->srv = srv;
+		rp->replay = replay;
+		INIT_WORK(&rp->work, jr_replay_work);
 	}
 	/* No replay: the survivors' identity cannot be restored. */
-	for (;;) {
-		mutex_lock(&dev->survivors_lock);
-		jsk = list_first_entry_or_null(&dev->survivors, struct jr_sock, survivor_node);
-		if (jsk) {
-			list_del_init(&jsk->survivor_node);
-			jsk->survivor = false;
-		}
-		mutex_unlock(&dev->survivors_lock);
+	while (!replay || !rp) {
+		jsk = jr_survivor_take(dev, srv->engine);
 		if (!jsk)
 			break;
 		jr_set_state(sk_jr(jsk), TCP_CLOSE);
 		jr_sock_fail(sk_jr(jsk), ENETDOWN);
 		sock_put(sk_jr(jsk));
 	}
-	if (replay)
+	if (rp)
+		queue_work(jr_wq, &rp->work);
+	else if (replay)
 		jr_post_replay_done(srv);
 }
 
@@ -1520,6 +1748,7 @@ static int jr_release(struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 	struct jr_sock *jsk, *child, *tmp;
+	struct jr_sock *replica[JR_MAX_ENGINES];
 	LIST_HEAD(orphans);
 	bool abort;
 
@@ -1527,6 +1756,7 @@ static int jr_release(struct socket *sock)
 		return 0;
 	jsk = jr_sk(sk);
 	lock_sock(sk);
+	jr_replicas_take(jsk, replica);
 	/*
 	 * Connections nobody accepted are reset, as Linux does.  The queue
 	 * is emptied whatever the state says: a netserver's replies can
@@ -1545,6 +1775,8 @@ static int jr_release(struct socket *sock)
 	jr_mc_free(jsk);
 	release_sock(sk);
 	jr_survivor_drop(jsk);
+	/* First the replicas, so that no engine queues more children. */
+	jr_replicas_close(replica, jr_request_timeo());
 
 	list_for_each_entry_safe(child, tmp, &orphans, accept_node) {
 		list_del_init(&child->accept_node);
@@ -1865,11 +2097,13 @@ static int jr_accept(struct socket *sock, struct socket *newsock, int flags,
 	remove_wait_queue(sk_sleep(sk), &wait);
 	if (child) {
 		struct sock *csk = sk_jr(child);
+		u32 want = min_t(u32, JR_ACCEPT_PREPOST,
+				 max_t(u32, sk->sk_max_ack_backlog, 1));
 
-		/* Keep the pre-posted accepts topped up. */
-		if (jsk->accepts_posted < min_t(u32, JR_ACCEPT_PREPOST,
-						max_t(u32, sk->sk_max_ack_backlog, 1)))
+		/* Keep the pre-posted accepts topped up, on every engine. */
+		if (jsk->accepts_posted < want)
 			jr_post_accept(jsk);
+		jr_replicas_post_accepts(jsk, want);
 		lock_sock_nested(csk, SINGLE_DEPTH_NESTING);
 		sock_graft(csk, newsock);
 		newsock->ops = &jr_stream_ops;
@@ -2060,6 +2294,8 @@ static int jr_listen(struct socket *sock, int backlog)
 	want = min_t(u32, JR_ACCEPT_PREPOST, max(backlog, 1));
 	while (jsk->accepts_posted < want && !jr_post_accept(jsk))
 		;
+	/* And on every other engine, for the SYNs RSS gives them. */
+	jr_replicate(jsk);
 	err = 0;
 out:
 	release_sock(sk);
@@ -3589,7 +3825,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	default:
 		return -ESOCKTNOSUPPORT;
 	}
-	srv = jr_server_get_wait(jr_dev_of(net));
+	srv = jr_server_get_wait(jr_dev_of(net), sock->type);
 	if (!srv)
 		return -ENETDOWN;
 	if (family == AF_INET6 && !(srv->params.features & JR_F_IPV6)) {
@@ -3718,9 +3954,11 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	}
 	jsk = list_entry(v, struct jr_sock, all_node);
 	sk = sk_jr(jsk);
-	/* Children pre-posted for a listener are not sockets anyone holds;
-	 * the listener's line counts them.  Other namespaces' are theirs. */
-	if (jsk->listener || !net_eq(sock_net(sk), seq_file_net(seq)))
+	/* Children pre-posted for a listener and a listener's replicas on
+	 * other engines are not sockets anyone holds; the listener's line
+	 * stands for them.  Other namespaces' are theirs. */
+	if (jsk->listener || jsk->primary ||
+	    !net_eq(sock_net(sk), seq_file_net(seq)))
 		return 0;
 	spin_lock_bh(&jsk->lock);
 	srv = jsk->srv;
@@ -3744,6 +3982,15 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "%15pI4:%-5u %15pI4:%-5u ",
 			   &jsk->local.v4.sin_addr, ntohs(jsk->local.v4.sin_port),
 			   &jsk->peer.v4.sin_addr, ntohs(jsk->peer.v4.sin_port));
+	seq_printf(seq, "engine=%u ", jsk->engine);
+	if (sk->sk_state == TCP_LISTEN) {
+		unsigned int i, n = 0;
+
+		for (i = 0; i < JR_MAX_ENGINES; i++)
+			n += READ_ONCE(jsk->replica[i]) != NULL;
+		if (n)
+			seq_printf(seq, "replicas=%u ", n);
+	}
 	seq_printf(seq, "%s%s%s%s%s\n",
 		   jsk->closing ? "closing " : "",
 		   sk->sk_state == TCP_LISTEN && jsk->accepts_posted ? "accepts-posted " : "",
@@ -3836,8 +4083,13 @@ static int __net_init jr_net_init(struct net *net)
 	if (!proc_create_net("joyride", 0444, net->proc_net, &jr_seq_ops,
 			     sizeof(struct seq_net_private)))
 		goto err_sysctl;
+	if (!proc_create_net_single("joyride_engines", 0444, net->proc_net,
+				    jr_engines_show, NULL))
+		goto err_proc;
 	return 0;
 
+err_proc:
+	remove_proc_entry("joyride", net->proc_net);
 err_sysctl:
 	unregister_net_sysctl_table(dev->sysctl);
 err_table:
@@ -3854,6 +4106,7 @@ static void __net_exit jr_net_exit(struct net *net)
 	struct jr_dev *dev = jr_dev_of(net);
 	struct ctl_table *table = dev->sysctl->ctl_table_arg;
 
+	remove_proc_entry("joyride_engines", net->proc_net);
 	remove_proc_entry("joyride", net->proc_net);
 	unregister_net_sysctl_table(dev->sysctl);
 	kfree(table);

@@ -21,18 +21,19 @@
 #include "jr/jr_ring.h"
 #include "jr/jr_validate.h"
 
-/* Device states (the transport's view of the netserver). */
+/* Device states (the transport's view of its netserver engines). */
 enum jr_dev_state {
-	JR_DEV_DETACHED,	/* no netserver has attached since load */
-	JR_DEV_LIVE,		/* a netserver is attached and serving */
-	JR_DEV_RECOVERING,	/* the netserver went away; waiting for a new one */
+	JR_DEV_DETACHED,	/* no engine has attached since load */
+	JR_DEV_LIVE,		/* at least one engine is attached and serving */
+	JR_DEV_RECOVERING,	/* none serves; one went away and a successor
+				 * is awaited (or replaying) */
 };
 
 struct jr_sock;
 
 /*
- * One attached netserver: the region it maps and the kernel's private view
- * of it.  Everything here that describes geometry is the kernel's own copy;
+ * One attached netserver engine (or a parked standby): the region it maps
+ * and the kernel's private view of it.  Everything here that describes geometry is the kernel's own copy;
  * the region itself is writable by the netserver and is never trusted.
  *
  * Lifetime: a kref.  The device holds one while the netserver's file is
@@ -43,12 +44,21 @@ struct jr_sock;
 struct jr_server {
 	struct kref		ref;
 	struct file		*file;		/* the /dev/joyride open file */
+	struct pid		*pid;		/* the process that attached */
 	void			*region;	/* vmalloc_user() memory */
 	struct jr_attach	params;		/* granted values */
 	struct jr_limits	limits;
 	struct jr_stats		*stats;
 	struct jr_slot_ctl	*slots;
 	struct jr_dev		*dev;		/* the namespace it serves (pinned) */
+	u16			engine;		/* its index in dev->engines */
+	bool			standby;	/* parked on dev->standbys */
+	bool			live;		/* serving; not replaying */
+	bool			counted;	/* free slots in dev->slots_free */
+	bool			want_replay;	/* attached with JR_ATTACH_F_RECOVER */
+	bool			was_standby;	/* attached with JR_ATTACH_F_STANDBY */
+	struct list_head	standby_node;
+	wait_queue_head_t	standby_wait;	/* the standby's JR_IOC_STANDBY_WAIT */
 	struct jr_ring		sq;		/* kernel produces */
 	struct jr_ring		cq;		/* kernel consumes */
 	spinlock_t		sq_lock;	/* serialises SQ producers */
@@ -75,14 +85,17 @@ struct jr_server {
 };
 
 /*
- * The device as one network namespace sees it: at most one attached
- * netserver per namespace, the one whose process attached there
- * (jr_ioctl_attach()); sockets are served by their namespace's netserver
- * and the redirect applies in each namespace by its own switches.
- * Per-namespace data (net_generic), made and freed with the namespace.
+ * The device as one network namespace sees it: up to JR_MAX_ENGINES
+ * attached netserver engines, each the process that attached there with
+ * that index (jr_ioctl_attach()), and standbys waiting to take a dead
+ * engine's place.  Sockets are served by their namespace's engines and the
+ * redirect applies in each namespace by its own switches.  Per-namespace
+ * data (net_generic), made and freed with the namespace.
  *
- * lock protects state, server, releasing and epoch; socket code takes it
- * only to look the server up (jr_server_get), never while it waits.
+ * lock protects state, engines, awaited, standbys, the servers' live and
+ * standby flags, and epoch; socket code takes it only to look a server up
+ * (jr_server_get), never while it waits.  An engine whose server is dead
+ * but still in engines[] is being released (its sockets are failing).
  * A server holds a reference on its namespace, and so does every socket,
  * so a jr_dev outlives everything that points at it.
  */
@@ -90,11 +103,13 @@ struct jr_dev {
 	struct net		*net;
 	struct mutex		lock;
 	enum jr_dev_state	state;
-	struct jr_server	*server;
-	bool			releasing;	/* server's file is being released */
-	unsigned int		slots_free;	/* the live server's, for the redirect */
+	struct jr_server	*engines[JR_MAX_ENGINES];
+	unsigned long		awaited;	/* engines that died, successor due */
+	struct list_head	standbys;	/* parked standby servers */
+	unsigned int		next_engine;	/* round robin for new sockets */
+	atomic_t		slots_free;	/* live engines' total, for the redirect */
 	u64			features;	/* the last server's JR_F_*, for the redirect */
-	u64			epoch;		/* attaches so far */
+	u64			epoch;		/* attaches and promotions so far */
 	wait_queue_head_t	live_wait;	/* woken when the state changes */
 
 	/*
@@ -110,6 +125,9 @@ struct jr_dev {
 	struct ctl_table_header	*sysctl;
 };
 
+/* /proc/net/joyride_engines (jr_dev.c). */
+int jr_engines_show(struct seq_file *seq, void *v);
+
 /* The namespace's device (net_generic; jr_dev.c). */
 struct jr_dev *jr_dev_of(const struct net *net);
 void jr_dev_net_init(struct jr_dev *dev, struct net *net);
@@ -117,8 +135,12 @@ void jr_dev_net_init(struct jr_dev *dev, struct net *net);
 /* Transport, for the family. */
 int jr_dev_init(void);
 void jr_dev_exit(void);
-struct jr_server *jr_server_get(struct jr_dev *dev);	/* the live server, or NULL */
-struct jr_server *jr_server_get_wait(struct jr_dev *dev); /* ... waiting out a recovery */
+/* A live engine for a new socket of this type, or NULL. */
+struct jr_server *jr_server_get(struct jr_dev *dev, int type);
+/* ... waiting out a recovery when none is live. */
+struct jr_server *jr_server_get_wait(struct jr_dev *dev, int type);
+/* The engines serving the namespace now, with a reference each. */
+unsigned int jr_engines_get(struct jr_dev *dev, struct jr_server **srvs);
 void jr_post_replay_done(struct jr_server *srv);
 void jr_server_put(struct jr_server *srv);
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen);
@@ -149,9 +171,11 @@ struct jr_family_ops {
 	/* The server is gone: fail the socket and give its slot back. */
 	void (*server_gone)(struct jr_sock *jsk);
 	/*
-	 * A netserver attached while the device was recovering: replay the
-	 * surviving sockets to it (replay == true; the family ends with
-	 * jr_post_replay_done()), or fail them (it cannot take a replay).
+	 * An engine attached (or a standby took a dead engine's place):
+	 * replay the surviving sockets of its index to it and replicate the
+	 * namespace's listeners onto it (replay == true; the family ends
+	 * with jr_post_replay_done()), or fail those survivors (it cannot
+	 * take a replay).
 	 */
 	void (*recover)(struct jr_server *srv, bool replay);
 	/* The netserver kicked: requests that found the SQ full may go now. */

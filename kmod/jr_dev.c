@@ -9,12 +9,14 @@
  * process's memory cgroup), computes the layout with the same code the
  * user frontend uses, and keeps its own copy of every size and offset.
  *
- * Namespaces.  An attach serves the network namespace of the process that
- * makes it (its nsproxy's, at JR_IOC_ATTACH): Joyride sockets created in
- * that namespace, and those the redirect makes there.  One netserver per
- * namespace: a second attach in the same one gets EBUSY; each namespace
- * has its own state, epoch, survivors and recovery, so a netserver's death
- * in one container leaves every other namespace's sockets alone.  The
+ * Namespaces and engines.  An attach serves the network namespace of the
+ * process that makes it (its nsproxy's, at JR_IOC_ATTACH), as one of up to
+ * JR_MAX_ENGINES engines: Joyride sockets created in that namespace, and
+ * those the redirect makes there, each belong to one engine.  An engine
+ * index is served once per namespace (a second attach gets EBUSY); each
+ * namespace has its own state, epoch, survivors and recovery, and each
+ * engine's death is its own: its index is awaited, a parked standby (if
+ * any) takes it at once, and other engines' sockets are left alone.  The
  * server pins its namespace (the process may move or exit first).
  *
  * Who may attach.  The netserver sees and can forge the traffic of every
@@ -41,6 +43,9 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nsproxy.h>
+#include <linux/pid.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -71,6 +76,8 @@ void jr_dev_net_init(struct jr_dev *dev, struct net *net)
 	dev->net = net;
 	mutex_init(&dev->lock);
 	dev->state = JR_DEV_DETACHED;
+	INIT_LIST_HEAD(&dev->standbys);
+	atomic_set(&dev->slots_free, 0);
 	init_waitqueue_head(&dev->live_wait);
 	INIT_LIST_HEAD(&dev->survivors);
 	mutex_init(&dev->survivors_lock);
@@ -82,6 +89,7 @@ static void jr_server_free(struct jr_server *srv)
 		put_net(srv->dev->net);
 	if (srv->sq_doorbell)
 		eventfd_ctx_put(srv->sq_doorbell);
+	put_pid(srv->pid);
 	vfree(srv->region);
 	kvfree(srv->slot_owner);
 	kvfree(srv->slot_gen);
@@ -98,13 +106,51 @@ void jr_server_put(struct jr_server *srv)
 	kref_put(&srv->ref, jr_server_release);
 }
 
-/* The live server with a reference, or NULL when none is attached. */
-struct jr_server *jr_server_get(struct jr_dev *dev)
+/*
+ * Under dev->lock: the device's state from its engines'.  LIVE while one
+ * serves; RECOVERING while none does but one is awaited or replaying.
+ */
+static void jr_dev_update_state(struct jr_dev *dev)
 {
-	struct jr_server *srv;
+	bool live = false, pending = dev->awaited != 0;
+	unsigned int i;
+
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		struct jr_server *srv = dev->engines[i];
+
+		if (!srv || srv->dead)
+			continue;
+		if (srv->live)
+			live = true;
+		else
+			pending = true;
+	}
+	dev->state = live ? JR_DEV_LIVE :
+		     pending ? JR_DEV_RECOVERING : JR_DEV_DETACHED;
+}
+
+/*
+ * A live engine for a new socket, with a reference, or NULL when none
+ * serves.  UDP sockets all go to the lowest live engine: the port keeper
+ * hashes only TCP across queues, so every datagram arrives on queue 0.
+ * TCP sockets go round robin, so that one process's connections spread
+ * over the engines (an outgoing one gets a source port that RSS brings
+ * back to its engine; an accepted one is the engine's that took the SYN).
+ */
+struct jr_server *jr_server_get(struct jr_dev *dev, int type)
+{
+	struct jr_server *live[JR_MAX_ENGINES], *srv = NULL;
+	unsigned int i, n = 0;
 
 	mutex_lock(&dev->lock);
-	srv = dev->state == JR_DEV_LIVE ? dev->server : NULL;
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		struct jr_server *e = dev->engines[i];
+
+		if (e && e->live && !e->dead)
+			live[n++] = e;
+	}
+	if (n)
+		srv = type == SOCK_DGRAM ? live[0] : live[dev->next_engine++ % n];
 	if (srv)
 		kref_get(&srv->ref);
 	mutex_unlock(&dev->lock);
@@ -112,28 +158,51 @@ struct jr_server *jr_server_get(struct jr_dev *dev)
 }
 
 /*
- * The live server, waiting up to net.joyride.recovery_timeout_ms while the
- * device recovers (a netserver went away and a new one may be replaying).
+ * A live engine, waiting up to net.joyride.recovery_timeout_ms while the
+ * device recovers (no engine serves, and a new one may be replaying).
  */
-struct jr_server *jr_server_get_wait(struct jr_dev *dev)
+struct jr_server *jr_server_get_wait(struct jr_dev *dev, int type)
 {
 	long timeo = msecs_to_jiffies(READ_ONCE(jr_recovery_timeout_ms));
 
 	if (READ_ONCE(dev->state) == JR_DEV_RECOVERING)
 		wait_event_interruptible_timeout(dev->live_wait,
 			READ_ONCE(dev->state) != JR_DEV_RECOVERING, timeo);
-	return jr_server_get(dev);
+	return jr_server_get(dev, type);
 }
 
-/* Recovery is over: the device serves new sockets again. */
+/*
+ * The engines attached and not dead (live or replaying), each with a
+ * reference, in index order; srvs has room for JR_MAX_ENGINES.
+ */
+unsigned int jr_engines_get(struct jr_dev *dev, struct jr_server **srvs)
+{
+	unsigned int i, n = 0;
+
+	mutex_lock(&dev->lock);
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		struct jr_server *e = dev->engines[i];
+
+		if (e && !e->dead) {
+			kref_get(&e->ref);
+			srvs[n++] = e;
+		}
+	}
+	mutex_unlock(&dev->lock);
+	return n;
+}
+
+/* Recovery of this engine is over: it serves new sockets. */
 static void jr_dev_set_live(struct jr_server *srv)
 {
 	struct jr_dev *dev = srv->dev;
 
 	mutex_lock(&dev->lock);
-	if (dev->server == srv && dev->state == JR_DEV_RECOVERING) {
-		dev->state = JR_DEV_LIVE;
-		pr_info("joyride: recovery done (epoch %llu)\n", srv->params.epoch);
+	if (dev->engines[srv->engine] == srv && !srv->live && !srv->dead) {
+		srv->live = true;
+		jr_dev_update_state(dev);
+		pr_info("joyride: engine %u: recovery done (epoch %llu)\n",
+			srv->engine, srv->params.epoch);
 	}
 	mutex_unlock(&dev->lock);
 	wake_up_all(&dev->live_wait);
@@ -161,12 +230,29 @@ u64 jr_next_tag(struct jr_server *srv)
 	       ((u64)atomic64_inc_return(&srv->next_tag) & ((1ULL << 40) - 1));
 }
 
-/* Under slot_lock: publish the count (region stats, the redirect's check). */
-static void jr_slots_changed(struct jr_server *srv)
+/*
+ * Under slot_lock: publish the count (region stats, and the live engines'
+ * total free slots for the redirect's check, which counts a server from
+ * jr_slots_count() on until it dies).
+ */
+static void jr_slots_changed(struct jr_server *srv, int delta)
 {
 	WRITE_ONCE(srv->stats->k_slots_used, srv->nr_used);
-	if (!srv->dead)
-		WRITE_ONCE(srv->dev->slots_free, srv->params.nr_slots - srv->nr_used);
+	if (srv->counted)
+		atomic_sub(delta, &srv->dev->slots_free);
+}
+
+/* Start (or stop) counting the server's free slots in the device's total. */
+static void jr_slots_count(struct jr_server *srv, bool count)
+{
+	spin_lock(&srv->slot_lock);
+	if (srv->counted != count) {
+		int free = srv->params.nr_slots - srv->nr_used;
+
+		atomic_add(count ? free : -free, &srv->dev->slots_free);
+		srv->counted = count;
+	}
+	spin_unlock(&srv->slot_lock);
 }
 
 int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *gen)
@@ -192,7 +278,7 @@ int jr_slot_alloc(struct jr_server *srv, struct jr_sock *jsk, u32 *slot, u32 *ge
 		*gen = srv->slot_gen[s];
 		srv->free_hint = s + 1;
 		srv->nr_used++;
-		jr_slots_changed(srv);
+		jr_slots_changed(srv, 1);
 		/* Each side resets the counters it owns when a slot is made. */
 		WRITE_ONCE(srv->slots[s].rx_cons, 0);
 		WRITE_ONCE(srv->slots[s].tx_prod, 0);
@@ -210,7 +296,7 @@ void jr_slot_free(struct jr_server *srv, u32 slot)
 	if (srv->slot_owner[slot]) {
 		srv->slot_owner[slot] = NULL;
 		srv->nr_used--;
-		jr_slots_changed(srv);
+		jr_slots_changed(srv, -1);
 	}
 	spin_unlock(&srv->slot_lock);
 }
@@ -300,6 +386,8 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	init_waitqueue_head(&srv->sq_wait);
 	mutex_init(&srv->cq_lock);
 	spin_lock_init(&srv->slot_lock);
+	INIT_LIST_HEAD(&srv->standby_node);
+	init_waitqueue_head(&srv->standby_wait);
 	srv->slot_owner = kvcalloc(a->nr_slots, sizeof(*srv->slot_owner), GFP_KERNEL_ACCOUNT);
 	srv->slot_gen = kvcalloc(a->nr_slots, sizeof(*srv->slot_gen), GFP_KERNEL_ACCOUNT);
 	if (!srv->slot_owner || !srv->slot_gen) {
@@ -354,29 +442,95 @@ err_free:
 }
 
 /*
- * A previous netserver's file is being released: its sockets are failing
- * and the survivors are being queued.  Wait for that to finish, so that a
- * fast restart cannot replay before every survivor is on the list.
+ * A previous engine of this index is being released: its sockets are
+ * failing and the survivors are being queued.  Wait for that to finish, so
+ * that a fast restart cannot replay before every survivor is on the list.
+ * Under dev->lock (dropped while waiting).
  */
-static int jr_dev_wait_released(struct jr_dev *dev)
+static int jr_engine_wait_released(struct jr_dev *dev, u16 engine)
 {
-	while (dev->releasing) {
+	while (dev->engines[engine] && dev->engines[engine]->dead) {
 		mutex_unlock(&dev->lock);
 		if (wait_event_interruptible(dev->live_wait,
-					     !READ_ONCE(dev->releasing)))
+				!READ_ONCE(dev->engines[engine]) ||
+				!READ_ONCE(dev->engines[engine]->dead)))
 			return -ERESTARTSYS;
 		mutex_lock(&dev->lock);
 	}
 	return 0;
 }
 
+static unsigned int jr_engines_attached(struct jr_dev *dev)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < JR_MAX_ENGINES; i++)
+		n += dev->engines[i] && !dev->engines[i]->dead;
+	return n;
+}
+
+/*
+ * Under dev->lock: srv serves engine index `engine` from now on, after a
+ * replay of that index's survivors if `replay`.  Its epoch is new, so no
+ * reply meant for a predecessor can match its requests.
+ */
+static void jr_engine_install(struct jr_dev *dev, struct jr_server *srv,
+			      u16 engine, bool replay)
+{
+	srv->engine = engine;
+	srv->params.engine = engine;
+	srv->params.epoch = ++dev->epoch;
+	srv->params.flags = replay ? JR_ATTACH_F_RECOVERING : 0;
+	dev->engines[engine] = srv;
+	clear_bit(engine, &dev->awaited);
+	srv->params.nr_engines = jr_engines_attached(dev);
+	srv->live = !replay;
+	dev->features = srv->params.features;
+	jr_region_hdr_init(srv->region, &srv->params);
+	jr_dev_update_state(dev);
+}
+
+/* Can srv take a replay?  It said so at attach, and it was granted. */
+static bool jr_server_can_replay(const struct jr_server *srv)
+{
+	return srv->want_replay && (srv->params.features & JR_F_RECOVERY);
+}
+
+/*
+ * Under dev->lock: the first parked standby takes engine index `engine`,
+ * which just died, with a reference for the caller; NULL if none waits.
+ * It replays the dead engine's survivors if it can.
+ */
+static struct jr_server *jr_standby_promote(struct jr_dev *dev, u16 engine)
+{
+	struct jr_server *srv;
+
+	srv = list_first_entry_or_null(&dev->standbys, struct jr_server, standby_node);
+	if (!srv)
+		return NULL;
+	list_del_init(&srv->standby_node);
+	WRITE_ONCE(srv->standby, false);
+	jr_engine_install(dev, srv, engine, jr_server_can_replay(srv));
+	kref_get(&srv->ref);
+	return srv;
+}
+
+/* An engine serves now: count its slots, wake waiters, replay to it. */
+static void jr_engine_started(struct jr_server *srv)
+{
+	jr_slots_count(srv, true);
+	wake_up_all(&srv->standby_wait);
+	wake_up_all(&srv->dev->live_wait);
+	jr_family.recover(srv, srv->params.flags & JR_ATTACH_F_RECOVERING);
+}
+
 static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 {
 	struct net *net = current->nsproxy->net_ns;
 	struct jr_dev *dev = jr_dev_of(net);
-	bool recovering, replay;
 	struct jr_server *srv;
 	struct jr_attach a;
+	bool standby, awaited = false;
 	long err;
 
 	/*
@@ -389,8 +543,11 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 		return -EFAULT;
 	if (a.abi_major != JR_ABI_MAJOR)
 		return -EPROTONOSUPPORT;
-	if (memchr_inv(a.reserved, 0, sizeof(a.reserved)) ||
-	    (a.flags & ~JR_ATTACH_F_RECOVER))
+	if (memchr_inv(a.reserved, 0, sizeof(a.reserved)) || a.reserved32 ||
+	    (a.flags & ~(JR_ATTACH_F_RECOVER | JR_ATTACH_F_STANDBY)))
+		return -EINVAL;
+	standby = a.flags & JR_ATTACH_F_STANDBY;
+	if (a.engine >= JR_MAX_ENGINES || (standby && a.engine))
 		return -EINVAL;
 	if (READ_ONCE(file->private_data))
 		return -EBUSY;
@@ -398,6 +555,7 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
 	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS | JR_F_MULTICAST;
+	a.nr_engines = 0;
 	jr_layout_compute(&a, jr_max_slots, jr_max_buf);
 	if (a.layout.region_size > ((u64)READ_ONCE(jr_max_region_mb) << 20)) {
 		pr_warn_ratelimited("joyride: attach: a region of %llu MiB exceeds the module parameter max_region_mb=%u\n",
@@ -406,10 +564,12 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	}
 	/*
 	 * Allocated outside dev->lock, since a large region takes a while;
-	 * a device already served is refused first, without allocating.
+	 * an engine index already served is refused first, without
+	 * allocating.
 	 */
 	mutex_lock(&dev->lock);
-	err = dev->server && !dev->releasing ? -EBUSY : 0;
+	err = !standby && dev->engines[a.engine] && !dev->engines[a.engine]->dead ?
+	      -EBUSY : 0;
 	mutex_unlock(&dev->lock);
 	if (err)
 		return err;
@@ -418,25 +578,34 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 		return PTR_ERR(srv);
 	srv->dev = dev;
 	get_net(net);
+	srv->pid = get_task_pid(current, PIDTYPE_TGID);
+	srv->want_replay = a.flags & JR_ATTACH_F_RECOVER;
 
 	mutex_lock(&dev->lock);
-	err = jr_dev_wait_released(dev);
-	if (err)
-		goto out_free;	/* unlocked */
+	if (!standby) {
+		err = jr_engine_wait_released(dev, a.engine);
+		if (err)
+			goto out_free;	/* unlocked */
+	}
 	err = -EBUSY;
-	if (dev->server || file->private_data)
+	if ((!standby && dev->engines[a.engine]) || file->private_data)
 		goto out_unlock;
-	recovering = dev->state == JR_DEV_RECOVERING;
-	replay = recovering && (a.flags & JR_ATTACH_F_RECOVER) &&
-		 (a.features & JR_F_RECOVERY);
-	a.flags = replay ? JR_ATTACH_F_RECOVERING : 0;
-	a.epoch = ++dev->epoch;
-	srv->params.flags = a.flags;
-	srv->params.epoch = a.epoch;
-	jr_region_hdr_init(srv->region, &a);
+	awaited = !standby && test_bit(a.engine, &dev->awaited);
+	if (standby) {
+		srv->params.flags = JR_ATTACH_F_STANDBY;
+		srv->params.nr_engines = jr_engines_attached(dev);
+		jr_region_hdr_init(srv->region, &srv->params);
+	} else {
+		/* A replay if this index died and the new engine can take it. */
+		jr_engine_install(dev, srv, a.engine,
+				  awaited && jr_server_can_replay(srv));
+	}
+	a.flags = srv->params.flags;
+	a.epoch = srv->params.epoch;
+	a.nr_engines = srv->params.nr_engines;
 	err = -EFAULT;
 	if (copy_to_user(uarg, &a, sizeof(a)))
-		goto out_unlock;
+		goto out_uninstall;
 	srv->file = file;
 	/*
 	 * Two threads may attach one file for two namespaces at once, each
@@ -444,23 +613,87 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	 */
 	err = -EBUSY;
 	if (cmpxchg(&file->private_data, NULL, srv))
-		goto out_unlock;
-	dev->server = srv;
-	WRITE_ONCE(dev->slots_free, a.nr_slots);
-	WRITE_ONCE(dev->features, a.features);
-	/* A replay keeps the device recovering until REPLAY_DONE's reply. */
-	dev->state = replay ? JR_DEV_RECOVERING : JR_DEV_LIVE;
+		goto out_uninstall;
+	if (standby) {
+		srv->standby = true;
+		srv->was_standby = true;
+		list_add_tail(&srv->standby_node, &dev->standbys);
+	}
 	mutex_unlock(&dev->lock);
-	if (recovering)
-		jr_family.recover(srv, replay);
-	wake_up_all(&dev->live_wait);
+	if (!standby)
+		jr_engine_started(srv);
+	pr_info("joyride: %s attached (pid %d, epoch %llu)\n",
+		standby ? "standby" : "engine", task_tgid_nr(current),
+		srv->params.epoch);
 	return 0;
 
+out_uninstall:
+	if (!standby && dev->engines[a.engine] == srv) {
+		/* Never seen by a socket: no reference but the device's. */
+		dev->engines[a.engine] = NULL;
+		if (awaited)
+			set_bit(a.engine, &dev->awaited);
+		jr_dev_update_state(dev);
+	}
 out_unlock:
 	mutex_unlock(&dev->lock);
 out_free:
 	jr_server_free(srv);
 	return err;
+}
+
+/*
+ * /proc/net/joyride_engines: who serves the reader's namespace.  One line
+ * per engine index served or awaited, then one per parked standby; pids
+ * as the reader's pid namespace sees them (0: not visible there).
+ */
+int jr_engines_show(struct seq_file *seq, void *v)
+{
+	struct jr_dev *dev = jr_dev_of(seq_file_single_net(seq));
+	struct jr_server *srv;
+	unsigned int i;
+
+	seq_puts(seq, "Engine State      Pid      Epoch Slots\n");
+	mutex_lock(&dev->lock);
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		const char *state;
+
+		srv = dev->engines[i];
+		if (!srv) {
+			if (test_bit(i, &dev->awaited))
+				seq_printf(seq, "%-6u %-10s %-8d %5s %s\n", i, "awaited",
+					   0, "-", "-");
+			continue;
+		}
+		state = srv->dead ? "releasing" : srv->live ? "live" : "replaying";
+		seq_printf(seq, "%-6u %-10s %-8d %5llu %u/%u\n", i, state,
+			   pid_vnr(srv->pid), srv->params.epoch,
+			   READ_ONCE(srv->nr_used), srv->params.nr_slots);
+	}
+	list_for_each_entry(srv, &dev->standbys, standby_node)
+		seq_printf(seq, "%-6s %-10s %-8d %5s 0/%u\n", "-", "standby",
+			   pid_vnr(srv->pid), "-", srv->params.nr_slots);
+	mutex_unlock(&dev->lock);
+	return 0;
+}
+
+/*
+ * A standby sleeps until it serves: a dead engine's index is then its
+ * own (jr_standby_promote()).  Returns at once on a file that serves.
+ */
+static long jr_ioctl_standby_wait(struct jr_server *srv, struct jr_attach __user *uarg)
+{
+	struct jr_dev *dev = srv->dev;
+	struct jr_attach a;
+
+	if (!srv->was_standby)
+		return -EINVAL;
+	if (wait_event_interruptible(srv->standby_wait, !READ_ONCE(srv->standby)))
+		return -ERESTARTSYS;
+	mutex_lock(&dev->lock);
+	a = srv->params;
+	mutex_unlock(&dev->lock);
+	return copy_to_user(uarg, &a, sizeof(a)) ? -EFAULT : 0;
 }
 
 /* A bad entry: dropped and counted, never trusted, never a WARN. */
@@ -564,9 +797,13 @@ static long jr_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case JR_IOC_ATTACH:
 		return jr_ioctl_attach(file, (struct jr_attach __user *)arg);
 	case JR_IOC_KICK:
-		if (!srv)
+		if (!srv || READ_ONCE(srv->standby))
 			return -ENOTCONN;
 		return jr_ioctl_kick(srv);
+	case JR_IOC_STANDBY_WAIT:
+		if (!srv)
+			return -ENOTCONN;
+		return jr_ioctl_standby_wait(srv, (struct jr_attach __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -624,27 +861,41 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 }
 
 /*
- * The netserver's file is gone.  In this order: mark the server dead
- * (no new requests, slots or sockets; the device recovers), fail its
- * sockets and queue the survivors, and only then let a new netserver
- * attach (jr_dev_wait_released()), so its replay finds every survivor.
+ * An engine's file is gone.  In this order: mark the server dead (no new
+ * requests, slots or sockets; its index is awaited), fail its sockets and
+ * queue the survivors, and only then free the index: for a parked standby
+ * to take at once, or for a new engine's attach, which waited
+ * (jr_engine_wait_released()), so that the replay finds every survivor.
+ * Other engines' sockets are not touched.
  */
 static int jr_dev_release(struct inode *inode, struct file *file)
 {
-	struct jr_server *srv = file->private_data;
+	struct jr_server *srv = file->private_data, *next;
 	struct jr_dev *dev;
+	u16 engine;
 
 	if (!srv)
 		return 0;
 	dev = srv->dev;
 	mutex_lock(&dev->lock);
-	dev->state = JR_DEV_RECOVERING;
-	dev->releasing = true;
-	WRITE_ONCE(dev->slots_free, 0);
+	if (srv->standby) {
+		/* A standby that never served: nothing of it is in use. */
+		list_del_init(&srv->standby_node);
+		srv->standby = false;
+		srv->dead = true;
+		mutex_unlock(&dev->lock);
+		pr_info("joyride: standby detached\n");
+		jr_server_put(srv);
+		return 0;
+	}
+	engine = srv->engine;
 	spin_lock(&srv->sq_lock);
 	WRITE_ONCE(srv->dead, true);
 	spin_unlock(&srv->sq_lock);
+	set_bit(engine, &dev->awaited);
+	jr_dev_update_state(dev);
 	mutex_unlock(&dev->lock);
+	jr_slots_count(srv, false);
 
 	/* Nobody allocates a slot once dead is seen under slot_lock. */
 	spin_lock(&srv->slot_lock);
@@ -653,12 +904,17 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 	jr_server_fail_sockets(srv);
 
 	mutex_lock(&dev->lock);
-	dev->server = NULL;
-	WRITE_ONCE(dev->releasing, false);
+	dev->engines[engine] = NULL;
+	next = jr_standby_promote(dev, engine);
+	jr_dev_update_state(dev);
 	mutex_unlock(&dev->lock);
 	wake_up_all(&dev->live_wait);
-	pr_info("joyride: netserver detached (epoch %llu); recovering\n",
-		srv->params.epoch);
+	pr_info("joyride: engine %u detached (epoch %llu); %s\n", engine,
+		srv->params.epoch, next ? "a standby takes over" : "recovering");
+	if (next) {
+		jr_engine_started(next);
+		jr_server_put(next);
+	}
 	jr_server_put(srv);
 	return 0;
 }

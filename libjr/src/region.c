@@ -148,6 +148,20 @@ int jr_attach_kernel(const char *path, struct jr_attach *req,
 	return jr_attach_kernel_fd(fd, req, r);
 }
 
+int jr_standby_wait(struct jr_region *r)
+{
+	struct jr_attach a;
+
+	if (ioctl(r->fd, JR_IOC_STANDBY_WAIT, &a) < 0)
+		return -errno;
+	/* The geometry is the attach's; what changes is whom it serves. */
+	r->params.engine = a.engine;
+	r->params.nr_engines = a.nr_engines;
+	r->params.epoch = a.epoch;
+	r->params.flags = a.flags;
+	return 0;
+}
+
 int jr_region_create_local(struct jr_attach *req, struct jr_region *r)
 {
 	void *base;

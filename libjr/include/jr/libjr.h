@@ -73,6 +73,14 @@ int jr_attach_kernel(const char *path, struct jr_attach *req,
  */
 int jr_attach_kernel_fd(int fd, struct jr_attach *req, struct jr_region *r);
 
+/*
+ * Server: a standby (attached with JR_ATTACH_F_STANDBY) sleeps until it
+ * takes a dead engine's place; then r->params says which (engine, epoch,
+ * nr_engines, and JR_ATTACH_F_RECOVERING when a replay follows).
+ * -EINTR on a signal: call again.
+ */
+int jr_standby_wait(struct jr_region *r);
+
 /* Server: listen for user frontends on an AF_UNIX path. */
 int jr_ufront_listen(const char *path);
 

@@ -28,6 +28,13 @@
  *      JR_DGRAM_F_META records (struct jr_dgram_meta) for control messages.
  * 1.2: JR_F_MULTICAST: IPv4 and IPv6 multicast options and group
  *      memberships of a socket (u.sockopt.value carries the interface).
+ * 2.0: engines: several netservers serve one network namespace, each on
+ *      its own file and region with an engine index (jr_attach.engine,
+ *      .nr_engines, from reserved space); standbys (JR_ATTACH_F_STANDBY,
+ *      JR_IOC_STANDBY_WAIT) take a dead engine's index.  Major, because
+ *      the kernel's behaviour changed under unchanged messages: a listener
+ *      is replicated to every engine, a replay goes to the engine of the
+ *      dead one's index.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -478,8 +485,9 @@ struct jr_region_hdr {
  * JR_IOC_STANDBY_WAIT: a standby sleeps (interruptibly) until it serves:
  *                it returns the attach's output again, with engine, epoch,
  *                nr_engines and flags (JR_ATTACH_F_RECOVERING: a replay
- *                follows) of the engine taken over.  ENOTCONN on a file
- *                that is not a standby; EALREADY once promoted.
+ *                follows) of the engine taken over; at once if it has
+ *                taken one already.  EINVAL on a file that did not
+ *                attach as a standby.
  */
 #define JR_IOC_MAGIC		0xB7
 #define JR_IOC_ATTACH		_IOWR(JR_IOC_MAGIC, 0x00, struct jr_attach)
