@@ -22,7 +22,18 @@
  *	starts recovery at once.  With --user the child becomes that user
  *	(groups, gid, uid, no capabilities, no way back) before exec, so the
  *	netserver never runs privileged, not even during DPDK's set-up.
- *   jrctl stats PIDFILE	ask the netserver for statistics (SIGHUP)
+ *
+ *   jrctl supervise --engines E --standby S [OPTIONS] -- jr-netserver ARGS...
+ *	Run a set of engines (Documentation/netserver.md, Engines): E
+ *	processes "ARGS --engine i" (i = 0..E-1, each a DPDK secondary of a
+ *	port keeper that runs apart) and S standbys "ARGS --standby", and
+ *	keep the set whole.  When a process exits, the kernel has already
+ *	done its part (a parked standby took a dead engine's index before
+ *	its parent could hear of the death), so jrctl reads
+ *	/proc/net/joyride_engines and starts "--engine i" for an index
+ *	nobody serves, else a new standby.  These two flags are the only
+ *	words jrctl adds to a command line.
+ *   jrctl stats PIDFILE	ask the netserver(s) for statistics (SIGHUP)
  *   jrctl sockets		list Joyride sockets (/proc/net/joyride)
  */
 #define _GNU_SOURCE
@@ -61,14 +72,26 @@ struct policy {
 	char		*user_name;	/* its passwd entry's name, or NULL */
 	uid_t		uid;
 	gid_t		gid;
+	/* A set of engines (--engines, --standby), or 0 and 0: one process. */
+	unsigned int	engines;
+	unsigned int	standbys;
 };
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_requested;
 static volatile pid_t child;
 
+/* The set's processes: pid, and the index it was started for (-1: standby). */
+#define MAX_MEMBERS	(16 + 64)
+static struct member {
+	volatile pid_t	pid;
+	int		engine;
+} members[MAX_MEMBERS];
+
 static void on_signal(int sig)
 {
+	unsigned int i;
+
 	if (sig == SIGHUP) {
 		hup_requested = 1;
 	} else {
@@ -76,6 +99,9 @@ static void on_signal(int sig)
 	}
 	if (child > 0)
 		kill(child, sig);
+	for (i = 0; i < MAX_MEMBERS; i++)
+		if (members[i].pid > 0)
+			kill(members[i].pid, sig);
 }
 
 static double now_s(void)
@@ -99,6 +125,7 @@ static void describe(int status, char *buf, size_t len)
 
 static void write_pidfile(const char *path, pid_t pid)
 {
+	unsigned int i;
 	FILE *f;
 
 	if (!path)
@@ -108,7 +135,12 @@ static void write_pidfile(const char *path, pid_t pid)
 		fprintf(stderr, "jrctl: pidfile: cannot write %s: %s\n", path, strerror(errno));
 		return;
 	}
-	fprintf(f, "%d\n", (int)pid);
+	/* One pid per line: the netserver's, or every process of the set's. */
+	if (pid > 0)
+		fprintf(f, "%d\n", (int)pid);
+	for (i = 0; i < MAX_MEMBERS; i++)
+		if (members[i].pid > 0)
+			fprintf(f, "%d\n", (int)members[i].pid);
 	fclose(f);
 }
 
@@ -299,23 +331,242 @@ static int supervise(const struct policy *p, char **argv)
 	}
 }
 
+/* ------------------------------------------------------- a set of engines */
+
+/*
+ * Start one process of the set: the command with "--engine i" (engine >=
+ * 0) or "--standby" appended, on a device opened for it alone.
+ */
+static pid_t start_member(const struct policy *p, char **argv, int engine)
+{
+	char index[16], *args[256];
+	int n = 0, dev_fd = -1;
+	pid_t pid;
+
+	while (argv[n] && n < 250) {
+		args[n] = argv[n];
+		n++;
+	}
+	if (engine >= 0) {
+		snprintf(index, sizeof(index), "%d", engine);
+		args[n++] = "--engine";
+		args[n++] = index;
+	} else {
+		args[n++] = "--standby";
+	}
+	args[n] = NULL;
+	if (p->device) {
+		dev_fd = open(p->device, O_RDWR | O_CLOEXEC);
+		if (dev_fd < 0) {
+			fprintf(stderr, "jrctl: device: cannot open %s: %s\n",
+				p->device, strerror(errno));
+			return -1;
+		}
+	}
+	pid = fork();
+	if (pid == 0)
+		run_child(p, dev_fd, args);
+	if (dev_fd >= 0)
+		close(dev_fd);
+	if (pid < 0) {
+		fprintf(stderr, "jrctl: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (engine >= 0)
+		fprintf(stderr, "jrctl: started %s --engine %d (pid %d)\n", argv[0], engine, (int)pid);
+	else
+		fprintf(stderr, "jrctl: started %s --standby (pid %d)\n", argv[0], (int)pid);
+	return pid;
+}
+
+static int add_member(const struct policy *p, char **argv, int engine)
+{
+	unsigned int i;
+	pid_t pid;
+
+	for (i = 0; i < MAX_MEMBERS && members[i].pid > 0; i++)
+		;
+	if (i == MAX_MEMBERS)
+		return -1;
+	pid = start_member(p, argv, engine);
+	if (pid < 0)
+		return -1;
+	members[i].engine = engine;
+	members[i].pid = pid;
+	return 0;
+}
+
+/*
+ * What the kernel says now: which indexes below p->engines nobody serves
+ * (awaited: their engine died and no standby was parked to take them),
+ * and which of our processes serve an index.
+ */
+static int read_engines(unsigned long *awaited, pid_t *serving, unsigned int max)
+{
+	FILE *f = fopen("/proc/net/joyride_engines", "r");
+	char line[256], idx[16], state[32];
+	unsigned int n = 0;
+	int pid;
+
+	*awaited = 0;
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %31s %d", idx, state, &pid) != 3 ||
+		    !isdigit((unsigned char)idx[0]))
+			continue;
+		if (!strcmp(state, "awaited"))
+			*awaited |= 1UL << atoi(idx);
+		else if (n < max)
+			serving[n++] = pid;
+	}
+	fclose(f);
+	return (int)n;
+}
+
+/*
+ * Keep the set whole: each index below p->engines served, p->standbys
+ * processes parked or on their way.  A process that serves an index is an
+ * engine whatever it was started as.
+ */
+static int refill(const struct policy *p, char **argv)
+{
+	pid_t serving[MAX_MEMBERS];
+	unsigned long awaited;
+	unsigned int i, j, standbys = 0;
+	int nserving = read_engines(&awaited, serving, MAX_MEMBERS);
+
+	if (nserving < 0) {
+		fprintf(stderr, "jrctl: /proc/net/joyride_engines: %s (is joyride.ko loaded?)\n",
+			strerror(-nserving));
+		return -1;
+	}
+	for (i = 0; i < p->engines; i++) {
+		bool starting = false;
+
+		if (!(awaited & (1UL << i)))
+			continue;
+		/* Started for it and not attached yet: on its way. */
+		for (j = 0; j < MAX_MEMBERS; j++)
+			starting |= members[j].pid > 0 && members[j].engine == (int)i;
+		if (!starting && add_member(p, argv, i))
+			return -1;
+	}
+	for (j = 0; j < MAX_MEMBERS; j++) {
+		bool engine = members[j].engine >= 0;
+		int k;
+
+		if (members[j].pid <= 0)
+			continue;
+		for (k = 0; k < nserving; k++)
+			engine |= serving[k] == members[j].pid;
+		standbys += !engine;
+	}
+	while (standbys++ < p->standbys)
+		if (add_member(p, argv, -1))
+			return -1;
+	return 0;
+}
+
+static void stop_members(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_MEMBERS; i++)
+		if (members[i].pid > 0)
+			kill(members[i].pid, SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
+static int supervise_set(const struct policy *p, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	double failures_since = now_s();
+	unsigned int failures = 0, delay = p->delay_ms, i;
+	char what[128];
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (i = 0; i < p->engines; i++)
+		if (add_member(p, argv, i))
+			goto fail;
+	for (i = 0; i < p->standbys; i++)
+		if (add_member(p, argv, -1))
+			goto fail;
+	write_pidfile(p->pidfile, 0);
+
+	for (;;) {
+		int status, engine = -2;
+		pid_t pid = waitpid(-1, &status, 0);
+
+		if (pid < 0) {
+			if (errno == EINTR)
+				continue;
+			break;		/* ECHILD: the last one is gone */
+		}
+		for (i = 0; i < MAX_MEMBERS; i++) {
+			if (members[i].pid == pid) {
+				engine = members[i].engine;
+				members[i].pid = 0;
+			}
+		}
+		if (engine == -2)
+			continue;
+		describe(status, what, sizeof(what));
+		if (stop_requested) {
+			fprintf(stderr, "jrctl: pid %d %s\n", (int)pid, what);
+			continue;
+		}
+		if (now_s() - failures_since > p->window_s) {
+			failures = 0;
+			delay = p->delay_ms;
+			failures_since = now_s();
+		}
+		if (++failures > p->max_failures) {
+			fprintf(stderr, "jrctl: pid %d %s; giving up: %u failures within %u s\n",
+				(int)pid, what, failures, p->window_s);
+			goto fail;
+		}
+		fprintf(stderr, "jrctl: pid %d (started as %s) %s; refilling the set in %u ms\n",
+			(int)pid, engine >= 0 ? "an engine" : "a standby", what, delay);
+		usleep(delay * 1000);
+		delay = delay * 2 > p->max_delay_ms ? p->max_delay_ms : delay * 2;
+		if (stop_requested)
+			continue;
+		if (refill(p, argv))
+			goto fail;
+		write_pidfile(p->pidfile, 0);
+	}
+	fprintf(stderr, "jrctl: supervision ends\n");
+	return 0;
+
+fail:
+	stop_members();
+	return 1;
+}
+
 static int stats(const char *pidfile)
 {
 	FILE *f = fopen(pidfile, "r");
-	int pid;
+	int pid, n = 0, failed = 0;
 
-	if (!f || fscanf(f, "%d", &pid) != 1) {
+	while (f && fscanf(f, "%d", &pid) == 1) {
+		n++;
+		if (kill(pid, SIGHUP)) {
+			fprintf(stderr, "jrctl: stats: pid %d: %s\n", pid, strerror(errno));
+			failed = 1;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!n) {
 		fprintf(stderr, "jrctl: stats: cannot read a pid from %s\n", pidfile);
-		if (f)
-			fclose(f);
 		return 1;
 	}
-	fclose(f);
-	if (kill(pid, SIGHUP)) {
-		fprintf(stderr, "jrctl: stats: pid %d: %s\n", pid, strerror(errno));
-		return 1;
-	}
-	return 0;
+	return failed;
 }
 
 static int sockets(void)
@@ -339,6 +590,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: jrctl supervise [OPTIONS] -- jr-netserver ARGS...\n"
+		"       jrctl supervise --engines E --standby S [OPTIONS] -- jr-netserver ARGS...\n"
 		"       jrctl stats PIDFILE\n"
 		"       jrctl sockets\n\n"
 		"supervise options:\n"
@@ -351,7 +603,12 @@ static void usage(FILE *out)
 		"                      to the command as descriptor 3; the command says so\n"
 		"                      itself: jr-netserver --device-fd 3\n"
 		"  --user NAME         run the command as this user (name or uid), without\n"
-		"                      capabilities and unable to regain them\n\n"
+		"                      capabilities and unable to regain them\n"
+		"  --engines E         run E engines: the command with --engine 0..E-1\n"
+		"  --standby S         and S standbys (the command with --standby) that take\n"
+		"                      a dead engine's place; jrctl then starts a new standby\n"
+		"                      (the engines are DPDK secondaries of a port keeper,\n"
+		"                      jr-netserver --keeper, run apart)\n\n"
 		"Example, as root: an unprivileged netserver on a device opened for it\n"
 		"  jrctl supervise --device /dev/joyride --user joyride -- \\\n"
 		"      jr-netserver --device-fd 3 --eal \"...\" --ip 198.18.0.2/24\n");
@@ -380,6 +637,8 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "device", required_argument, NULL, 'e' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "engines", required_argument, NULL, 'E' },
+		{ "standby", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -411,6 +670,8 @@ int main(int argc, char **argv)
 		case 'p': p.pidfile = optarg; break;
 		case 'e': p.device = optarg; break;
 		case 'u': if (resolve_user(&p, optarg)) return 2; break;
+		case 'E': if (parse_uint("engines", optarg, &p.engines)) return 2; break;
+		case 'S': if (parse_uint("standby", optarg, &p.standbys)) return 2; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -419,5 +680,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jrctl: supervise: no command given after --\n");
 		return 2;
 	}
+	if (p.engines > 16 || p.standbys > 64 || (p.standbys && !p.engines)) {
+		fprintf(stderr, "jrctl: engines: --engines is 1..16 and --standby 0..64, and standbys need engines (got %u and %u)\n",
+			p.engines, p.standbys);
+		return 2;
+	}
+	if (p.engines)
+		return supervise_set(&p, argv + optind);
 	return supervise(&p, argv + optind);
 }

@@ -83,4 +83,26 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	echo "jrctl: --user case skipped (needs root)"
 fi
+# 7. A set of engines: --engines 2 --standby 1 starts the command three
+#    times with --engine 0, --engine 1 and --standby (the only words jrctl
+#    adds), all in the pidfile, and SIGTERM stops them all.  Refilling
+#    after a death reads /proc/net/joyride_engines: the guest's engine
+#    tests cover it.
+"$jrctl" supervise --engines 2 --standby 1 --pidfile "$tmp/pid7" -- \
+	sh -c 'echo "$*" >> "$0"; exec sleep 30' "$tmp/runs7" 2> "$tmp/log7" &
+sup=$!
+for _ in $(seq 100); do [ "$(wc -l < "$tmp/runs7" 2>/dev/null)" = 3 ] && break; sleep 0.05; done
+[ "$(sort "$tmp/runs7" | tr '\n' ,)" = "--engine 0,--engine 1,--standby," ] ||
+	fail "--engines: ran: $(cat "$tmp/runs7" 2>/dev/null)"
+[ "$(wc -l < "$tmp/pid7")" -eq 3 ] || fail "--engines: pidfile: $(cat "$tmp/pid7")"
+kill -TERM "$sup"
+wait "$sup" || fail "--engines: SIGTERM ended supervision with an error: $(cat "$tmp/log7")"
+while read -r pid; do
+	kill -0 "$pid" 2>/dev/null && fail "--engines: pid $pid still running after SIGTERM"
+done < "$tmp/pid7"
+rc=0
+"$jrctl" supervise --standby 1 -- true 2> "$tmp/log7" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "^jrctl: engines: " "$tmp/log7" ||
+	fail "--standby without --engines: status $rc: $(cat "$tmp/log7")"
+
 echo "jrctl: all cases passed"
