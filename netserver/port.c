@@ -618,8 +618,13 @@ static int ns_port_stack_init(struct ns_engine *eng)
 	netif_set_link_up(&port->netif);
 	/* Announce ourselves so peers learn the MAC without asking. */
 	etharp_gratuitous(&port->netif);
-	ns_info("port %u queue %u/%u up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads tx-csum ip %s l4 %s, tso %s, rx-csum %s, lro %s, rx interrupt %s",
-		port->id, port->queue, port->nr_queues, inet_ntoa(cfg->ip), cfg->prefix,
+	char queue[32] = "";
+
+	/* "port N up:" as ever for the single netserver: tests look for it. */
+	if (port->keeper)
+		snprintf(queue, sizeof(queue), " queue %u of %u", port->queue, port->nr_queues);
+	ns_info("port %u%s up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads tx-csum ip %s l4 %s, tso %s, rx-csum %s, lro %s, rx interrupt %s",
+		port->id, queue, inet_ntoa(cfg->ip), cfg->prefix,
 		port->netif.hwaddr[0], port->netif.hwaddr[1], port->netif.hwaddr[2],
 		port->netif.hwaddr[3], port->netif.hwaddr[4], port->netif.hwaddr[5],
 		port->tx_csum_ip ? "on" : "off", port->tx_csum_l4 ? "on" : "off",
