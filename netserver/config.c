@@ -407,15 +407,6 @@ static int set_log_level(struct ns_config *cfg, const char *name, const char *va
 }
 
 static const struct ns_option ns_options[] = {
-	{ "keeper", NULL, set_keeper,
-	  "be the port keeper: DPDK primary that owns the port for engines "
-	  "(no stack, no frontends)" },
-	{ "queues", "N", set_queues,
-	  "keeper: RX/TX queue pairs, one per engine, RSS over TCP (default 1)" },
-	{ "engine", "K", set_engine,
-	  "be engine K: DPDK secondary of a keeper, serving queue K as engine K" },
-	{ "standby", NULL, set_standby,
-	  "be a standby: DPDK secondary of a keeper that takes over a dead engine" },
 	{ "eal", "ARGS", set_eal,
 	  "DPDK EAL arguments, blank-separated (e.g. \"--no-huge -m 512 --vdev net_tap0\")" },
 	{ "port", "N", set_port, "DPDK port id to drive (default 0)" },
@@ -445,6 +436,15 @@ static const struct ns_option ns_options[] = {
 	{ "user", "NAME", set_user, "user to run as after set-up" },
 	{ "allow-root", NULL, set_allow_root, "keep running as root" },
 	{ "log-level", "LEVEL", set_log_level, "error, warn, info (default), debug" },
+	{ "keeper", NULL, set_keeper,
+	  "be the port keeper: DPDK primary that owns the port for engines "
+	  "(no stack, no frontends)" },
+	{ "queues", "N", set_queues,
+	  "keeper: RX/TX queue pairs, one per engine, RSS over TCP (default 1)" },
+	{ "engine", "K", set_engine,
+	  "be engine K: DPDK secondary of a keeper, serving queue K as engine K" },
+	{ "standby", NULL, set_standby,
+	  "be a standby: DPDK secondary of a keeper that takes over a dead engine" },
 };
 
 #define NS_NR_OPTIONS (sizeof(ns_options) / sizeof(ns_options[0]))

@@ -161,7 +161,10 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 		       cfg->mode == NS_MODE_STANDBY ? " as a standby" : "", strerror(-err));
 		if (err == -EBUSY)
 			ns_err("engine %u of this network namespace is served already "
-			       "(another jr-netserver; give another --engine)", req.engine);
+			       "(another jr-netserver; give another --engine), or this "
+			       "joyride.ko serves one engine per namespace", req.engine);
+		if (err == -EINVAL && cfg->mode == NS_MODE_STANDBY)
+			ns_err("this joyride.ko takes no standbys (JR_ATTACH_F_STANDBY)");
 		if (err == -EPERM)
 			ns_err("the kernel lets only a device file opened with "
 			       "CAP_NET_ADMIN attach (Documentation/operations.md)");

@@ -115,7 +115,7 @@ static int drop_privileges(const struct ns_config *cfg)
  * queue.  Everything slow (EAL, the kernel attach and its region) is done
  * already; what remains is lookups and lwIP's interface.
  */
-static int standby_take_over(struct ns_engine *eng)
+static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
 {
 	struct ns_keeper_info *ki = eng->port.keeper;
 	struct jr_attach att;
@@ -131,18 +131,17 @@ static int standby_take_over(struct ns_engine *eng)
 	if (engine < 0)
 		return engine;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*handover = t0;
 	reclaimed = ns_keeper_reclaim_caches(ki, (unsigned int)engine);
 	if (ns_keeper_claim(ki, (unsigned int)engine, true) ||
 	    ns_port_take_queue(eng, (unsigned int)engine))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns_info("standby: serving engine %u (of %u), epoch %llu%s, %.2f ms after the kernel's "
-		"hand-over; %u mbufs the dead engine's caches held went back to the pools",
+	ns_info("standby: took engine %u (of %u), epoch %llu%s, in %.2f ms; %u mbufs the "
+		"dead engine's caches held went back to the pools",
 		engine, att.nr_engines, (unsigned long long)att.epoch,
 		att.flags & JR_ATTACH_F_RECOVERING ? ", replay follows" : "",
 		(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, reclaimed);
-	printf("jr-netserver: serving engine %d\n", engine);
-	fflush(stdout);
 	return 0;
 }
 
@@ -158,7 +157,7 @@ int main(int argc, char **argv)
 {
 	static struct ns_engine eng;
 	/* Start-up phases, for the log: recovery waits for all of them. */
-	struct timespec t0;
+	struct timespec t0, handover;
 	double t_port, t_engine, t_attach;
 	struct ns_config cfg;
 	char *eal_argv[NS_MAX_EAL_ARGS];
@@ -196,7 +195,7 @@ int main(int argc, char **argv)
 		goto out_engine;
 	t_attach = ms_since(&t0);
 	if (cfg.mode == NS_MODE_STANDBY) {
-		ret = standby_take_over(&eng);
+		ret = standby_take_over(&eng, &handover);
 		if (ret == -EINTR) {
 			status = EXIT_SUCCESS;	/* asked to stop while parked */
 			goto out_engine;
@@ -219,8 +218,14 @@ int main(int argc, char **argv)
 
 	ns_info("serving (poll %s, idle %u us)",
 		cfg.poll == NS_POLL_BUSY ? "busy" : "adaptive", cfg.idle_us);
-	if (cfg.mode == NS_MODE_STANDBY)
-		goto run;	/* its ready line came when it parked */
+	if (cfg.mode == NS_MODE_STANDBY) {
+		/* Its ready line came when it parked. */
+		ns_info("standby: serving engine %u, %.2f ms after the kernel's hand-over",
+			eng.port.queue, ms_since(&handover));
+		printf("jr-netserver: serving engine %u\n", eng.port.queue);
+		fflush(stdout);
+		goto run;
+	}
 	ns_info("start-up: %.0f ms: DPDK and the port %.0f, lwIP and the rings %.0f, attach %.0f, the rest %.0f",
 		ms_since(&t0), t_port, t_engine - t_port, t_attach - t_engine,
 		ms_since(&t0) - t_attach);
