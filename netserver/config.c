@@ -55,6 +55,8 @@ void ns_config_defaults(struct ns_config *cfg)
 	cfg->idle_us = 200;
 	cfg->offloads = NS_OFFLOAD_DEFAULT;
 	cfg->log_level = NS_LOG_INFO;
+	cfg->mode = NS_MODE_SINGLE;
+	cfg->queues = 1;
 }
 
 typedef int (*ns_setter)(struct ns_config *cfg, const char *name,
@@ -327,6 +329,55 @@ static int set_offloads(struct ns_config *cfg, const char *name, const char *val
 	return 0;
 }
 
+/*
+ * The modes exclude each other; the last one given would silently win, so
+ * a second one is an error naming both.
+ */
+static int set_mode(struct ns_config *cfg, const char *name, enum ns_mode mode)
+{
+	static const char *const names[] = { "", "keeper", "engine", "standby" };
+
+	if (cfg->mode != NS_MODE_SINGLE && cfg->mode != mode) {
+		fprintf(stderr, "jr-netserver: %s: not with --%s (a process is one of "
+			"--keeper, --engine K, --standby)\n", name, names[cfg->mode]);
+		return -1;
+	}
+	cfg->mode = mode;
+	return 0;
+}
+
+static int set_keeper(struct ns_config *cfg, const char *name, const char *value)
+{
+	(void)value;
+	return set_mode(cfg, name, NS_MODE_KEEPER);
+}
+
+static int set_standby(struct ns_config *cfg, const char *name, const char *value)
+{
+	(void)value;
+	return set_mode(cfg, name, NS_MODE_STANDBY);
+}
+
+static int set_engine(struct ns_config *cfg, const char *name, const char *value)
+{
+	uint32_t v;
+
+	if (parse_u32(value, 0, JR_MAX_ENGINES - 1, &v))
+		return bad(name, value, "an engine index from 0 to 15 (JR_MAX_ENGINES - 1)");
+	cfg->engine = (uint16_t)v;
+	return set_mode(cfg, name, NS_MODE_ENGINE);
+}
+
+static int set_queues(struct ns_config *cfg, const char *name, const char *value)
+{
+	uint32_t v;
+
+	if (parse_u32(value, 1, JR_MAX_ENGINES, &v))
+		return bad(name, value, "a queue count from 1 to 16 (JR_MAX_ENGINES)");
+	cfg->queues = (uint16_t)v;
+	return 0;
+}
+
 static int set_user(struct ns_config *cfg, const char *name, const char *value)
 {
 	if (!value[0])
@@ -385,6 +436,15 @@ static const struct ns_option ns_options[] = {
 	{ "user", "NAME", set_user, "user to run as after set-up" },
 	{ "allow-root", NULL, set_allow_root, "keep running as root" },
 	{ "log-level", "LEVEL", set_log_level, "error, warn, info (default), debug" },
+	{ "keeper", NULL, set_keeper,
+	  "be the port keeper: DPDK primary that owns the port for engines "
+	  "(no stack, no frontends)" },
+	{ "queues", "N", set_queues,
+	  "keeper: RX/TX queue pairs, one per engine, RSS over TCP (default 1)" },
+	{ "engine", "K", set_engine,
+	  "be engine K: DPDK secondary of a keeper, serving queue K as engine K" },
+	{ "standby", NULL, set_standby,
+	  "be a standby: DPDK secondary of a keeper that takes over a dead engine" },
 };
 
 #define NS_NR_OPTIONS (sizeof(ns_options) / sizeof(ns_options[0]))
@@ -414,7 +474,8 @@ static void usage(FILE *out)
 		"  %-28s %s\n  %-28s %s\n  %-28s %s\n\n"
 		"Every option can also be set in the config file as \"name = value\"\n"
 		"(flags as \"name = true\"); the command line wins.  At least one of\n"
-		"--device (or --device-fd) and --listen is required.  SIGHUP prints\n"
+		"--device (or --device-fd) and --listen is required, except with\n"
+		"--keeper, which takes neither.  SIGHUP prints\n"
 		"statistics; SIGINT/SIGTERM close connections and detach.\n"
 		"See Documentation/netserver.md.\n",
 		"--config FILE", "read settings from FILE first",
@@ -565,6 +626,31 @@ int ns_config_parse(struct ns_config *cfg, int argc, char **argv)
 			argv[optind]);
 		return -1;
 	}
+	if (cfg->queues != 1 && cfg->mode != NS_MODE_KEEPER) {
+		fprintf(stderr, "jr-netserver: queues: only with --keeper (an engine uses "
+			"the queue of its index, --engine K)\n");
+		return -1;
+	}
+	if (cfg->mode == NS_MODE_KEEPER) {
+		/* The keeper has no stack and attaches to nothing. */
+		if (ns_config_kernel(cfg) || cfg->listen || cfg->ip.s_addr) {
+			fprintf(stderr, "jr-netserver: keeper: takes no --device, --device-fd, "
+				"--listen or --ip (give those to each --engine)\n");
+			return -1;
+		}
+		ns_log_level = cfg->log_level;
+		return 0;
+	}
+	if (cfg->mode != NS_MODE_SINGLE && cfg->mac_set) {
+		fprintf(stderr, "jr-netserver: mac: the keeper sets the port's address; "
+			"give --mac to --keeper, not to an engine or standby\n");
+		return -1;
+	}
+	if (cfg->mode == NS_MODE_STANDBY && !ns_config_kernel(cfg)) {
+		fprintf(stderr, "jr-netserver: standby: needs --device or --device-fd "
+			"(the kernel hands it a dead engine)\n");
+		return -1;
+	}
 	if (!cfg->ip.s_addr) {
 		fprintf(stderr, "jr-netserver: ip: required (accepted: A.B.C.D/N)\n");
 		return -1;
@@ -590,13 +676,20 @@ int ns_config_eal_argv(const struct ns_config *cfg, const char *progname,
 	int argc = 0;
 	char *save, *tok;
 
+	bool proc_type = false;
+
 	argv[argc++] = (char *)progname;
-	if (!cfg->eal_args)
-		return argc;
-	snprintf(buf, sizeof(buf), "%s", cfg->eal_args);
-	for (tok = strtok_r(buf, " \t", &save); tok && argc < max - 1;
-	     tok = strtok_r(NULL, " \t", &save))
-		argv[argc++] = tok;
+	if (cfg->eal_args) {
+		snprintf(buf, sizeof(buf), "%s", cfg->eal_args);
+		for (tok = strtok_r(buf, " \t", &save); tok && argc < max - 2;
+		     tok = strtok_r(NULL, " \t", &save)) {
+			proc_type |= !strncmp(tok, "--proc-type", 11);
+			argv[argc++] = tok;
+		}
+	}
+	/* An engine or standby shares the keeper's port and pools. */
+	if (!proc_type && (cfg->mode == NS_MODE_ENGINE || cfg->mode == NS_MODE_STANDBY))
+		argv[argc++] = (char *)"--proc-type=secondary";
 	argv[argc] = NULL;
 	return argc;
 }

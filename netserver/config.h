@@ -35,7 +35,21 @@ enum ns_log_level {
  * it in our tests (Documentation/netserver.md, "Offloads"). */
 #define NS_OFFLOAD_DEFAULT	(NS_OFFLOAD_TX_CSUM | NS_OFFLOAD_TSO | NS_OFFLOAD_RX_CSUM)
 
+/*
+ * What this process is (Documentation/netserver.md, "Engines").  SINGLE is
+ * the one-process netserver: DPDK primary, queue 0, engine 0.
+ */
+enum ns_mode {
+	NS_MODE_SINGLE,
+	NS_MODE_KEEPER,		/* primary: the port and its queues, no stack */
+	NS_MODE_ENGINE,		/* secondary: queue and engine `engine` */
+	NS_MODE_STANDBY,	/* secondary: waits to take a dead engine's */
+};
+
 struct ns_config {
+	enum ns_mode	mode;
+	uint16_t	queues;			/* keeper: queue pairs (1 by default) */
+	uint16_t	engine;			/* engine: its index and queue */
 	/* DPDK */
 	char		*eal_args;		/* one string, split on blanks */
 	uint16_t	port;
@@ -84,7 +98,8 @@ static inline bool ns_config_kernel(const struct ns_config *cfg)
  */
 int ns_config_parse(struct ns_config *cfg, int argc, char **argv);
 
-/* Split cfg->eal_args into argv for rte_eal_init(); argv[0] is progname. */
+/* Split cfg->eal_args into argv for rte_eal_init(); argv[0] is progname.
+ * Engines and standbys get --proc-type=secondary unless the arguments say. */
 int ns_config_eal_argv(const struct ns_config *cfg, const char *progname,
 		       char **argv, int max);
 

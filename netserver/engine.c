@@ -24,12 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
 
 /* As in port.c: DPDK's headers define glibc's struct ip6_hdr. */
 #define ip6_hdr lwip_ip6_hdr
@@ -109,6 +111,11 @@ static void front_add(struct ns_engine *eng, struct ns_front *front)
 	eng->fronts = front;
 }
 
+/*
+ * Attach as today's single netserver (engine 0), as engine K (--engine K),
+ * or as a standby (--standby: the region is made now, the engine index
+ * comes from ns_engine_standby_wait).
+ */
 int ns_engine_attach_kernel(struct ns_engine *eng)
 {
 	struct ns_config *cfg = eng->cfg;
@@ -134,6 +141,10 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	req.sq_entries = cfg->sq_entries;
 	req.cq_entries = cfg->cq_entries;
 	req.flags = JR_ATTACH_F_RECOVER;
+	if (cfg->mode == NS_MODE_ENGINE)
+		req.engine = cfg->engine;
+	else if (cfg->mode == NS_MODE_STANDBY)
+		req.flags |= JR_ATTACH_F_STANDBY;
 	/*
 	 * An inherited descriptor was opened by a privileged launcher: the
 	 * kernel checks CAP_NET_ADMIN of whoever opened the device, so this
@@ -146,19 +157,62 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	if (!err)
 		err = ns_front_setup(front);
 	if (err) {
-		ns_err("%s: cannot attach to %s: %s", setting, what, strerror(-err));
+		ns_err("%s: cannot attach to %s%s: %s", setting, what,
+		       cfg->mode == NS_MODE_STANDBY ? " as a standby" : "", strerror(-err));
+		if (err == -EBUSY)
+			ns_err("engine %u of this network namespace is served already "
+			       "(another jr-netserver; give another --engine), or this "
+			       "joyride.ko serves one engine per namespace", req.engine);
+		if (err == -EINVAL && cfg->mode == NS_MODE_STANDBY)
+			ns_err("this joyride.ko takes no standbys (JR_ATTACH_F_STANDBY)");
 		if (err == -EPERM)
 			ns_err("the kernel lets only a device file opened with "
 			       "CAP_NET_ADMIN attach (Documentation/operations.md)");
 		ns_front_destroy(front);
 		return err;
 	}
-	ns_info("attached to %s: %u slots, %u/%u byte rings, features 0x%llx%s",
-		what, req.nr_slots, req.rx_buf_size, req.tx_buf_size,
+	ns_info("attached to %s%s: %u slots, %u/%u byte rings, features 0x%llx%s",
+		what, cfg->mode == NS_MODE_STANDBY ? " as a standby" : "",
+		req.nr_slots, req.rx_buf_size, req.tx_buf_size,
 		(unsigned long long)req.features,
 		req.flags & JR_ATTACH_F_RECOVERING ? ", recovering" : "");
+	if (cfg->mode != NS_MODE_STANDBY)
+		ns_info("engine %u of %u serving this namespace", req.engine, req.nr_engines);
 	front_add(eng, front);
 	return 0;
+}
+
+/*
+ * A standby sleeps in the kernel until an engine of its namespace dies;
+ * then the kernel has made this region that engine's, and a replay of the
+ * dead engine's sockets follows on the SQ.  Returns the engine index, or
+ * -EINTR if SIGINT/SIGTERM asked us to stop meanwhile.
+ */
+int ns_engine_standby_wait(struct ns_engine *eng, struct jr_attach *out)
+{
+	struct ns_front *front = eng->fronts;
+
+	for (;;) {
+		memset(out, 0, sizeof(*out));
+		if (ioctl(front->region.fd, JR_IOC_STANDBY_WAIT, out) == 0)
+			break;
+		if (errno != EINTR) {
+			ns_err("standby: waiting for an engine to take over failed: %s",
+			       strerror(errno));
+			return -errno;
+		}
+		if (eng->stop)
+			return -EINTR;
+	}
+	if (out->engine >= JR_MAX_ENGINES) {
+		ns_err("standby: the kernel handed over engine %u (at most %u)", out->engine,
+		       JR_MAX_ENGINES - 1);
+		return -EPROTO;
+	}
+	front->region.params.epoch = out->epoch;
+	front->region.params.engine = out->engine;
+	front->region.params.nr_engines = out->nr_engines;
+	return out->engine;
 }
 
 /* What the netserver asks every user frontend for. */
@@ -329,7 +383,9 @@ static bool work_pending(struct ns_engine *eng)
 	for (struct ns_front *f = eng->fronts; f; f = f->next)
 		if (!f->dead && jr_ring_prepare_sleep(&f->region.sq))
 			return true;
-	return rte_eth_rx_queue_count(eng->port.id, 0) > 0;
+	if (eng->port.relay_in && eng->port.queue && rte_ring_count(eng->port.relay_in))
+		return true;
+	return rte_eth_rx_queue_count(eng->port.id, eng->port.queue) > 0;
 }
 
 static void finish_sleep(struct ns_engine *eng)
@@ -457,6 +513,11 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 	struct ns_port *p = &eng->port;
 	unsigned int nr_fronts = 0;
 	uint64_t kicks = 0;
+	char queue[32] = "";
+
+	/* "port N:" as ever for the single netserver: tests look for it. */
+	if (p->keeper)
+		snprintf(queue, sizeof(queue), " queue %u of %u", p->queue, p->nr_queues);
 
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		nr_fronts++;
@@ -464,16 +525,18 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 	}
 	fprintf(out,
 		"jr-netserver statistics\n"
-		"  port %u: rx %llu packets (%llu dropped), tx %llu packets (%llu dropped)\n"
+		"  port %u%s: rx %llu packets (%llu dropped), tx %llu packets (%llu dropped)\n"
 		"  tcp: %llu connections open\n"
 		"  engine: %llu loops, %llu sleeps, %llu wake-ups\n"
 		"  counters: rx_frames=%llu rx_bytes=%llu rx_large=%llu rx_csum_hw=%llu"
 		" rx_csum_bad=%llu tx_frames=%llu tx_bytes=%llu tx_segments=%llu"
 		" tx_busy=%llu tx_queue_full=%llu"
 		" loops=%llu sleeps=%llu kicks=%llu ev_rx=%llu ev_tx_space=%llu"
-		" op_tx=%llu op_rx_space=%llu tx_acks=%llu idle_us=%llu mbufs_free=%u\n"
+		" op_tx=%llu op_rx_space=%llu tx_acks=%llu idle_us=%llu mbufs_free=%u"
+		" relayed_out=%llu relayed_in=%llu relay_full=%llu rss_syn_checked=%llu"
+		" rss_syn_other_queue=%llu rss_ports_tried=%llu\n"
 		"  frontends: %u\n",
-		p->id, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
+		p->id, queue, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
 		(unsigned long long)p->tx_packets, (unsigned long long)p->tx_dropped,
 		(unsigned long long)eng->tcp_conns, (unsigned long long)eng->loops,
 		(unsigned long long)eng->sleeps, (unsigned long long)eng->wakeups,
@@ -486,7 +549,10 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 		(unsigned long long)kicks, (unsigned long long)eng->ev_rx,
 		(unsigned long long)eng->ev_tx_space, (unsigned long long)eng->op_tx,
 		(unsigned long long)eng->op_rx_space, (unsigned long long)eng->tx_acks,
-		(unsigned long long)eng->idle_us, rte_mempool_avail_count(p->pool),
+		(unsigned long long)eng->idle_us, p->pool ? rte_mempool_avail_count(p->pool) : 0,
+		(unsigned long long)p->relayed_out, (unsigned long long)p->relayed_in,
+		(unsigned long long)p->relay_full, (unsigned long long)p->rss_syn_checked,
+		(unsigned long long)p->rss_syn_other_queue, (unsigned long long)p->rss_ports_tried,
 		nr_fronts);
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		struct jr_region *r = &f->region;
@@ -621,7 +687,9 @@ void ns_engine_shutdown(struct ns_engine *eng)
 
 	for (struct ns_front *f = eng->fronts; f; f = f->next)
 		ns_front_shutdown(f);
-	until = now_us() + 100000;
+	/* A standby that never took a queue has no port to poll: queue 0
+	 * would be engine 0's. */
+	until = eng->port.pool ? now_us() + 100000 : 0;
 	while (now_us() < until) {
 		ns_port_poll(eng);
 		sys_check_timeouts();

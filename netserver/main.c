@@ -22,10 +22,12 @@
 
 #include <rte_eal.h>
 
+#include "keeper.h"
 #include "netserver.h"
 
 int ns_engine_init(struct ns_engine *eng);
 int ns_engine_attach_kernel(struct ns_engine *eng);
+int ns_engine_standby_wait(struct ns_engine *eng, struct jr_attach *out);
 void ns_engine_shutdown(struct ns_engine *eng);
 
 static struct ns_engine *signal_engine;
@@ -108,6 +110,41 @@ static int drop_privileges(const struct ns_config *cfg)
 	return 0;
 }
 
+/*
+ * Standby: park in the kernel; when an engine dies, take its index and
+ * queue.  Everything slow (EAL, the kernel attach and its region) is done
+ * already; what remains is lookups and lwIP's interface.
+ */
+static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
+{
+	struct ns_keeper_info *ki = eng->port.keeper;
+	struct jr_attach att;
+	struct timespec t0, t1;
+	unsigned int reclaimed;
+	int engine;
+
+	ns_info("standby: parked; waiting for an engine of this namespace to die");
+	/* Tests wait for this line on stdout: the standby is ready to take over. */
+	printf("jr-netserver: ready\n");
+	fflush(stdout);
+	engine = ns_engine_standby_wait(eng, &att);
+	if (engine < 0)
+		return engine;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	*handover = t0;
+	reclaimed = ns_keeper_reclaim_caches(ki, (unsigned int)engine);
+	if (ns_keeper_claim(ki, (unsigned int)engine, true) ||
+	    ns_port_take_queue(eng, (unsigned int)engine))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns_info("standby: took engine %u (of %u), epoch %llu%s, in %.2f ms; %u mbufs the "
+		"dead engine's caches held went back to the pools",
+		engine, att.nr_engines, (unsigned long long)att.epoch,
+		att.flags & JR_ATTACH_F_RECOVERING ? ", replay follows" : "",
+		(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, reclaimed);
+	return 0;
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t;
@@ -120,11 +157,12 @@ int main(int argc, char **argv)
 {
 	static struct ns_engine eng;
 	/* Start-up phases, for the log: recovery waits for all of them. */
-	struct timespec t0;
+	struct timespec t0, handover;
 	double t_port, t_engine, t_attach;
 	struct ns_config cfg;
 	char *eal_argv[NS_MAX_EAL_ARGS];
 	int eal_argc, ret, status = EXIT_FAILURE;
+	bool claimed = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ns_config_defaults(&cfg);
@@ -132,20 +170,40 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? EXIT_SUCCESS : 2;
 
+	eal_argc = ns_config_eal_argv(&cfg, argv[0], eal_argv, NS_MAX_EAL_ARGS);
+	if (cfg.mode == NS_MODE_KEEPER) {
+		status = ns_keeper_main(&cfg, eal_argc, eal_argv) ? EXIT_FAILURE : EXIT_SUCCESS;
+		ns_config_free(&cfg);
+		return status;
+	}
 	eng.cfg = &cfg;
 	eng.ufront_listen_fd = -1;
 	if (install_signals(&eng))
 		goto out;
-	eal_argc = ns_config_eal_argv(&cfg, argv[0], eal_argv, NS_MAX_EAL_ARGS);
 	if (ns_port_init(&eng, eal_argc, eal_argv))
 		goto out;
 	t_port = ms_since(&t0);
+	if (cfg.mode == NS_MODE_ENGINE) {
+		if (ns_keeper_claim(eng.port.keeper, cfg.engine, false))
+			goto out_port;
+		claimed = true;
+	}
 	if (ns_engine_init(&eng))
 		goto out_port;
 	t_engine = ms_since(&t0);
 	if (ns_config_kernel(&cfg) && ns_engine_attach_kernel(&eng))
 		goto out_engine;
 	t_attach = ms_since(&t0);
+	if (cfg.mode == NS_MODE_STANDBY) {
+		ret = standby_take_over(&eng, &handover);
+		if (ret == -EINTR) {
+			status = EXIT_SUCCESS;	/* asked to stop while parked */
+			goto out_engine;
+		}
+		if (ret)
+			goto out_engine;
+		claimed = true;
+	}
 	if (cfg.listen) {
 		eng.ufront_listen_fd = jr_ufront_listen(cfg.listen);
 		if (eng.ufront_listen_fd < 0) {
@@ -160,12 +218,21 @@ int main(int argc, char **argv)
 
 	ns_info("serving (poll %s, idle %u us)",
 		cfg.poll == NS_POLL_BUSY ? "busy" : "adaptive", cfg.idle_us);
+	if (cfg.mode == NS_MODE_STANDBY) {
+		/* Its ready line came when it parked. */
+		ns_info("standby: serving engine %u, %.2f ms after the kernel's hand-over",
+			eng.port.queue, ms_since(&handover));
+		printf("jr-netserver: serving engine %u\n", eng.port.queue);
+		fflush(stdout);
+		goto run;
+	}
 	ns_info("start-up: %.0f ms: DPDK and the port %.0f, lwIP and the rings %.0f, attach %.0f, the rest %.0f",
 		ms_since(&t0), t_port, t_engine - t_port, t_attach - t_engine,
 		ms_since(&t0) - t_attach);
 	/* Tests wait for this line on stdout. */
 	printf("jr-netserver: ready\n");
 	fflush(stdout);
+run:
 	ns_engine_run(&eng);
 	ns_info("stopping");
 	ns_engine_print_stats(&eng, stdout);
@@ -178,6 +245,8 @@ out_engine:
 		unlink(cfg.listen);
 	}
 out_port:
+	if (claimed)
+		ns_keeper_release(eng.port.keeper, eng.port.queue);
 	ns_port_close(&eng.port);
 out:
 	rte_eal_cleanup();

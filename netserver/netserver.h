@@ -47,8 +47,26 @@ struct ns_tso_open {
 	uint16_t		nr_segs;
 };
 
+struct ns_keeper_info;
+struct rte_ring;
+
 struct ns_port {
 	uint16_t		id;
+	/* The queue pair this engine uses, of nr_queues (1 and 0 without a
+	 * keeper); keeper: the keeper's memzone (NULL without one). */
+	uint16_t		queue;
+	uint16_t		nr_queues;
+	struct ns_keeper_info	*keeper;
+	/* ARP and neighbour discovery arrive on queue 0 only (RSS hashes TCP
+	 * alone): engine 0 copies them to every other engine's relay ring,
+	 * and each engine takes its own ring's (ns_port_poll). */
+	struct rte_ring		*relay_in;
+	struct rte_ring		*relay_out[JR_MAX_ENGINES];
+	/* RSS: the keeper's key and RETA, for source ports whose replies come
+	 * back to this queue (ns_port_rss_mine); reta_size 0: no RSS. */
+	uint8_t			rss_key[64];
+	uint16_t		reta_size;
+	uint16_t		*reta;
 	struct rte_mempool	*pool;
 	struct rte_mempool	*tso_pool;	/* 64 KiB buffers, with TSO */
 	struct netif		netif;
@@ -71,6 +89,12 @@ struct ns_port {
 	uint64_t		rx_large;	/* LRO frames (over one MTU) */
 	uint64_t		rx_csum_hw;	/* L4 checksum vouched by the port */
 	uint64_t		rx_csum_bad;	/* dropped: the port saw a bad sum */
+	uint64_t		relayed_out, relayed_in; /* ARP/ND copies each way */
+	uint64_t		relay_full;	/* copies an engine's ring refused */
+	/* Incoming SYNs whose software RSS hash named another queue: the
+	 * check of ns_port_rss_mine's convention against the NIC's. */
+	uint64_t		rss_syn_checked, rss_syn_other_queue;
+	uint64_t		rss_ports_tried;	/* candidates rejected: wrong queue */
 	/* Multicast MACs of the groups lwIP joined (IGMP and MLD), as the
 	 * port's filter has them; the port also receives all multicast
 	 * where it can (ns_port_init), so a full table loses nothing. */
@@ -84,6 +108,22 @@ struct ns_port {
 };
 
 int ns_port_init(struct ns_engine *eng, int argc, char **argv);
+/* Standby: once the kernel named the engine, serve its queue (and bring
+ * lwIP's interface up on it). */
+int ns_port_take_queue(struct ns_engine *eng, unsigned int queue);
+/* For the keeper: pools and the port's configuration, as ns_port_init
+ * makes them for a single netserver. */
+struct rte_mempool *ns_port_pool_create(const char *name, int socket);
+struct rte_mempool *ns_port_tso_pool_create(const char *name, int socket);
+int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowed,
+		      uint16_t nb_queues, struct rte_mempool *const *pools);
+/*
+ * Whether the NIC delivers the replies of a TCP connection from local
+ * (port lport) to remote (rport) to this engine's queue: always true with
+ * one queue.  Ports in host order.
+ */
+bool ns_port_rss_mine(struct ns_port *port, const ip_addr_t *local, uint16_t lport,
+		      const ip_addr_t *remote, uint16_t rport);
 unsigned int ns_port_poll(struct ns_engine *eng);	/* RX burst into lwIP */
 void ns_port_flush(struct ns_port *port);		/* TX burst */
 void ns_port_retry_output(struct ns_port *port);

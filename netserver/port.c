@@ -33,10 +33,15 @@
 #include <string.h>
 #include <time.h>
 
+#include <rte_arp.h>
 #include <rte_ethdev.h>
+#include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_lcore.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <rte_tcp.h>
+#include <rte_thash.h>
 #include <rte_udp.h>
 
 /* DPDK's headers bring glibc's struct ip6_hdr and lwIP has its own: this
@@ -49,9 +54,12 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
+#include "lwip/ip6_addr.h"
+#include "lwip/ip6.h"
 #include "netif/ethernet.h"
 #undef ip6_hdr
 
+#include "keeper.h"
 #include "netserver.h"
 
 #define NS_NB_MBUFS	16383
@@ -323,7 +331,7 @@ void ns_port_flush(struct ns_port *port)
 	for (unsigned int i = 0; i < port->nr_tx_pending; i++)
 		bytes += port->tx_pending[i]->pkt_len;
 	while (sent < port->nr_tx_pending && tries++ < 4)
-		sent += rte_eth_tx_burst(port->id, 0, port->tx_pending + sent,
+		sent += rte_eth_tx_burst(port->id, port->queue, port->tx_pending + sent,
 					 port->nr_tx_pending - sent);
 	port->tx_packets += sent;
 	port->tx_segments += sent;
@@ -367,6 +375,12 @@ static void ns_port_mc_program(struct ns_port *port)
 
 	if (port->mc_filter_off)
 		return;
+	/* Engines share the port: its filter is the keeper's (all-multicast),
+	 * not one engine's list, which would drop the others' groups. */
+	if (port->keeper) {
+		port->mc_filter_off = true;
+		return;
+	}
 	for (unsigned int i = 0; i < port->nr_mc_macs; i++)
 		memcpy(list[i].addr_bytes, port->mc_macs[i].mac, 6);
 	ret = rte_eth_dev_set_mc_addr_list(port->id, list, port->nr_mc_macs);
@@ -457,7 +471,31 @@ static err_t ns_netif_init(struct netif *netif)
 	return ERR_OK;
 }
 
-static int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowed)
+/* The pools: the private area holds the pbuf_custom lwIP sees per frame. */
+struct rte_mempool *ns_port_pool_create(const char *name, int socket)
+{
+	return rte_pktmbuf_pool_create(name, NS_NB_MBUFS, NS_MBUF_CACHE,
+		RTE_ALIGN(sizeof(struct ns_rx_pbuf), RTE_MBUF_PRIV_ALIGN),
+		RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+}
+
+struct rte_mempool *ns_port_tso_pool_create(const char *name, int socket)
+{
+	return rte_pktmbuf_pool_create(name, NS_TSO_MBUFS, 32, 0, NS_TSO_DATA_ROOM, socket);
+}
+
+/*
+ * RSS hashes TCP only: every other packet (ARP, ICMP, UDP, fragments)
+ * lands on queue 0, the engine that serves UDP and relays ARP/ND.
+ */
+#define NS_RSS_HF	(RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV6_TCP)
+
+/*
+ * Configure the port with nb_queues queue pairs, queue q filling from
+ * pools[q].  Several queues need RSS from the PMD.
+ */
+int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowed,
+		      uint16_t nb_queues, struct rte_mempool *const *pools)
 {
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info info;
@@ -469,6 +507,23 @@ static int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowe
 	ret = rte_eth_dev_info_get(port->id, &info);
 	if (ret)
 		return ret;
+	if (nb_queues > 1) {
+		if (info.max_rx_queues < nb_queues || info.max_tx_queues < nb_queues) {
+			ns_err("queues: port %u (%s) has %u RX and %u TX queues; --queues %u needs as many",
+			       port->id, info.driver_name, info.max_rx_queues,
+			       info.max_tx_queues, nb_queues);
+			return -EINVAL;
+		}
+		if (!(info.flow_type_rss_offloads & NS_RSS_HF)) {
+			ns_err("queues: port %u (%s) offers no RSS over TCP (flow types 0x%llx); "
+			       "--queues %u needs it (give the NIC several queues with RSS, "
+			       "or use --queues 1)", port->id, info.driver_name,
+			       (unsigned long long)info.flow_type_rss_offloads, nb_queues);
+			return -ENOTSUP;
+		}
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = NS_RSS_HF & info.flow_type_rss_offloads;
+	}
 	if (allowed & NS_OFFLOAD_TX_CSUM) {
 		if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
 			conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
@@ -493,7 +548,7 @@ static int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowe
 		conf.rxmode.max_lro_pkt_size = info.max_lro_pkt_size;
 	}
 	conf.intr_conf.rxq = rx_intr;
-	ret = rte_eth_dev_configure(port->id, 1, 1, &conf);
+	ret = rte_eth_dev_configure(port->id, nb_queues, nb_queues, &conf);
 	if (ret)
 		return ret;
 	port->tx_csum_ip = conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
@@ -508,24 +563,155 @@ static int ns_port_configure(struct ns_port *port, bool rx_intr, uint32_t allowe
 	if (ret)
 		return ret;
 	struct rte_eth_rxconf rxconf = info.default_rxconf;
-
-	rxconf.offloads = conf.rxmode.offloads;
-	ret = rte_eth_rx_queue_setup(port->id, 0, nb_rx,
-				     rte_eth_dev_socket_id(port->id), &rxconf, port->pool);
-	if (ret)
-		return ret;
 	struct rte_eth_txconf txconf = info.default_txconf;
 
+	rxconf.offloads = conf.rxmode.offloads;
 	txconf.offloads = conf.txmode.offloads;
-	return rte_eth_tx_queue_setup(port->id, 0, nb_tx,
-				      rte_eth_dev_socket_id(port->id), &txconf);
+	for (uint16_t q = 0; q < nb_queues; q++) {
+		ret = rte_eth_rx_queue_setup(port->id, q, nb_rx, rte_eth_dev_socket_id(port->id),
+					     &rxconf, pools[q]);
+		if (ret)
+			return ret;
+		ret = rte_eth_tx_queue_setup(port->id, q, nb_tx, rte_eth_dev_socket_id(port->id),
+					     &txconf);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * lwIP's interface on the port: the same address in every engine, since
+ * all engines share the port's MAC and IP.
+ */
+static int ns_port_stack_init(struct ns_engine *eng)
+{
+	struct ns_port *port = &eng->port;
+	struct ns_config *cfg = eng->cfg;
+	ip4_addr_t ip, mask, gw;
+
+	lwip_init();
+	ip.addr = cfg->ip.s_addr;
+	mask.addr = cfg->prefix ? htonl(~0U << (32 - cfg->prefix)) : 0;
+	gw.addr = cfg->gateway.s_addr;
+	if (!netif_add(&port->netif, &ip, &mask, &gw, port, ns_netif_init,
+		       ethernet_input)) {
+		ns_err("port: lwIP refused the interface");
+		return -1;
+	}
+	if (cfg->mac_set) {
+		struct rte_ether_addr mac;
+
+		memcpy(mac.addr_bytes, cfg->mac, 6);
+		if (rte_eth_dev_default_mac_addr_set(port->id, &mac))
+			/* Some vdevs cannot change it; receive it anyway. */
+			rte_eth_promiscuous_enable(port->id);
+		memcpy(port->netif.hwaddr, cfg->mac, 6);
+	} else if (port->keeper) {
+		/* What the keeper set (its --mac) or found. */
+		memcpy(port->netif.hwaddr, port->keeper->mac, 6);
+	}
+	netif_set_default(&port->netif);
+	if (ns_ip6_addresses(&port->netif, cfg))
+		return -1;
+	netif_set_up(&port->netif);
+	netif_set_link_up(&port->netif);
+	/* Announce ourselves so peers learn the MAC without asking. */
+	etharp_gratuitous(&port->netif);
+	char queue[32] = "";
+
+	/* "port N up:" as ever for the single netserver: tests look for it. */
+	if (port->keeper)
+		snprintf(queue, sizeof(queue), " queue %u of %u", port->queue, port->nr_queues);
+	ns_info("port %u%s up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads tx-csum ip %s l4 %s, tso %s, rx-csum %s, lro %s, rx interrupt %s",
+		port->id, queue, inet_ntoa(cfg->ip), cfg->prefix,
+		port->netif.hwaddr[0], port->netif.hwaddr[1], port->netif.hwaddr[2],
+		port->netif.hwaddr[3], port->netif.hwaddr[4], port->netif.hwaddr[5],
+		port->tx_csum_ip ? "on" : "off", port->tx_csum_l4 ? "on" : "off",
+		port->tso ? "on" : "off", port->rx_csum ? "on" : "off",
+		port->lro ? "on" : "off", port->rx_intr_fd >= 0 ? "yes" : "no");
+	return 0;
+}
+
+/*
+ * An engine's view of the keeper's port: the pools and relay ring of its
+ * queue and the offloads the keeper configured.  No RX interrupt: its
+ * descriptors are the primary's, so an engine polls (at most
+ * NS_SLEEP_NO_RX_INTR_US between looks when idle, engine.c).
+ */
+static int ns_port_use_queue(struct ns_port *port, unsigned int queue)
+{
+	struct ns_keeper_info *ki = port->keeper;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	if (queue >= ki->nr_queues) {
+		ns_err("engine: %u: the keeper's port has %u queue%s (engines 0 to %u; "
+		       "start the keeper with more --queues)", queue, ki->nr_queues,
+		       ki->nr_queues == 1 ? "" : "s", ki->nr_queues - 1);
+		return -1;
+	}
+	port->queue = (uint16_t)queue;
+	snprintf(name, sizeof(name), NS_KEEPER_POOL_FMT, queue);
+	port->pool = rte_mempool_lookup(name);
+	if (port->tso) {
+		snprintf(name, sizeof(name), NS_KEEPER_TSO_FMT, queue);
+		port->tso_pool = rte_mempool_lookup(name);
+		/* Segments still go out, one frame each. */
+		port->tso = port->tso_pool != NULL;
+	}
+	snprintf(name, sizeof(name), NS_KEEPER_RELAY_FMT, queue);
+	port->relay_in = rte_ring_lookup(name);
+	if (!port->pool || !port->relay_in) {
+		ns_err("engine: %u: the keeper's pool or relay ring for queue %u is missing "
+		       "(a keeper of another version?)", queue, queue);
+		return -1;
+	}
+	if (queue == 0) {
+		for (unsigned int k = 1; k < ki->nr_queues; k++) {
+			snprintf(name, sizeof(name), NS_KEEPER_RELAY_FMT, k);
+			port->relay_out[k] = rte_ring_lookup(name);
+		}
+	}
+	return 0;
+}
+
+/* Engine and standby: the keeper's port, as it configured it. */
+static int ns_port_from_keeper(struct ns_port *port)
+{
+	struct ns_keeper_info *ki = ns_keeper_lookup();
+
+	if (!ki)
+		return -1;
+	port->keeper = ki;
+	port->id = ki->port_id;
+	port->nr_queues = ki->nr_queues;
+	port->tx_csum_ip = ki->tx_csum_ip;
+	port->tx_csum_l4 = ki->tx_csum_l4;
+	port->tso = ki->tso;
+	port->rx_csum = ki->rx_csum;
+	port->lro = ki->lro;
+	port->reta_size = ki->nr_queues > 1 ? ki->reta_size : 0;
+	port->reta = ki->reta;
+	memcpy(port->rss_key, ki->rss_key, sizeof(port->rss_key));
+	if (!rte_eth_dev_is_valid_port(port->id)) {
+		ns_err("engine: the keeper's port %u is not visible here (check --eal: "
+		       "the same --file-prefix as the keeper's, and its -a)", port->id);
+		return -1;
+	}
+	return 0;
+}
+
+int ns_port_take_queue(struct ns_engine *eng, unsigned int queue)
+{
+	if (ns_port_use_queue(&eng->port, queue))
+		return -1;
+	return ns_port_stack_init(eng);
 }
 
 int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 {
 	struct ns_port *port = &eng->port;
 	struct ns_config *cfg = eng->cfg;
-	ip4_addr_t ip, mask, gw;
 	bool rx_intr = true;
 	int ret;
 
@@ -534,40 +720,48 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
-		ns_err("eal: rte_eal_init failed: %s", rte_strerror(rte_errno));
+		ns_err("eal: rte_eal_init failed: %s%s", rte_strerror(rte_errno),
+		       cfg->mode == NS_MODE_SINGLE ? "" :
+		       " (an engine or standby needs a running keeper and its --file-prefix)");
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns_info("eal: initialised in %ld ms", (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-						     (t1.tv_nsec - t0.tv_nsec) / 1000000));
-	port->id = cfg->port;
+	ns_info("eal: initialised in %ld ms (lcore %u)",
+		(long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+		rte_lcore_id());
 	port->rx_intr_fd = -1;
+	port->nr_queues = 1;
+	if (cfg->mode == NS_MODE_ENGINE) {
+		if (ns_port_from_keeper(port) || ns_port_use_queue(port, cfg->engine))
+			return -1;
+		return ns_port_stack_init(eng);
+	}
+	if (cfg->mode == NS_MODE_STANDBY)
+		return ns_port_from_keeper(port);	/* the queue comes later */
+
+	port->id = cfg->port;
 	if (!rte_eth_dev_is_valid_port(port->id)) {
 		ns_err("port: no DPDK port %u (ports available: %u; check --eal)",
 		       port->id, rte_eth_dev_count_avail());
 		return -1;
 	}
-	/* The private area holds the pbuf_custom lwIP sees for each frame. */
-	port->pool = rte_pktmbuf_pool_create("jr_mbufs", NS_NB_MBUFS, NS_MBUF_CACHE,
-		RTE_ALIGN(sizeof(struct ns_rx_pbuf), RTE_MBUF_PRIV_ALIGN),
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port->id));
+	port->pool = ns_port_pool_create("jr_mbufs", rte_eth_dev_socket_id(port->id));
 	if (!port->pool) {
 		ns_err("port: cannot create the mbuf pool: %s", rte_strerror(rte_errno));
 		return -1;
 	}
-	ret = ns_port_configure(port, rx_intr, cfg->offloads);
+	ret = ns_port_configure(port, rx_intr, cfg->offloads, 1, &port->pool);
 	if (ret) {
 		/* Not every PMD has RX interrupts; poll-only still works. */
 		rx_intr = false;
-		ret = ns_port_configure(port, rx_intr, cfg->offloads);
+		ret = ns_port_configure(port, rx_intr, cfg->offloads, 1, &port->pool);
 	}
 	if (ret) {
 		ns_err("port: cannot configure port %u: %s", port->id, rte_strerror(-ret));
 		return -1;
 	}
 	if (port->tso) {
-		port->tso_pool = rte_pktmbuf_pool_create("jr_tso", NS_TSO_MBUFS, 32, 0,
-			NS_TSO_DATA_ROOM, rte_eth_dev_socket_id(port->id));
+		port->tso_pool = ns_port_tso_pool_create("jr_tso", rte_eth_dev_socket_id(port->id));
 		if (!port->tso_pool) {
 			/* Segments still go out, one frame each. */
 			ns_warn("port: no memory for TSO buffers (%s); TSO off",
@@ -589,40 +783,7 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 		       port->id);
 	if (rx_intr && rte_eth_dev_rx_intr_ctl_q_get_fd(port->id, 0) >= 0)
 		port->rx_intr_fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port->id, 0);
-
-	lwip_init();
-	ip.addr = cfg->ip.s_addr;
-	mask.addr = cfg->prefix ? htonl(~0U << (32 - cfg->prefix)) : 0;
-	gw.addr = cfg->gateway.s_addr;
-	if (!netif_add(&port->netif, &ip, &mask, &gw, port, ns_netif_init,
-		       ethernet_input)) {
-		ns_err("port: lwIP refused the interface");
-		return -1;
-	}
-	if (cfg->mac_set) {
-		struct rte_ether_addr mac;
-
-		memcpy(mac.addr_bytes, cfg->mac, 6);
-		if (rte_eth_dev_default_mac_addr_set(port->id, &mac))
-			/* Some vdevs cannot change it; receive it anyway. */
-			rte_eth_promiscuous_enable(port->id);
-		memcpy(port->netif.hwaddr, cfg->mac, 6);
-	}
-	netif_set_default(&port->netif);
-	if (ns_ip6_addresses(&port->netif, cfg))
-		return -1;
-	netif_set_up(&port->netif);
-	netif_set_link_up(&port->netif);
-	/* Announce ourselves so peers learn the MAC without asking. */
-	etharp_gratuitous(&port->netif);
-	ns_info("port %u up: %s/%u mac %02x:%02x:%02x:%02x:%02x:%02x, offloads tx-csum ip %s l4 %s, tso %s, rx-csum %s, lro %s, rx interrupt %s",
-		port->id, inet_ntoa(cfg->ip), cfg->prefix,
-		port->netif.hwaddr[0], port->netif.hwaddr[1], port->netif.hwaddr[2],
-		port->netif.hwaddr[3], port->netif.hwaddr[4], port->netif.hwaddr[5],
-		port->tx_csum_ip ? "on" : "off", port->tx_csum_l4 ? "on" : "off",
-		port->tso ? "on" : "off", port->rx_csum ? "on" : "off",
-		port->lro ? "on" : "off", port->rx_intr_fd >= 0 ? "yes" : "no");
-	return 0;
+	return ns_port_stack_init(eng);
 }
 
 /*
@@ -662,58 +823,156 @@ static struct pbuf *ns_rx_pbuf(struct rte_mbuf *m)
 	return head;
 }
 
+/*
+ * ARP, and ICMPv6 neighbour discovery (router solicitation to redirect,
+ * types 133-137, right after a fixed header as RFC 4861 sends them): what
+ * every engine's lwIP must see to resolve neighbours, though only queue 0
+ * receives it.
+ */
+static bool ns_is_neighbour_msg(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv6_hdr *ip6;
+	const struct rte_icmp_hdr *icmp;
+
+	if (m->data_len < sizeof(*eth))
+		return false;
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		return true;
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) ||
+	    m->data_len < sizeof(*eth) + sizeof(*ip6) + sizeof(*icmp))
+		return false;
+	ip6 = (const struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (const struct rte_icmp_hdr *)(ip6 + 1);
+	return ip6->proto == IPPROTO_ICMPV6 && icmp->icmp_type >= 133 && icmp->icmp_type <= 137;
+}
+
+/* Engine 0: a copy of m for every other engine (before lwIP has it). */
+static void ns_port_relay(struct ns_port *port, struct rte_mbuf *m)
+{
+	for (unsigned int k = 1; k < port->nr_queues; k++) {
+		struct rte_mbuf *c;
+
+		if (!port->relay_out[k])
+			continue;
+		c = rte_pktmbuf_copy(m, port->pool, 0, UINT32_MAX);
+		if (!c) {
+			port->relay_full++;
+			continue;
+		}
+		if (rte_ring_enqueue(port->relay_out[k], c)) {
+			/* That engine is gone or behind; it asks again. */
+			rte_pktmbuf_free(c);
+			port->relay_full++;
+			continue;
+		}
+		port->relayed_out++;
+	}
+}
+
+/*
+ * Incoming SYN: does our software hash put it on the queue the NIC did?
+ * Counted only, as the evidence that the ports ns_port_rss_mine picks
+ * get their replies here.
+ */
+static void ns_port_rss_check(struct ns_port *port, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
+	const struct rte_tcp_hdr *tcp;
+	ip_addr_t local, remote;
+
+	if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    m->data_len < sizeof(*eth) + sizeof(*ip) + sizeof(*tcp) ||
+	    ip->next_proto_id != IPPROTO_TCP || ip->version_ihl != 0x45)
+		return;
+	tcp = (const struct rte_tcp_hdr *)(ip + 1);
+	if ((tcp->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) != RTE_TCP_SYN_FLAG)
+		return;
+	ip_addr_set_ip4_u32_val(local, ip->dst_addr);
+	ip_addr_set_ip4_u32_val(remote, ip->src_addr);
+	port->rss_syn_checked++;
+	if (!ns_port_rss_mine(port, &local, rte_be_to_cpu_16(tcp->dst_port), &remote,
+			      rte_be_to_cpu_16(tcp->src_port))) {
+		if (!port->rss_syn_other_queue++)
+			ns_warn("rss: a SYN arrived on queue %u that the software hash sends "
+				"elsewhere: source ports picked for this queue may not get "
+				"their replies here", port->queue);
+	}
+}
+
+/* One received frame (or relayed copy) into lwIP. */
+static void ns_port_input(struct ns_port *port, struct rte_mbuf *m)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	uint16_t skip = 0;
+	struct pbuf *p;
+	err_t err;
+
+	if (port->rx_csum) {
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
+			rte_pktmbuf_free(m);
+			port->rx_csum_bad++;
+			port->rx_dropped++;
+			return;
+		}
+		/* GOOD: verified; NONE: a partial sum from a local sender,
+		 * whose data no wire has touched (virtio's NEEDS_CSUM). */
+		if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
+			skip |= NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
+		if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+			skip |= NETIF_CHECKSUM_CHECK_IP;
+	}
+	port->rx_bytes += m->pkt_len;
+	if (m->pkt_len > RTE_ETHER_MAX_LEN)
+		port->rx_large++;
+	p = ns_rx_pbuf(m);
+	if (!p) {
+		port->rx_dropped++;
+		return;
+	}
+	/* lwIP handles the frame before input() returns: the relaxed
+	 * checks apply to this frame only. */
+	if (skip) {
+		port->rx_csum_hw++;
+		NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags & ~skip);
+	}
+	err = port->netif.input(p, &port->netif);
+	if (skip)
+		NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags);
+	if (err != ERR_OK) {
+		pbuf_free(p);
+		port->rx_dropped++;
+	}
+}
+
 unsigned int ns_port_poll(struct ns_engine *eng)
 {
 	struct ns_port *port = &eng->port;
 	struct rte_mbuf *pkts[NS_BURST];
-	uint16_t n = rte_eth_rx_burst(port->id, 0, pkts, NS_BURST);
+	bool relay = port->queue == 0 && port->nr_queues > 1;
+	uint16_t n = rte_eth_rx_burst(port->id, port->queue, pkts, NS_BURST);
+	unsigned int relayed = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-		uint16_t skip = 0;
-		struct pbuf *p;
-		err_t err;
 
 		rte_prefetch0(rte_pktmbuf_mtod(m, void *));
-		if (port->rx_csum) {
-			if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
-				rte_pktmbuf_free(m);
-				port->rx_csum_bad++;
-				port->rx_dropped++;
-				continue;
-			}
-			/* GOOD: verified; NONE: a partial sum from a local sender,
-			 * whose data no wire has touched (virtio's NEEDS_CSUM). */
-			if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD || l4 == RTE_MBUF_F_RX_L4_CKSUM_NONE)
-				skip |= NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
-			if ((m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
-				skip |= NETIF_CHECKSUM_CHECK_IP;
-		}
-		port->rx_bytes += m->pkt_len;
-		if (m->pkt_len > RTE_ETHER_MAX_LEN)
-			port->rx_large++;
-		p = ns_rx_pbuf(m);
-		if (!p) {
-			port->rx_dropped++;
-			continue;
-		}
-		/* lwIP handles the frame before input() returns: the relaxed
-		 * checks apply to this frame only. */
-		if (skip) {
-			port->rx_csum_hw++;
-			NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags & ~skip);
-		}
-		err = port->netif.input(p, &port->netif);
-		if (skip)
-			NETIF_SET_CHECKSUM_CTRL(&port->netif, port->csum_flags);
-		if (err != ERR_OK) {
-			pbuf_free(p);
-			port->rx_dropped++;
-		}
+		if (relay && ns_is_neighbour_msg(m))
+			ns_port_relay(port, m);
+		else if (port->reta_size)
+			ns_port_rss_check(port, m);
+		ns_port_input(port, m);
 	}
 	port->rx_packets += n;
-	return n;
+	/* ARP/ND engine 0 passed on to us. */
+	if (port->relay_in && port->queue != 0) {
+		relayed = rte_ring_dequeue_burst(port->relay_in, (void **)pkts, NS_BURST, NULL);
+		for (unsigned int i = 0; i < relayed; i++)
+			ns_port_input(port, pkts[i]);
+		port->relayed_in += relayed;
+	}
+	return n + relayed;
 }
 
 /*
@@ -746,9 +1005,9 @@ void ns_port_rx_intr(struct ns_port *port, bool enable)
 	if (port->rx_intr_fd < 0)
 		return;
 	if (enable)
-		rte_eth_dev_rx_intr_enable(port->id, 0);
+		rte_eth_dev_rx_intr_enable(port->id, port->queue);
 	else
-		rte_eth_dev_rx_intr_disable(port->id, 0);
+		rte_eth_dev_rx_intr_disable(port->id, port->queue);
 }
 
 void ns_port_close(struct ns_port *port)
@@ -759,6 +1018,52 @@ void ns_port_close(struct ns_port *port)
 		rte_pktmbuf_free(port->tx_pending[i]);
 	port->tx_dropped += port->nr_tx_pending;
 	port->nr_tx_pending = 0;
+	/* An engine leaves the port to the keeper, running for the others. */
+	if (port->keeper)
+		return;
 	rte_eth_dev_stop(port->id);
 	rte_eth_dev_close(port->id);
+}
+
+/*
+ * RSS-aware source ports.  The NIC hashes a received segment's
+ * (source address, destination address, source port, destination port)
+ * with the Toeplitz function and the port's key, and takes the queue from
+ * the RETA at the hash's low bits.  For the replies of our connection the
+ * source is the peer.  rte_softrss() wants the tuple in host order and the
+ * key as the PMD holds it, which is the standard (Microsoft) Toeplitz
+ * convention that virtio's RSS and most NICs follow; ns_port_rss_check()
+ * counts incoming SYNs for which this disagrees with the NIC.
+ */
+bool ns_port_rss_mine(struct ns_port *port, const ip_addr_t *local, uint16_t lport,
+		      const ip_addr_t *remote, uint16_t rport)
+{
+	union rte_thash_tuple t;
+	uint32_t len, hash;
+
+	if (!port->reta_size)
+		return true;
+	memset(&t, 0, sizeof(t));
+	if (IP_IS_V4(remote) && IP_IS_V4(local)) {
+		t.v4.src_addr = rte_be_to_cpu_32(ip_2_ip4(remote)->addr);
+		t.v4.dst_addr = rte_be_to_cpu_32(ip_2_ip4(local)->addr);
+		t.v4.sport = rport;
+		t.v4.dport = lport;
+		len = RTE_THASH_V4_L4_LEN;
+	} else if (IP_IS_V6(remote) && IP_IS_V6(local)) {
+		uint32_t *src = (uint32_t *)t.v6.src_addr, *dst = (uint32_t *)t.v6.dst_addr;
+
+		/* Each 32-bit word in host order, as rte_thash_load_v6_addrs. */
+		for (int i = 0; i < 4; i++) {
+			src[i] = rte_be_to_cpu_32(ip_2_ip6(remote)->addr[i]);
+			dst[i] = rte_be_to_cpu_32(ip_2_ip6(local)->addr[i]);
+		}
+		t.v6.sport = rport;
+		t.v6.dport = lport;
+		len = RTE_THASH_V6_L4_LEN;
+	} else {
+		return true;
+	}
+	hash = rte_softrss((uint32_t *)&t, len, port->rss_key);
+	return port->reta[hash % port->reta_size] == port->queue;
 }

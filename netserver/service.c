@@ -1209,8 +1209,20 @@ static void local_port_range(u16_t *lo, u16_t *hi)
  * every port is taken.  One loop for both protocols: bind() is lwIP's
  * tcp_bind() or udp_bind(), so_options the pcb's.
  */
+/*
+ * With several engines, a connect()'s port must also bring the peer's
+ * replies to this engine's queue (ns_port_rss_mine): the connection the
+ * NIC would steer elsewhere.
+ */
+struct rss_want {
+	struct ns_port		*port;
+	const ip_addr_t		*local, *remote;
+	u16_t			rport;
+};
+
 static err_t bind_ephemeral(void *pcb, u8_t *so_options, const ip_addr_t *ip,
-			    err_t (*bind)(void *pcb, const ip_addr_t *ip, u16_t port))
+			    err_t (*bind)(void *pcb, const ip_addr_t *ip, u16_t port),
+			    const struct rss_want *want)
 {
 	u8_t reuse = *so_options & SOF_REUSEADDR;
 	err_t err = ERR_USE;
@@ -1221,8 +1233,16 @@ static err_t bind_ephemeral(void *pcb, u8_t *so_options, const ip_addr_t *ip,
 	n = (u32_t)(hi - lo) + 1;
 	off = LWIP_RAND() % n;
 	*so_options &= (u8_t)~SOF_REUSEADDR;
-	for (i = 0; i < n && err == ERR_USE; i++)
-		err = bind(pcb, ip, (u16_t)(lo + (off + i) % n));
+	for (i = 0; i < n && err == ERR_USE; i++) {
+		u16_t port = (u16_t)(lo + (off + i) % n);
+
+		if (want && !ns_port_rss_mine(want->port, want->local, port, want->remote,
+					      want->rport)) {
+			want->port->rss_ports_tried++;
+			continue;
+		}
+		err = bind(pcb, ip, port);
+	}
 	*so_options |= reuse;
 	return err;
 }
@@ -1239,12 +1259,52 @@ static err_t udp_bind_any_pcb(void *pcb, const ip_addr_t *ip, u16_t port)
 
 static err_t tcp_bind_ephemeral(struct tcp_pcb *pcb, const ip_addr_t *ip)
 {
-	return bind_ephemeral(pcb, &pcb->so_options, ip, tcp_bind_any_pcb);
+	return bind_ephemeral(pcb, &pcb->so_options, ip, tcp_bind_any_pcb, NULL);
 }
 
 static err_t udp_bind_ephemeral(struct udp_pcb *pcb, const ip_addr_t *ip)
 {
-	return bind_ephemeral(pcb, &pcb->so_options, ip, udp_bind_any_pcb);
+	return bind_ephemeral(pcb, &pcb->so_options, ip, udp_bind_any_pcb, NULL);
+}
+
+/*
+ * connect()'s auto-bind, which knows the peer: with several engines, a
+ * port whose replies RSS brings back to this engine.  Not needed for our
+ * own addresses and loopback, which lwIP loops inside the engine.  (A port
+ * chosen by bind(), to 0 or not, was chosen without the peer: nothing can
+ * be done for it, and its replies may reach another engine.)
+ */
+static err_t tcp_bind_ephemeral_to(struct ns_sock *s, const ip_addr_t *dest, u16_t dport)
+{
+	struct ns_port *port = &s->front->eng->port;
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	struct netif *netif = &port->netif;
+	const ip_addr_t *src = &pcb->local_ip;
+	struct rss_want want;
+	ip_addr_t src4;
+
+	if (!port->reta_size || ip_addr_isloopback(dest))
+		return tcp_bind_ephemeral(pcb, &pcb->local_ip);
+	if (IP_IS_V4(dest)) {
+		if (ip4_addr_cmp(ip_2_ip4(dest), netif_ip4_addr(netif)))
+			return tcp_bind_ephemeral(pcb, &pcb->local_ip);
+		if (ip_addr_isany(src) || !IP_IS_V4(src)) {
+			ip_addr_copy_from_ip4(src4, *netif_ip4_addr(netif));
+			src = &src4;
+		}
+	} else {
+		if (netif_get_ip6_addr_match(netif, ip_2_ip6(dest)) >= 0)
+			return tcp_bind_ephemeral(pcb, &pcb->local_ip);
+		if (ip_addr_isany(src) || !IP_IS_V6(src))
+			src = ip6_select_source_address(netif, ip_2_ip6(dest));
+		if (!src)	/* no route: tcp_connect() will say so */
+			return tcp_bind_ephemeral(pcb, &pcb->local_ip);
+	}
+	want.port = port;
+	want.local = src;
+	want.remote = dest;
+	want.rport = dport;
+	return bind_ephemeral(pcb, &pcb->so_options, &pcb->local_ip, tcp_bind_any_pcb, &want);
 }
 
 /*
@@ -2012,7 +2072,7 @@ static int op_connect(struct ns_sock *s, const struct jr_sqe *sqe,
 		return -EINVAL;
 	/* Linux's connect() auto-bind runs out with EADDRNOTAVAIL. */
 	if (!s->pcb.tcp->local_port &&
-	    tcp_bind_ephemeral(s->pcb.tcp, &s->pcb.tcp->local_ip) != ERR_OK)
+	    tcp_bind_ephemeral_to(s, &ip, port) != ERR_OK)
 		return -EADDRNOTAVAIL;
 	err = tcp_connect(s->pcb.tcp, &ip, port, tcp_connected_cb);
 	if (err != ERR_OK)

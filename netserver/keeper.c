@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The port keeper (jr-netserver --keeper) and what engines look up from it.
+ *
+ * The keeper is the DPDK primary: it probes the NIC, creates per queue an
+ * mbuf pool (and a TSO pool) and a relay ring, configures --queues queue
+ * pairs with RSS over TCP, starts the port and publishes the memzone
+ * NS_KEEPER_MZ (keeper.h).  Then it sleeps in sigwaitinfo() until
+ * SIGINT/SIGTERM.  It has no lwIP, attaches to nothing and never touches a
+ * queue after start: with no data path and no untrusted input it has
+ * little reason to crash, so engines can die and be replaced under it
+ * without the port ever being reset.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_memzone.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "keeper.h"
+#include "netserver.h"
+
+struct ns_keeper {
+	struct ns_port		port;		/* id and offload flags only */
+	uint16_t		nr_queues;
+	struct rte_mempool	*pools[JR_MAX_ENGINES];
+	struct rte_mempool	*tso_pools[JR_MAX_ENGINES];
+	struct rte_ring		*relays[JR_MAX_ENGINES];
+	const struct rte_memzone *mz;
+	struct ns_keeper_info	*info;
+	bool			started;
+};
+
+static bool pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* The key and RETA the PMD actually uses, for the engines' source ports. */
+static int keeper_query_rss(struct ns_keeper *k)
+{
+	struct ns_keeper_info *ki = k->info;
+	struct rte_eth_rss_reta_entry64 reta[NS_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	struct rte_eth_rss_conf rc;
+	struct rte_eth_dev_info info;
+	int ret;
+
+	ret = rte_eth_dev_info_get(k->port.id, &info);
+	if (ret)
+		return ret;
+	if (!info.hash_key_size || info.hash_key_size > NS_RSS_KEY_MAX ||
+	    !info.reta_size || info.reta_size > NS_RETA_MAX ||
+	    info.reta_size % RTE_ETH_RETA_GROUP_SIZE) {
+		ns_err("queues: port %u (%s) reports RSS key size %u and RETA size %u; "
+		       "--queues %u needs both (key up to %u bytes, RETA up to %u entries)",
+		       k->port.id, info.driver_name, info.hash_key_size, info.reta_size,
+		       k->nr_queues, NS_RSS_KEY_MAX, NS_RETA_MAX);
+		return -ENOTSUP;
+	}
+	memset(&rc, 0, sizeof(rc));
+	rc.rss_key = ki->rss_key;
+	rc.rss_key_len = NS_RSS_KEY_MAX;
+	ret = rte_eth_dev_rss_hash_conf_get(k->port.id, &rc);
+	if (ret) {
+		ns_err("queues: port %u: cannot read the RSS key: %s (--queues %u needs it)",
+		       k->port.id, rte_strerror(-ret), k->nr_queues);
+		return ret;
+	}
+	memset(reta, 0, sizeof(reta));
+	for (unsigned int i = 0; i < info.reta_size / RTE_ETH_RETA_GROUP_SIZE; i++)
+		reta[i].mask = ~0ULL;
+	ret = rte_eth_dev_rss_reta_query(k->port.id, reta, info.reta_size);
+	if (ret) {
+		ns_err("queues: port %u: cannot read the RSS redirection table: %s "
+		       "(--queues %u needs it)", k->port.id, rte_strerror(-ret), k->nr_queues);
+		return ret;
+	}
+	ki->rss_key_len = info.hash_key_size;
+	ki->rss_hf = rc.rss_hf;
+	ki->reta_size = info.reta_size;
+	for (unsigned int i = 0; i < info.reta_size; i++) {
+		uint16_t q = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+
+		if (q >= k->nr_queues) {
+			ns_err("queues: port %u: RETA entry %u names queue %u of %u", k->port.id,
+			       i, q, k->nr_queues);
+			return -EPROTO;
+		}
+		ki->reta[i] = q;
+	}
+	return 0;
+}
+
+static int keeper_setup(struct ns_keeper *k, const struct ns_config *cfg)
+{
+	struct ns_port *port = &k->port;
+	int socket, ret;
+	char name[RTE_MEMZONE_NAMESIZE];
+
+	port->id = cfg->port;
+	if (!rte_eth_dev_is_valid_port(port->id)) {
+		ns_err("port: no DPDK port %u (ports available: %u; check --eal)",
+		       port->id, rte_eth_dev_count_avail());
+		return -1;
+	}
+	socket = rte_eth_dev_socket_id(port->id);
+	k->mz = rte_memzone_reserve(NS_KEEPER_MZ, sizeof(*k->info), socket, 0);
+	if (!k->mz) {
+		ns_err("keeper: cannot reserve the memzone %s: %s (another keeper with "
+		       "this --file-prefix?)", NS_KEEPER_MZ, rte_strerror(rte_errno));
+		return -1;
+	}
+	k->info = k->mz->addr;
+	memset(k->info, 0, sizeof(*k->info));
+	for (unsigned int q = 0; q < k->nr_queues; q++) {
+		snprintf(name, sizeof(name), NS_KEEPER_POOL_FMT, q);
+		k->pools[q] = ns_port_pool_create(name, socket);
+		if (!k->pools[q]) {
+			ns_err("port: cannot create the mbuf pool of queue %u: %s (more huge "
+			       "pages, or fewer --queues)", q, rte_strerror(rte_errno));
+			return -1;
+		}
+		snprintf(name, sizeof(name), NS_KEEPER_RELAY_FMT, q);
+		/* One producer (engine 0), one consumer (engine q). */
+		k->relays[q] = rte_ring_create(name, NS_RELAY_RING_SIZE, socket,
+					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (!k->relays[q]) {
+			ns_err("keeper: cannot create the relay ring of queue %u: %s", q,
+			       rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	/* No RX interrupts: their descriptors would be this process's, and
+	 * engines (other processes) poll. */
+	ret = ns_port_configure(port, false, cfg->offloads, k->nr_queues, k->pools);
+	if (ret) {
+		ns_err("port: cannot configure port %u with %u queue%s: %s", port->id,
+		       k->nr_queues, k->nr_queues == 1 ? "" : "s", rte_strerror(-ret));
+		return -1;
+	}
+	for (unsigned int q = 0; port->tso && q < k->nr_queues; q++) {
+		snprintf(name, sizeof(name), NS_KEEPER_TSO_FMT, q);
+		k->tso_pools[q] = ns_port_tso_pool_create(name, socket);
+		if (!k->tso_pools[q]) {
+			/* Segments still go out, one frame each. */
+			ns_warn("port: no memory for TSO buffers of queue %u (%s); TSO off",
+				q, rte_strerror(rte_errno));
+			port->tso = false;
+		}
+	}
+	if (cfg->mac_set) {
+		struct rte_ether_addr mac;
+
+		memcpy(mac.addr_bytes, cfg->mac, 6);
+		if (rte_eth_dev_default_mac_addr_set(port->id, &mac)) {
+			ns_err("mac: port %u cannot change its address; leave --mac out "
+			       "to use its own", port->id);
+			return -1;
+		}
+	}
+	ret = rte_eth_dev_start(port->id);
+	if (ret) {
+		ns_err("port: cannot start port %u: %s", port->id, rte_strerror(-ret));
+		return -1;
+	}
+	k->started = true;
+	/* Multicast (IPv6 neighbour discovery, groups sockets join in any
+	 * engine) arrives on queue 0 whatever the groups: the engines do not
+	 * program the port's filter. */
+	if (rte_eth_allmulticast_enable(port->id))
+		ns_warn("port: %u: all-multicast not supported; multicast groups may be missed",
+			port->id);
+	if (k->nr_queues > 1 && keeper_query_rss(k))
+		return -1;
+	/*
+	 * Starting the port filled the RX rings through this lcore's mempool
+	 * caches; what stayed in them would be stranded, since the keeper
+	 * allocates nothing more.
+	 */
+	for (unsigned int q = 0; q < k->nr_queues; q++)
+		rte_mempool_cache_flush(rte_mempool_default_cache(k->pools[q], rte_lcore_id()),
+					k->pools[q]);
+	return 0;
+}
+
+static void keeper_publish(struct ns_keeper *k)
+{
+	struct ns_keeper_info *ki = k->info;
+	struct rte_ether_addr mac;
+
+	rte_eth_macaddr_get(k->port.id, &mac);
+	ki->magic = NS_KEEPER_MAGIC;
+	ki->version = NS_KEEPER_VERSION;
+	ki->keeper_pid = getpid();
+	ki->port_id = k->port.id;
+	ki->nr_queues = k->nr_queues;
+	memcpy(ki->mac, mac.addr_bytes, 6);
+	ki->tx_csum_ip = k->port.tx_csum_ip;
+	ki->tx_csum_l4 = k->port.tx_csum_l4;
+	ki->tso = k->port.tso;
+	ki->rx_csum = k->port.rx_csum;
+	ki->lro = k->port.lro;
+	/* Engines check ready first: everything above is visible then. */
+	__atomic_store_n(&ki->ready, 1, __ATOMIC_RELEASE);
+}
+
+static void keeper_print_stats(struct ns_keeper *k, FILE *out)
+{
+	struct ns_keeper_info *ki = k->info;
+	struct rte_eth_stats st;
+
+	fprintf(out, "jr-netserver keeper statistics\n");
+	if (rte_eth_stats_get(k->port.id, &st) == 0) {
+		fprintf(out, "  port %u: rx %llu packets (%llu missed, %llu errors, %llu no mbuf), "
+			"tx %llu packets (%llu errors)\n", k->port.id,
+			(unsigned long long)st.ipackets, (unsigned long long)st.imissed,
+			(unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
+			(unsigned long long)st.opackets, (unsigned long long)st.oerrors);
+		for (unsigned int q = 0; q < k->nr_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++)
+			fprintf(out, "  queue %u: rx %llu tx %llu packets, pool %u of %u free, "
+				"relay %u waiting\n", q,
+				(unsigned long long)st.q_ipackets[q],
+				(unsigned long long)st.q_opackets[q],
+				rte_mempool_avail_count(k->pools[q]), k->pools[q]->size,
+				rte_ring_count(k->relays[q]));
+	}
+	for (unsigned int e = 0; e < k->nr_queues; e++) {
+		const struct ns_keeper_engine *ke = &ki->engines[e];
+		int32_t pid = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
+
+		fprintf(out, "  engine %u: %s pid %d lcore %u, %u takeover%s\n", e,
+			!pid ? "none," : pid_alive(pid) ? "served by" : "dead,",
+			pid, ke->lcore, ke->takeovers, ke->takeovers == 1 ? "" : "s");
+	}
+	fflush(out);
+}
+
+static void keeper_teardown(struct ns_keeper *k)
+{
+	if (k->started) {
+		rte_eth_dev_stop(k->port.id);
+		rte_eth_dev_close(k->port.id);
+	}
+	for (unsigned int q = 0; q < k->nr_queues; q++) {
+		struct rte_mbuf *m;
+
+		/* Relayed copies nobody took. */
+		while (k->relays[q] && rte_ring_dequeue(k->relays[q], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(k->relays[q]);
+		rte_mempool_free(k->tso_pools[q]);
+		rte_mempool_free(k->pools[q]);
+	}
+	if (k->mz)
+		rte_memzone_free(k->mz);
+}
+
+int ns_keeper_main(struct ns_config *cfg, int eal_argc, char **eal_argv)
+{
+	static struct ns_keeper k;
+	sigset_t set;
+	int ret, sig;
+
+	/* Signals are taken synchronously: the keeper has nothing else to do. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = rte_eal_init(eal_argc, eal_argv);
+	if (ret < 0) {
+		ns_err("eal: rte_eal_init failed: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		ns_err("keeper: must be the DPDK primary (no --proc-type=secondary in --eal)");
+		rte_eal_cleanup();
+		return -1;
+	}
+	k.nr_queues = cfg->queues;
+	if (keeper_setup(&k, cfg)) {
+		keeper_teardown(&k);
+		rte_eal_cleanup();
+		return -1;
+	}
+	keeper_publish(&k);
+	ns_info("keeper: port %u started with %u queue%s%s, memzone %s, lcore %u",
+		k.port.id, k.nr_queues, k.nr_queues == 1 ? "" : "s",
+		k.nr_queues > 1 ? ", RSS over TCP" : "", NS_KEEPER_MZ, rte_lcore_id());
+	if (k.nr_queues > 1)
+		ns_info("keeper: RSS key %u bytes, RETA %u entries, hash functions 0x%llx",
+			k.info->rss_key_len, k.info->reta_size,
+			(unsigned long long)k.info->rss_hf);
+	/* Tests wait for this line on stdout. */
+	printf("jr-netserver: ready\n");
+	fflush(stdout);
+
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP) {
+			keeper_print_stats(&k, stdout);
+			continue;
+		}
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+	}
+	ns_info("keeper: stopping");
+	keeper_print_stats(&k, stdout);
+	keeper_teardown(&k);
+	rte_eal_cleanup();
+	return 0;
+}
+
+/* ---------------------------------------------------------- engines */
+
+struct ns_keeper_info *ns_keeper_lookup(void)
+{
+	const struct rte_memzone *mz = rte_memzone_lookup(NS_KEEPER_MZ);
+	struct ns_keeper_info *ki;
+
+	if (!mz) {
+		ns_err("engine: no keeper (memzone %s not found): start jr-netserver --keeper "
+		       "first, with the same --file-prefix in --eal", NS_KEEPER_MZ);
+		return NULL;
+	}
+	ki = mz->addr;
+	if (!__atomic_load_n(&ki->ready, __ATOMIC_ACQUIRE) || ki->magic != NS_KEEPER_MAGIC ||
+	    ki->version != NS_KEEPER_VERSION) {
+		ns_err("engine: the keeper is not ready, or of another version (memzone %s)",
+		       NS_KEEPER_MZ);
+		return NULL;
+	}
+	return ki;
+}
+
+int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, bool takeover)
+{
+	struct ns_keeper_engine *ke = &ki->engines[engine];
+	int32_t me = getpid(), old = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
+	unsigned int lcore = rte_lcore_id();
+	struct timespec now;
+
+	/* The kernel decides takeovers; the record may still name the dead. */
+	if (!takeover && old && old != me && pid_alive(old)) {
+		ns_err("engine: %u is served by pid %d already", engine, old);
+		return -EBUSY;
+	}
+	/*
+	 * Mempool caches are per lcore id, unlocked: two live engines with
+	 * one id would corrupt them.
+	 */
+	for (unsigned int e = 0; e < JR_MAX_ENGINES; e++) {
+		int32_t pid = __atomic_load_n(&ki->engines[e].pid, __ATOMIC_ACQUIRE);
+
+		if (e != engine && pid && pid != me && pid_alive(pid) &&
+		    ki->engines[e].lcore == lcore) {
+			ns_err("engine: lcore id %u is engine %u's (pid %d): give each engine "
+			       "its own with --eal \"--lcores ID@CPU\"", lcore, e, pid);
+			return -EBUSY;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ke->lcore = lcore;
+	ke->since_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	if (takeover)
+		ke->takeovers++;
+	if (!__atomic_compare_exchange_n(&ke->pid, &old, me, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		ns_err("engine: %u was claimed by pid %d meanwhile", engine, old);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void ns_keeper_release(struct ns_keeper_info *ki, unsigned int engine)
+{
+	int32_t me = getpid();
+
+	__atomic_compare_exchange_n(&ki->engines[engine].pid, &me, 0, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int engine)
+{
+	const struct ns_keeper_engine *ke = &ki->engines[engine];
+	unsigned int dead = ke->lcore, n = 0;
+	char name[RTE_MEMPOOL_NAMESIZE];
+
+	if (!ke->pid || dead == rte_lcore_id())
+		return 0;
+	/*
+	 * The dead engine allocated from its own queue's pools and freed into
+	 * every pool (relayed copies come from queue 0's): its caches in all
+	 * of them hold mbufs no live process will take out.
+	 */
+	for (unsigned int q = 0; q < ki->nr_queues; q++) {
+		const char *fmts[] = { NS_KEEPER_POOL_FMT, NS_KEEPER_TSO_FMT };
+
+		for (unsigned int f = 0; f < 2; f++) {
+			struct rte_mempool *mp;
+			struct rte_mempool_cache *c;
+
+			snprintf(name, sizeof(name), fmts[f], q);
+			mp = rte_mempool_lookup(name);
+			c = mp ? rte_mempool_default_cache(mp, dead) : NULL;
+			if (!c || !c->len)
+				continue;
+			n += c->len;
+			rte_mempool_cache_flush(c, mp);
+		}
+	}
+	return n;
+}
