@@ -84,4 +84,10 @@ void ns_keeper_release(struct ns_keeper_info *ki, unsigned int engine);
  */
 unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int engine);
 
+/*
+ * Engines and standbys: give the keeper a reference to this process's
+ * /dev/uioN files, whose release would turn off the port's bus mastering.
+ */
+void ns_keeper_hand_fds(void);
+
 #endif /* _NS_KEEPER_H */

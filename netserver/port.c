@@ -682,6 +682,7 @@ static int ns_port_from_keeper(struct ns_port *port)
 
 	if (!ki)
 		return -1;
+	ns_keeper_hand_fds();
 	port->keeper = ki;
 	port->id = ki->port_id;
 	port->nr_queues = ki->nr_queues;
