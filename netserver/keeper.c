@@ -77,9 +77,23 @@ static int keeper_hold_fds(const struct rte_mp_msg *msg, const void *peer)
 	return rte_mp_reply(&reply, peer);
 }
 
+/* A zombie still answers kill(0): look at its state too. */
 static bool pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char path[32], buf[128], *p;
+	FILE *f;
+	bool alive;
+
+	if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	alive = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' &&
+		p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
 }
 
 /* The key and RETA the PMD actually uses, for the engines' source ports. */
@@ -396,15 +410,22 @@ struct ns_keeper_info *ns_keeper_lookup(void)
 	return ki;
 }
 
-int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, bool takeover)
+int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_t *dead_pid)
 {
 	struct ns_keeper_engine *ke = &ki->engines[engine];
 	int32_t me = getpid(), old = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
 	unsigned int lcore = rte_lcore_id();
+	bool takeover = dead_pid != NULL;
 	struct timespec now;
 
-	/* The kernel decides takeovers; the record may still name the dead. */
-	if (!takeover && old && old != me && pid_alive(old)) {
+	/*
+	 * A takeover replaces exactly the server that died, whether or not
+	 * it looks dead yet (the kernel sees a death before the process is
+	 * a zombie); two standbys racing for one engine: one wins.
+	 */
+	if (takeover)
+		old = *dead_pid;
+	else if (old && old != me && pid_alive(old)) {
 		ns_err("engine: %u is served by pid %d already", engine, old);
 		return -EBUSY;
 	}
@@ -443,13 +464,12 @@ void ns_keeper_release(struct ns_keeper_info *ki, unsigned int engine)
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int engine)
+unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int dead)
 {
-	const struct ns_keeper_engine *ke = &ki->engines[engine];
-	unsigned int dead = ke->lcore, n = 0;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int n = 0;
 
-	if (!ke->pid || dead == rte_lcore_id())
+	if (dead == rte_lcore_id())
 		return 0;
 	/*
 	 * The dead engine allocated from its own queue's pools and freed into
@@ -516,4 +536,15 @@ void ns_keeper_hand_fds(void)
 		ns_info("engine: the keeper holds our %d /dev/uio descriptor%s, so that our "
 			"exit leaves the port's DMA on", msg.num_fds, msg.num_fds == 1 ? "" : "s");
 	free(reply.msgs);
+}
+
+int ns_keeper_dead_engine(struct ns_keeper_info *ki)
+{
+	for (unsigned int e = 0; e < ki->nr_queues; e++) {
+		int32_t pid = __atomic_load_n(&ki->engines[e].pid, __ATOMIC_ACQUIRE);
+
+		if (pid && !pid_alive(pid))
+			return (int)e;
+	}
+	return -1;
 }
