@@ -646,11 +646,6 @@ int ns_config_parse(struct ns_config *cfg, int argc, char **argv)
 			"give --mac to --keeper, not to an engine or standby\n");
 		return -1;
 	}
-	if (cfg->mode == NS_MODE_STANDBY && !ns_config_kernel(cfg)) {
-		fprintf(stderr, "jr-netserver: standby: needs --device or --device-fd "
-			"(the kernel hands it a dead engine)\n");
-		return -1;
-	}
 	if (!cfg->ip.s_addr) {
 		fprintf(stderr, "jr-netserver: ip: required (accepted: A.B.C.D/N)\n");
 		return -1;

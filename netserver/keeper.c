@@ -12,9 +12,11 @@
  * without the port ever being reset.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,9 +43,57 @@ struct ns_keeper {
 	bool			started;
 };
 
+/*
+ * Descriptors the engines hand over (ns_keeper_hand_fds).  uio_pci_generic
+ * clears the device's bus mastering whenever an open file of /dev/uioN is
+ * released, and every DPDK process, secondaries included, opens its own:
+ * one engine exiting, or killed, would stop the DMA of the whole port for
+ * every engine.  The keeper keeps a reference to each engine's file, so
+ * that none is released before the keeper stops the port.  One descriptor
+ * per engine start, kept to the end: the price of a restart.
+ */
+#define NS_KEEPER_HOLD_MP	"jr_keeper_hold_fds"
+
+static int *held_fds;		/* only the EAL's IPC thread, then teardown */
+static unsigned int nr_held_fds;
+
+static int keeper_hold_fds(const struct rte_mp_msg *msg, const void *peer)
+{
+	struct rte_mp_msg reply;
+	int i, *more;
+
+	memset(&reply, 0, sizeof(reply));
+	snprintf(reply.name, sizeof(reply.name), "%s", msg->name);
+	more = realloc(held_fds, (nr_held_fds + (unsigned int)msg->num_fds + 1) * sizeof(int));
+	if (more)
+		held_fds = more;
+	for (i = 0; i < msg->num_fds; i++) {
+		/* Out of memory: keep it open all the same, unrecorded. */
+		if (more)
+			held_fds[nr_held_fds++] = msg->fds[i];
+	}
+	reply.len_param = sizeof(int);
+	memcpy(reply.param, &msg->num_fds, sizeof(int));
+	return rte_mp_reply(&reply, peer);
+}
+
+/* A zombie still answers kill(0): look at its state too. */
 static bool pid_alive(int32_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char path[32], buf[128], *p;
+	FILE *f;
+	bool alive;
+
+	if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	alive = fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' &&
+		p[2] != 'Z' && p[2] != 'X';
+	fclose(f);
+	return alive;
 }
 
 /* The key and RETA the PMD actually uses, for the engines' source ports. */
@@ -247,17 +297,26 @@ static void keeper_print_stats(struct ns_keeper *k, FILE *out)
 
 static void keeper_teardown(struct ns_keeper *k)
 {
+	rte_mp_action_unregister(NS_KEEPER_HOLD_MP);
 	if (k->started) {
 		rte_eth_dev_stop(k->port.id);
 		rte_eth_dev_close(k->port.id);
 	}
+	/* The port is stopped: its DMA may end now. */
+	while (nr_held_fds)
+		close(held_fds[--nr_held_fds]);
+	free(held_fds);
+	held_fds = NULL;
+	/* Relayed copies nobody took, first: they are queue 0's mbufs, and
+	 * a freed pool's memory may be unmapped at once. */
 	for (unsigned int q = 0; q < k->nr_queues; q++) {
 		struct rte_mbuf *m;
 
-		/* Relayed copies nobody took. */
 		while (k->relays[q] && rte_ring_dequeue(k->relays[q], (void **)&m) == 0)
 			rte_pktmbuf_free(m);
 		rte_ring_free(k->relays[q]);
+	}
+	for (unsigned int q = 0; q < k->nr_queues; q++) {
 		rte_mempool_free(k->tso_pools[q]);
 		rte_mempool_free(k->pools[q]);
 	}
@@ -290,6 +349,12 @@ int ns_keeper_main(struct ns_config *cfg, int eal_argc, char **eal_argv)
 		return -1;
 	}
 	k.nr_queues = cfg->queues;
+	if (rte_mp_action_register(NS_KEEPER_HOLD_MP, keeper_hold_fds) < 0) {
+		ns_err("keeper: cannot register for the engines' descriptors: %s",
+		       rte_strerror(rte_errno));
+		rte_eal_cleanup();
+		return -1;
+	}
 	if (keeper_setup(&k, cfg)) {
 		keeper_teardown(&k);
 		rte_eal_cleanup();
@@ -345,15 +410,22 @@ struct ns_keeper_info *ns_keeper_lookup(void)
 	return ki;
 }
 
-int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, bool takeover)
+int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_t *dead_pid)
 {
 	struct ns_keeper_engine *ke = &ki->engines[engine];
 	int32_t me = getpid(), old = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
 	unsigned int lcore = rte_lcore_id();
+	bool takeover = dead_pid != NULL;
 	struct timespec now;
 
-	/* The kernel decides takeovers; the record may still name the dead. */
-	if (!takeover && old && old != me && pid_alive(old)) {
+	/*
+	 * A takeover replaces exactly the server that died, whether or not
+	 * it looks dead yet (the kernel sees a death before the process is
+	 * a zombie); two standbys racing for one engine: one wins.
+	 */
+	if (takeover)
+		old = *dead_pid;
+	else if (old && old != me && pid_alive(old)) {
 		ns_err("engine: %u is served by pid %d already", engine, old);
 		return -EBUSY;
 	}
@@ -392,13 +464,12 @@ void ns_keeper_release(struct ns_keeper_info *ki, unsigned int engine)
 				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int engine)
+unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int dead)
 {
-	const struct ns_keeper_engine *ke = &ki->engines[engine];
-	unsigned int dead = ke->lcore, n = 0;
 	char name[RTE_MEMPOOL_NAMESIZE];
+	unsigned int n = 0;
 
-	if (!ke->pid || dead == rte_lcore_id())
+	if (dead == rte_lcore_id())
 		return 0;
 	/*
 	 * The dead engine allocated from its own queue's pools and freed into
@@ -422,4 +493,58 @@ unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int en
 		}
 	}
 	return n;
+}
+
+/*
+ * Hand the keeper this process's open files of /dev/uioN (see
+ * keeper_hold_fds): found in /proc/self/fd, since the EAL does not export
+ * its PCI interrupt handle to applications.
+ */
+void ns_keeper_hand_fds(void)
+{
+	struct rte_mp_msg msg;
+	struct rte_mp_reply reply;
+	struct timespec ts = { .tv_sec = 5 };
+	struct dirent *d;
+	char path[sizeof(d->d_name) + 16], target[64];
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir)
+		return;
+	memset(&msg, 0, sizeof(msg));
+	snprintf(msg.name, sizeof(msg.name), "%s", NS_KEEPER_HOLD_MP);
+	while ((d = readdir(dir)) && msg.num_fds < RTE_MP_MAX_FD_NUM) {
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strncmp(target, "/dev/uio", 8))
+			msg.fds[msg.num_fds++] = atoi(d->d_name);
+	}
+	closedir(dir);
+	if (!msg.num_fds)
+		return;		/* vfio, or a vdev: nothing to hold */
+	memset(&reply, 0, sizeof(reply));
+	if (rte_mp_request_sync(&msg, &reply, &ts) || reply.nb_received != 1)
+		ns_warn("engine: the keeper did not take our /dev/uio descriptors (%s): "
+			"when this process ends, uio_pci_generic stops the port's DMA",
+			rte_strerror(rte_errno));
+	else
+		ns_info("engine: the keeper holds our %d /dev/uio descriptor%s, so that our "
+			"exit leaves the port's DMA on", msg.num_fds, msg.num_fds == 1 ? "" : "s");
+	free(reply.msgs);
+}
+
+int ns_keeper_dead_engine(struct ns_keeper_info *ki)
+{
+	for (unsigned int e = 0; e < ki->nr_queues; e++) {
+		int32_t pid = __atomic_load_n(&ki->engines[e].pid, __ATOMIC_ACQUIRE);
+
+		if (pid && !pid_alive(pid))
+			return (int)e;
+	}
+	return -1;
 }

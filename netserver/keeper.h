@@ -73,15 +73,28 @@ struct ns_keeper_info *ns_keeper_lookup(void);
 
 /*
  * Record this process as the server of engine `engine` (-EBUSY naming the
- * live pid if another one has it), and release it on orderly exit.
+ * live pid if another one has it), and release it on orderly exit.  A
+ * standby taking over passes the pid of the server that died.
  */
-int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, bool takeover);
+int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_t *dead_pid);
 void ns_keeper_release(struct ns_keeper_info *ki, unsigned int engine);
 
 /*
- * A standby taking over `engine`: give back to the pools the mbufs the dead
- * engine's per-lcore caches held.  Returns how many.
+ * A standby that took over an engine: give back to the pools the mbufs the
+ * dead engine's caches (those of its lcore id) held.  Returns how many.
  */
-unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int engine);
+unsigned int ns_keeper_reclaim_caches(struct ns_keeper_info *ki, unsigned int dead_lcore);
+
+/*
+ * A standby without the kernel: the first engine whose recorded server has
+ * died, or -1.
+ */
+int ns_keeper_dead_engine(struct ns_keeper_info *ki);
+
+/*
+ * Engines and standbys: give the keeper a reference to this process's
+ * /dev/uioN files, whose release would turn off the port's bus mastering.
+ */
+void ns_keeper_hand_fds(void);
 
 #endif /* _NS_KEEPER_H */

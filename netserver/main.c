@@ -115,32 +115,63 @@ static int drop_privileges(const struct ns_config *cfg)
  * queue.  Everything slow (EAL, the kernel attach and its region) is done
  * already; what remains is lookups and lwIP's interface.
  */
+/* A standby without the kernel looks for a dead engine this often. */
+#define NS_STANDBY_WATCH_US	1000
+
 static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
 {
 	struct ns_keeper_info *ki = eng->port.keeper;
 	struct jr_attach att;
 	struct timespec t0, t1;
-	unsigned int reclaimed;
+	unsigned int reclaimed = 0, dead_lcore;
+	int32_t dead_pid;
 	int engine;
 
-	ns_info("standby: parked; waiting for an engine of this namespace to die");
+	ns_info("standby: parked; waiting for an engine %s to die",
+		ns_config_kernel(eng->cfg) ? "of this namespace" : "of the keeper");
 	/* Tests wait for this line on stdout: the standby is ready to take over. */
 	printf("jr-netserver: ready\n");
 	fflush(stdout);
-	engine = ns_engine_standby_wait(eng, &att);
-	if (engine < 0)
-		return engine;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	*handover = t0;
-	reclaimed = ns_keeper_reclaim_caches(ki, (unsigned int)engine);
-	if (ns_keeper_claim(ki, (unsigned int)engine, true) ||
-	    ns_port_take_queue(eng, (unsigned int)engine))
+	memset(&att, 0, sizeof(att));
+	for (;;) {
+		if (ns_config_kernel(eng->cfg)) {
+			/* The kernel decides, and replays the dead engine's sockets. */
+			engine = ns_engine_standby_wait(eng, &att);
+		} else {
+			/*
+			 * User frontends only: no kernel to tell us, so watch
+			 * the keeper's table for a server that died.  Its
+			 * clients reconnect to our --listen socket.
+			 */
+			while ((engine = ns_keeper_dead_engine(ki)) < 0 && !eng->stop)
+				usleep(NS_STANDBY_WATCH_US);
+			if (engine < 0)
+				engine = -EINTR;
+		}
+		if (engine < 0)
+			return engine;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		*handover = t0;
+		/* Claimed first: only the one that takes it flushes the caches. */
+		dead_pid = __atomic_load_n(&ki->engines[engine].pid, __ATOMIC_ACQUIRE);
+		dead_lcore = ki->engines[engine].lcore;
+		if (!ns_keeper_claim(ki, (unsigned int)engine, &dead_pid)) {
+			reclaimed = dead_pid ? ns_keeper_reclaim_caches(ki, dead_lcore) : 0;
+			break;
+		}
+		/* Another standby was faster (watching only): go on watching. */
+		if (ns_config_kernel(eng->cfg))
+			return -1;
+	}
+	if (ns_port_take_queue(eng, (unsigned int)engine))
 		return -1;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns_info("standby: took engine %u (of %u), epoch %llu%s, in %.2f ms; %u mbufs the "
-		"dead engine's caches held went back to the pools",
-		engine, att.nr_engines, (unsigned long long)att.epoch,
-		att.flags & JR_ATTACH_F_RECOVERING ? ", replay follows" : "",
+	if (ns_config_kernel(eng->cfg))
+		ns_info("standby: the kernel handed over engine %u (%u engines), epoch %llu%s",
+			engine, att.nr_engines, (unsigned long long)att.epoch,
+			att.flags & JR_ATTACH_F_RECOVERING ? ", replay follows" : "");
+	ns_info("standby: took engine %u in %.2f ms; %u mbufs the dead engine's caches held "
+		"went back to the pools", engine,
 		(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, reclaimed);
 	return 0;
 }
@@ -184,7 +215,7 @@ int main(int argc, char **argv)
 		goto out;
 	t_port = ms_since(&t0);
 	if (cfg.mode == NS_MODE_ENGINE) {
-		if (ns_keeper_claim(eng.port.keeper, cfg.engine, false))
+		if (ns_keeper_claim(eng.port.keeper, cfg.engine, NULL))
 			goto out_port;
 		claimed = true;
 	}
@@ -220,7 +251,7 @@ int main(int argc, char **argv)
 		cfg.poll == NS_POLL_BUSY ? "busy" : "adaptive", cfg.idle_us);
 	if (cfg.mode == NS_MODE_STANDBY) {
 		/* Its ready line came when it parked. */
-		ns_info("standby: serving engine %u, %.2f ms after the kernel's hand-over",
+		ns_info("standby: serving engine %u, %.2f ms after the hand-over",
 			eng.port.queue, ms_since(&handover));
 		printf("jr-netserver: serving engine %u\n", eng.port.queue);
 		fflush(stdout);

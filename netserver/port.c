@@ -590,7 +590,10 @@ static int ns_port_stack_init(struct ns_engine *eng)
 	struct ns_config *cfg = eng->cfg;
 	ip4_addr_t ip, mask, gw;
 
-	lwip_init();
+	/* A standby ran lwip_init() before parking: its pools for thousands
+	 * of connections are slow to touch the first time (page faults). */
+	if (cfg->mode != NS_MODE_STANDBY)
+		lwip_init();
 	ip.addr = cfg->ip.s_addr;
 	mask.addr = cfg->prefix ? htonl(~0U << (32 - cfg->prefix)) : 0;
 	gw.addr = cfg->gateway.s_addr;
@@ -682,6 +685,7 @@ static int ns_port_from_keeper(struct ns_port *port)
 
 	if (!ki)
 		return -1;
+	ns_keeper_hand_fds();
 	port->keeper = ki;
 	port->id = ki->port_id;
 	port->nr_queues = ki->nr_queues;
@@ -736,8 +740,13 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 			return -1;
 		return ns_port_stack_init(eng);
 	}
-	if (cfg->mode == NS_MODE_STANDBY)
-		return ns_port_from_keeper(port);	/* the queue comes later */
+	if (cfg->mode == NS_MODE_STANDBY) {
+		/* The queue and lwIP's interface come with the takeover. */
+		if (ns_port_from_keeper(port))
+			return -1;
+		lwip_init();
+		return 0;
+	}
 
 	port->id = cfg->port;
 	if (!rte_eth_dev_is_valid_port(port->id)) {

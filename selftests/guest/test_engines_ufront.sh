@@ -15,7 +15,11 @@
 # - SYNs from the peer (the guest's Linux stack, through the peer
 #   namespace) spread over both queues, and for every one the software
 #   Toeplitz hash agrees with the queue the NIC chose;
-# - the keeper's per-queue counters show traffic on both queues.
+# - the keeper's per-queue counters show traffic on both queues;
+# - engine 1 killed with SIGKILL leaves the port working (bus mastering on)
+#   for engine 0, and a new engine 1 serves its queue: standby 0 if there is
+#   one (--standby 1 and JR_NETSERVER_STANDBY_FRONTEND='--listen
+#   /tmp/jr-standby%S.sock'), else engine 1 started again.
 # Skips unless run that way.
 
 set -u
@@ -102,4 +106,33 @@ for q in 0 1; do
 	rx=$(sed -n "s/^  queue $q: rx \([0-9]*\) .*/\1/p" /tmp/jr-engines-queues)
 	[ "${rx:-0}" -gt 0 ] || fail "the keeper counts no packets received on queue $q"
 done
+# An engine killed outright must not take the port down for the others:
+# uio_pci_generic turns bus mastering off when a process's /dev/uio file is
+# released, unless the keeper holds a reference to it.
+command_reg() { od -An -tx2 -j4 -N2 "/sys/bus/pci/devices/$JR_NETSERVER_PCI/config" | tr -d ' '; }
+before=$(command_reg)
+"$ctl" kill KILL engine1 || fail "cannot kill engine 1"
+after=$(command_reg)
+echo "PCI command register: $before before, $after after engine 1 was killed"
+[ $((0x$after & 4)) -ne 0 ] || fail "bus mastering is off after engine 1 died"
+"$echo_bin" client --sock /tmp/jr-engine0.sock --connect "$JR_PEER_IP:7" --conns 4 ||
+	fail "engine 0 no longer connects after engine 1 died"
+if [ -S /tmp/jr-standby0.sock ]; then
+	# A standby watching the keeper's table takes engine 1's queue.
+	i=0
+	until grep -q '^jr-netserver: serving engine 1$' "$logbase-standby0.log"; do
+		[ "$i" -lt 100 ] || fail "standby 0 did not take engine 1 over within 10 s"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep 'standby:' "$logbase-standby0.log"
+	sock=/tmp/jr-standby0.sock
+else
+	rm -f /tmp/jr-engine1.sock
+	"$ctl" start-one engine1 >/dev/null || fail "engine 1 did not start again"
+	sock=/tmp/jr-engine1.sock
+fi
+"$echo_bin" client --sock "$sock" --connect "$JR_PEER_IP:7" --conns 4 ||
+	fail "the new engine 1 cannot connect out"
+stats keeper '^  engine [0-9]+: ' | sed 's/^/keeper: /'
 echo "ok"
