@@ -176,6 +176,14 @@ t_live = time.monotonic()
 for t in threads:
     t.join(60)
 print("engine 0 stream: %s; engine 1 stream: %s" % (result.get(0), result.get(1)))
+if result.get(0, ("",))[0] != "ok":
+    log = os.environ.get("JR_NETSERVER_LOG", "/tmp/jr-netserver.log")
+    for inst in ("keeper", "engine0", "engine1", "standby0"):
+        path = log[:-4] + "-" + inst + ".log"
+        try:
+            print("--- %s\n%s" % (path, "".join(open(path).readlines()[-25:])))
+        except OSError:
+            pass
 check(result.get(0, ("",))[0] == "ok" and result[0][1],
       "engine 0's transfer went on through the kill, byte-exact (%d bytes)" % result[0][2])
 check(result.get(1, ("",))[0] == "error" and result[1][1] in ("ECONNRESET", "EPIPE"),
