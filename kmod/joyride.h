@@ -10,7 +10,9 @@
 
 #include <linux/eventfd.h>
 #include <linux/kref.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
+#include <linux/workqueue.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -59,6 +61,18 @@ struct jr_server {
 	bool			was_standby;	/* attached with JR_ATTACH_F_STANDBY */
 	struct list_head	standby_node;
 	wait_queue_head_t	standby_wait;	/* the standby's JR_IOC_STANDBY_WAIT */
+	/*
+	 * The attacher's address space: its teardown (exit_mmap) is the
+	 * earliest sure sign of the process's death, seconds before its
+	 * files are closed when a large one is unmapped under emulation.
+	 */
+	struct mm_struct	*mm;
+#ifdef CONFIG_MMU_NOTIFIER
+	struct mmu_notifier	mm_gone;
+#endif
+	bool			mm_registered;
+	struct work_struct	death_work;	/* the death, handled early */
+	bool			dying;		/* under dev->lock: handled once */
 	struct jr_ring		sq;		/* kernel produces */
 	struct jr_ring		cq;		/* kernel consumes */
 	spinlock_t		sq_lock;	/* serialises SQ producers */

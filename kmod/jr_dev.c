@@ -67,6 +67,12 @@ unsigned int jr_max_region_mb = 4096;
 module_param_named(max_region_mb, jr_max_region_mb, uint, 0444);
 MODULE_PARM_DESC(max_region_mb, "Largest region (MiB) a netserver may ask for");
 
+/* Deaths heard of early (jr_mm_gone()) are handled here. */
+static struct workqueue_struct *jr_dev_wq;
+static void jr_death_work(struct work_struct *work);
+static void jr_mm_watch(struct jr_server *srv);
+static void jr_mm_unwatch(struct jr_server *srv);
+
 unsigned int jr_recovery_timeout_ms = 5000;	/* net.joyride.recovery_timeout_ms */
 unsigned int jr_request_timeout_ms = 10000;	/* net.joyride.request_timeout_ms */
 
@@ -388,6 +394,7 @@ static struct jr_server *jr_server_create(struct jr_attach *a)
 	spin_lock_init(&srv->slot_lock);
 	INIT_LIST_HEAD(&srv->standby_node);
 	init_waitqueue_head(&srv->standby_wait);
+	INIT_WORK(&srv->death_work, jr_death_work);
 	srv->slot_owner = kvcalloc(a->nr_slots, sizeof(*srv->slot_owner), GFP_KERNEL_ACCOUNT);
 	srv->slot_gen = kvcalloc(a->nr_slots, sizeof(*srv->slot_gen), GFP_KERNEL_ACCOUNT);
 	if (!srv->slot_owner || !srv->slot_gen) {
@@ -620,6 +627,7 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 		list_add_tail(&srv->standby_node, &dev->standbys);
 	}
 	mutex_unlock(&dev->lock);
+	jr_mm_watch(srv);
 	if (!standby)
 		jr_engine_started(srv);
 	pr_info("joyride: %s attached (pid %d, epoch %llu)\n",
@@ -861,32 +869,36 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 }
 
 /*
- * An engine's file is gone.  In this order: mark the server dead (no new
- * requests, slots or sockets; its index is awaited), fail its sockets and
- * queue the survivors, and only then free the index: for a parked standby
- * to take at once, or for a new engine's attach, which waited
- * (jr_engine_wait_released()), so that the replay finds every survivor.
- * Other engines' sockets are not touched.
+ * An engine (or a parked standby) is gone: its file was released, or its
+ * process's address space is being torn down (jr_mm_gone()), whichever
+ * comes first; only the first does anything.  In this order: mark the
+ * server dead (no new requests, slots or sockets; its index is awaited),
+ * fail its sockets and queue the survivors, and only then free the index:
+ * for a parked standby to take at once, or for a new engine's attach,
+ * which waited (jr_engine_wait_released()), so that the replay finds every
+ * survivor.  Other engines' sockets are not touched.  Returns false if
+ * the death was being handled already.
  */
-static int jr_dev_release(struct inode *inode, struct file *file)
+static bool jr_server_die(struct jr_server *srv)
 {
-	struct jr_server *srv = file->private_data, *next;
-	struct jr_dev *dev;
+	struct jr_dev *dev = srv->dev;
+	struct jr_server *next;
 	u16 engine;
 
-	if (!srv)
-		return 0;
-	dev = srv->dev;
 	mutex_lock(&dev->lock);
+	if (srv->dying) {
+		mutex_unlock(&dev->lock);
+		return false;
+	}
+	srv->dying = true;
 	if (srv->standby) {
 		/* A standby that never served: nothing of it is in use. */
 		list_del_init(&srv->standby_node);
 		srv->standby = false;
-		srv->dead = true;
+		WRITE_ONCE(srv->dead, true);
 		mutex_unlock(&dev->lock);
-		pr_info("joyride: standby detached\n");
-		jr_server_put(srv);
-		return 0;
+		pr_info("joyride: standby detached (pid %d)\n", pid_nr(srv->pid));
+		return true;
 	}
 	engine = srv->engine;
 	spin_lock(&srv->sq_lock);
@@ -915,6 +927,72 @@ static int jr_dev_release(struct inode *inode, struct file *file)
 		jr_engine_started(next);
 		jr_server_put(next);
 	}
+	return true;
+}
+
+static void jr_death_work(struct work_struct *work)
+{
+	struct jr_server *srv = container_of(work, struct jr_server, death_work);
+
+	jr_server_die(srv);
+	jr_server_put(srv);
+}
+
+#ifdef CONFIG_MMU_NOTIFIER
+/*
+ * The attacher's address space is going away (exit_mmap(), before any of
+ * it is unmapped): no thread of that process runs user code any more, so
+ * the engine is dead now, not when its files are closed at the end of the
+ * exit.  Handled by a worker, so the exit goes on meanwhile.
+ */
+static void jr_mm_gone(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct jr_server *srv = container_of(mn, struct jr_server, mm_gone);
+
+	if (READ_ONCE(srv->dead) || !READ_ONCE(srv->file))
+		return;
+	kref_get(&srv->ref);
+	if (!queue_work(jr_dev_wq, &srv->death_work))
+		jr_server_put(srv);
+}
+
+static const struct mmu_notifier_ops jr_mm_ops = {
+	.release	= jr_mm_gone,
+};
+
+/*
+ * Hear of the attacher's death as early as possible.  Without it (no
+ * memory, or a kernel without MMU notifiers), the file's release does it
+ * all, later.
+ */
+static void jr_mm_watch(struct jr_server *srv)
+{
+	srv->mm = current->mm;
+	srv->mm_gone.ops = &jr_mm_ops;
+	if (srv->mm && !mmu_notifier_register(&srv->mm_gone, srv->mm))
+		srv->mm_registered = true;
+}
+
+static void jr_mm_unwatch(struct jr_server *srv)
+{
+	if (srv->mm_registered)
+		mmu_notifier_unregister(&srv->mm_gone, srv->mm);
+}
+#else
+static void jr_mm_watch(struct jr_server *srv) { }
+static void jr_mm_unwatch(struct jr_server *srv) { }
+#endif
+
+static int jr_dev_release(struct inode *inode, struct file *file)
+{
+	struct jr_server *srv = file->private_data;
+
+	if (!srv)
+		return 0;
+	/* The early path may be handling it: let it finish first. */
+	if (!jr_server_die(srv))
+		flush_work(&srv->death_work);
+	jr_mm_unwatch(srv);
 	jr_server_put(srv);
 	return 0;
 }
@@ -953,10 +1031,19 @@ static struct miscdevice jr_miscdev = {
 
 int jr_dev_init(void)
 {
-	return misc_register(&jr_miscdev);
+	int err;
+
+	jr_dev_wq = alloc_workqueue("joyride_dev", WQ_UNBOUND, 0);
+	if (!jr_dev_wq)
+		return -ENOMEM;
+	err = misc_register(&jr_miscdev);
+	if (err)
+		destroy_workqueue(jr_dev_wq);
+	return err;
 }
 
 void jr_dev_exit(void)
 {
 	misc_deregister(&jr_miscdev);
+	destroy_workqueue(jr_dev_wq);
 }

@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -580,6 +582,51 @@ TEST_F(engines, a_new_engine_gets_the_listeners)
 	EXPECT_EQ(1, replicas);
 	close(fd);
 	close(lfd);
+}
+
+/*
+ * An engine process killed with SIGKILL: the kernel hears of it when the
+ * process's address space goes (before its files close) and the parked
+ * standby takes its index, as with a closed file.
+ */
+TEST_F(engines, a_killed_engine_process_is_replaced)
+{
+	struct standby_waiter w = { .e = &self->standby };
+	int lfd, status, pipefd[2];
+	pid_t child;
+	char c;
+
+	engine_kill(&self->e[1]);
+	ASSERT_EQ(0, pipe(pipefd));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct fake_engine *e = &self->e[1];
+
+		if (engine_attach(e, 1, JR_ATTACH_F_RECOVER) || engine_start(e))
+			_exit(1);
+		if (write(pipefd[1], "a", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	ASSERT_EQ(0, engine_attach(&self->standby, 0,
+				   JR_ATTACH_F_STANDBY | JR_ATTACH_F_RECOVER));
+	ASSERT_EQ(0, pthread_create(&w.thread, NULL, standby_wait_fn, &w));
+	ASSERT_LE(0, lfd = listen_on(7003));
+
+	ASSERT_EQ(0, kill(child, SIGKILL));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	ASSERT_EQ(0, w.err);
+	EXPECT_EQ(1, self->standby.r.params.engine);
+	ASSERT_EQ(0, engine_start(&self->standby));
+	ASSERT_EQ(0, await_ops(&self->standby, JR_OP_REPLAY_DONE, 0, 1));
+	EXPECT_EQ(1, count_ops(&self->standby, JR_OP_BIND, 7003));
+	close(lfd);
+	close(pipefd[0]);
+	close(pipefd[1]);
 }
 
 TEST_HARNESS_MAIN
