@@ -27,36 +27,8 @@ import sys
 import threading
 import time
 
-S = os.environ.get("JR_BENCH_SECONDS", "5")
-BENCH = os.path.join(os.environ["JR_BUILD_DIR"], "tools/bench/jr-tcp-bench")
-PATHS = {"inet": os.environ["JR_PEER_LINUX_IP"], "joyride": os.environ["JR_PEER_IP"]}
-
-
-# The netserver polls on the last CPU (tools/jr-vm-netserver); clients of
-# both families run on the others, so that the application never competes
-# with the engine for its CPU (Documentation/operations.md says why).
-NCPU = os.cpu_count() or 1
-PIN = ["taskset", "-c", "0-%d" % (NCPU - 2)] if NCPU >= 2 else []
-
-
-def run(args, env=None, pin=False):
-    if pin:
-        args = PIN + args
-    r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
-    if r.returncode:
-        sys.exit("bench: %s failed: %s" % (" ".join(args), (r.stderr or r.stdout)[-500:]))
-    return r.stdout
-
-
-def fields(out, prefix):
-    line = [l for l in out.splitlines() if l.startswith(prefix)][-1]
-    return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
-
-
-def tcp_bench(family, mode, port, *extra):
-    return run([BENCH, "--backend", "linux", "--family", family, mode,
-                "--connect", "%s:%d" % (PATHS[family], port), "--seconds", S] + list(extra),
-               pin=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from guestlib import PATHS, S, fields, run, summary, tcp_bench  # noqa: E402
 
 
 def redirect(on):
@@ -176,11 +148,6 @@ def ratio(a, b):
     return a / b if b else 0.0
 
 
-def summary(values):
-    """median (low-high) of one ratio over the rounds"""
-    return "%.2fx (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
-
-
 def ratios(rs, key, inverse=False):
     out = []
     for r in rs:
@@ -220,4 +187,7 @@ print("vm: rr %s inet, stream %s inet, cps %s inet, rr64 %s inet, p99 %s inet" %
     summary(ratios(rounds, "cps")), summary(ratios(rounds, "rr64")), summary(p99)))
 print("apps: iperf3 %s inet, redis %s inet" % (
     summary(ratios(app_rounds, "iperf3")), summary(ratios(app_rounds, "redis"))))
-print("recovery: %.0f ms to first accept" % statistics.median(times))
+# The engines boot (vm-engines-guest.py) prints the recovery: line, with a
+# standby; this is a whole netserver's restart.
+print("recovery cold start: %.0f ms to first accept (median of %d kills)" % (
+    statistics.median(times), len(times)))

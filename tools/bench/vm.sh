@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# tools/joyride bench vm: AF_JOYRIDE against AF_INET in one guest boot.
+# tools/joyride bench vm: AF_JOYRIDE against AF_INET in one guest boot,
+# then engines (a port keeper and engines on a multi-queue NIC) in two more:
+# one engine, and two engines with three standbys.
 #
 # The guest runs jr-netserver on its first NIC (DPDK virtio PMD) and keeps
 # its second NIC for its own Linux stack; the peer, in the runner's network
@@ -25,8 +27,43 @@ redis-server --port 6390 --bind 0.0.0.0 --save '' --appendonly no --protected-mo
 wait"
 
 # JR_NETSERVER_ARGS (e.g. "--offloads none") reaches the guest's netserver.
-exec "$src/tools/jr-vm" run --netserver --timeout 2400 \
-	${JR_NETSERVER_ARGS:+--netserver-args "$JR_NETSERVER_ARGS"} \
-	--env "JR_BENCH_SECONDS=${JR_BENCH_SECONDS:-5}" \
-	--env "JR_BENCH_ROUNDS=${JR_BENCH_ROUNDS:-3}" \
-	--peer-cmd "$peer" -- "$src/tools/bench/vm-guest.py"
+boot() {
+	"$src/tools/jr-vm" run --timeout 2400 \
+		${JR_NETSERVER_ARGS:+--netserver-args "$JR_NETSERVER_ARGS"} \
+		--env "JR_BENCH_SECONDS=${JR_BENCH_SECONDS:-5}" \
+		--env "JR_BENCH_ROUNDS=${JR_BENCH_ROUNDS:-3}" \
+		--peer-cmd "$peer" "$@"
+}
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+boot --netserver -- "$src/tools/bench/vm-guest.py" | tee "$out/single"
+# Engines: rr64 with one engine and with two (each against Linux in its own
+# boot, so the ratio of ratios cancels a boot's luck), and the recovery
+# with a standby (three kills, three standbys).
+boot --engines 1 -- "$src/tools/bench/vm-engines-guest.py" | tee "$out/one"
+boot --engines 2 --standby 3 -- "$src/tools/bench/vm-engines-guest.py" | tee "$out/two"
+
+python3 - "$out" <<'PY'
+import os, re, statistics, sys
+d = sys.argv[1]
+def rr64(name):
+    rows = [tuple(map(float, m.groups())) for m in re.finditer(
+        r"engines-rr64: \d+ engines joyride (\S+) inet (\S+)", open(os.path.join(d, name)).read())]
+    return [j / i for j, i in rows if i], [j for j, _ in rows]
+r1, j1 = rr64("one")
+r2, j2 = rr64("two")
+if r1 and r2:
+    ratios = [b / a for a in r1 for b in r2]
+    print("engines: rr64 %.2fx with 2 engines vs 1 (%.2f-%.2f; joyride/inet %.2f vs %.2f; "
+          "%.0f vs %.0f trans/s)" % (statistics.median(r2) / statistics.median(r1),
+                                    min(ratios), max(ratios), statistics.median(r2),
+                                    statistics.median(r1), statistics.median(j2), statistics.median(j1)))
+m = re.search(r"standby kills: (.*) ms", open(os.path.join(d, "two")).read())
+cold = re.search(r"recovery cold start: (\S+) ms", open(os.path.join(d, "single")).read())
+if m:
+    kills = [float(x) for x in m.group(1).split(",")]
+    print("recovery: %.0f ms to first accept (median of %d kills with a standby: %s; "
+          "cold start %s ms)" % (statistics.median(kills), len(kills), m.group(1),
+                                 cold.group(1) if cold else "?"))
+PY
