@@ -110,14 +110,14 @@ static int drop_privileges(const struct ns_config *cfg)
 	return 0;
 }
 
-/*
- * Standby: park in the kernel; when an engine dies, take its index and
- * queue.  Everything slow (EAL, the kernel attach and its region) is done
- * already; what remains is lookups and lwIP's interface.
- */
 /* A standby without the kernel looks for a dead engine this often. */
 #define NS_STANDBY_WATCH_US	1000
 
+/*
+ * Standby: park in the kernel; when an engine dies, take its index and
+ * queue.  Everything slow (EAL, the kernel attach and its region, lwIP's
+ * pools) is done already; what remains is lookups and lwIP's interface.
+ */
 static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
 {
 	struct ns_keeper_info *ki = eng->port.keeper;
@@ -156,6 +156,8 @@ static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
 		dead_pid = __atomic_load_n(&ki->engines[engine].pid, __ATOMIC_ACQUIRE);
 		dead_lcore = ki->engines[engine].lcore;
 		if (!ns_keeper_claim(ki, (unsigned int)engine, &dead_pid)) {
+			eng->port.claimed = true;
+			eng->port.queue = (uint16_t)engine;	/* for the release */
 			reclaimed = dead_pid ? ns_keeper_reclaim_caches(ki, dead_lcore) : 0;
 			break;
 		}
@@ -193,7 +195,6 @@ int main(int argc, char **argv)
 	struct ns_config cfg;
 	char *eal_argv[NS_MAX_EAL_ARGS];
 	int eal_argc, ret, status = EXIT_FAILURE;
-	bool claimed = false;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ns_config_defaults(&cfg);
@@ -214,11 +215,6 @@ int main(int argc, char **argv)
 	if (ns_port_init(&eng, eal_argc, eal_argv))
 		goto out;
 	t_port = ms_since(&t0);
-	if (cfg.mode == NS_MODE_ENGINE) {
-		if (ns_keeper_claim(eng.port.keeper, cfg.engine, NULL))
-			goto out_port;
-		claimed = true;
-	}
 	if (ns_engine_init(&eng))
 		goto out_port;
 	t_engine = ms_since(&t0);
@@ -233,7 +229,6 @@ int main(int argc, char **argv)
 		}
 		if (ret)
 			goto out_engine;
-		claimed = true;
 	}
 	if (cfg.listen) {
 		eng.ufront_listen_fd = jr_ufront_listen(cfg.listen);
@@ -276,10 +271,10 @@ out_engine:
 		unlink(cfg.listen);
 	}
 out_port:
-	if (claimed)
-		ns_keeper_release(eng.port.keeper, eng.port.queue);
 	ns_port_close(&eng.port);
 out:
+	if (eng.port.claimed)
+		ns_keeper_release(eng.port.keeper, eng.port.queue);
 	rte_eal_cleanup();
 	ns_config_free(&cfg);
 	return status;

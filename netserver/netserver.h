@@ -57,6 +57,7 @@ struct ns_port {
 	uint16_t		queue;
 	uint16_t		nr_queues;
 	struct ns_keeper_info	*keeper;
+	bool			claimed;	/* ours in the keeper's table */
 	/* ARP and neighbour discovery arrive on queue 0 only (RSS hashes TCP
 	 * alone): engine 0 copies them to every other engine's relay ring,
 	 * and each engine takes its own ring's (ns_port_poll). */

@@ -736,7 +736,15 @@ int ns_port_init(struct ns_engine *eng, int argc, char **argv)
 	port->rx_intr_fd = -1;
 	port->nr_queues = 1;
 	if (cfg->mode == NS_MODE_ENGINE) {
-		if (ns_port_from_keeper(port) || ns_port_use_queue(port, cfg->engine))
+		if (ns_port_from_keeper(port))
+			return -1;
+		/* Before anything touches the queue: two processes on one TX
+		 * queue would corrupt it. */
+		if (cfg->engine < port->nr_queues &&
+		    ns_keeper_claim(port->keeper, cfg->engine, NULL))
+			return -1;
+		port->claimed = cfg->engine < port->nr_queues;
+		if (ns_port_use_queue(port, cfg->engine))
 			return -1;
 		return ns_port_stack_init(eng);
 	}
