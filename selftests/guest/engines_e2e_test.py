@@ -17,7 +17,6 @@ multi-queue virtio-net NIC, and a standby).
 import hashlib
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -170,12 +169,9 @@ for t in threads:
     t.start()
 time.sleep(2)  # both streams are under way
 victim = int(ctl("pid", "engine1"))
+ctl("expect", "engine1")    # its death is ours, not a failure
 t_kill = time.monotonic()
 os.kill(victim, 9)
-while os.path.exists("/proc/%d/stat" % victim) and \
-        open("/proc/%d/stat" % victim).read().split()[2] != "Z":
-    time.sleep(0.001)
-print("engine 1 (pid %d) exited %.0f ms after SIGKILL" % (victim, (time.monotonic() - t_kill) * 1000))
 wait_until(lambda: engines()[0].get(1, ("",))[0] == "live"
            and engines()[0][1][1] in standbys, 10, "the standby to serve index 1")
 t_live = time.monotonic()
@@ -183,12 +179,11 @@ for t in threads:
     t.join(60)
 print("engine 0 stream: %s; engine 1 stream: %s" % (result.get(0), result.get(1)))
 if result.get(0, ("",))[0] != "ok":
-    # Where is engine 0?  Its stack, its state, and its counters (SIGHUP).
+    # Where is engine 0?  Its state and its counters (SIGHUP: to its log).
     pid = ctl("pid", "engine0")
     print(open("/proc/%s/stat" % pid).read())
     os.kill(int(pid), 1)
     time.sleep(1)
-    subprocess.run(["gdb", "-p", pid, "-batch", "-ex", "thread apply all bt"], timeout=60)
     log = os.environ.get("JR_NETSERVER_LOG", "/tmp/jr-netserver.log")
     for inst in ("keeper", "engine0", "engine1", "standby0"):
         path = log[:-4] + "-" + inst + ".log"
@@ -201,8 +196,6 @@ check(result.get(0, ("",))[0] == "ok" and result[0][1],
 check(result.get(1, ("",))[0] == "error" and result[1][1] in ("ECONNRESET", "EPIPE"),
       "engine 1's connection was reset")
 print("ok: the standby served index 1 %.0f ms after the kill" % ((t_live - t_kill) * 1000))
-print("".join(l for l in subprocess.run(["dmesg"], capture_output=True, text=True).stdout
-              .splitlines(True)[-8:] if "joyride" in l))
 
 # The listener accepts on both engines again.
 seen = set()
