@@ -242,6 +242,39 @@ run_child(const struct policy *p, int dev_fd, char **argv)
 	_exit(127);
 }
 
+/*
+ * Start the command on a device opened for it alone (--device), which the
+ * child finds as descriptor 3.  The pid, or -1 after saying why.
+ */
+static pid_t spawn(const struct policy *p, char **argv)
+{
+	int dev_fd = -1;
+	pid_t pid;
+
+	/* A fresh open per start: the last one went with its netserver. */
+	if (p->device) {
+		dev_fd = open(p->device, O_RDWR | O_CLOEXEC);
+		if (dev_fd < 0) {
+			fprintf(stderr, "jrctl: device: cannot open %s: %s\n",
+				p->device, strerror(errno));
+			return -1;
+		}
+	}
+	pid = fork();
+	if (pid == 0)
+		run_child(p, dev_fd, argv);
+	/*
+	 * The child has the device now; a copy kept here would keep the file
+	 * open after the child's death and delay recovery until the next
+	 * start.
+	 */
+	if (dev_fd >= 0)
+		close(dev_fd);
+	if (pid < 0)
+		fprintf(stderr, "jrctl: fork: %s\n", strerror(errno));
+	return pid;
+}
+
 static int supervise(const struct policy *p, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -260,32 +293,11 @@ static int supervise(const struct policy *p, char **argv)
 
 	for (;;) {
 		double started = now_s();
-		int status, dev_fd = -1;
-		pid_t pid;
+		int status;
+		pid_t pid = spawn(p, argv);
 
-		/* A fresh open per start: the last one went with its netserver. */
-		if (p->device) {
-			dev_fd = open(p->device, O_RDWR | O_CLOEXEC);
-			if (dev_fd < 0) {
-				fprintf(stderr, "jrctl: device: cannot open %s: %s\n",
-					p->device, strerror(errno));
-				return 1;
-			}
-		}
-		pid = fork();
-		if (pid == 0)
-			run_child(p, dev_fd, argv);
-		/*
-		 * The child has the device now; a copy kept here would keep the
-		 * file open after the child's death and delay recovery until
-		 * the next start.
-		 */
-		if (dev_fd >= 0)
-			close(dev_fd);
-		if (pid < 0) {
-			fprintf(stderr, "jrctl: fork: %s\n", strerror(errno));
+		if (pid < 0)
 			return 1;
-		}
 		child = pid;
 		write_pidfile(p->pidfile, pid);
 		fprintf(stderr, "jrctl: started %s (pid %d)\n", argv[0], (int)pid);
@@ -340,7 +352,7 @@ static int supervise(const struct policy *p, char **argv)
 static pid_t start_member(const struct policy *p, char **argv, int engine)
 {
 	char index[16], *args[256];
-	int n = 0, dev_fd = -1;
+	int n = 0;
 	pid_t pid;
 
 	while (argv[n] && n < 250) {
@@ -355,23 +367,9 @@ static pid_t start_member(const struct policy *p, char **argv, int engine)
 		args[n++] = "--standby";
 	}
 	args[n] = NULL;
-	if (p->device) {
-		dev_fd = open(p->device, O_RDWR | O_CLOEXEC);
-		if (dev_fd < 0) {
-			fprintf(stderr, "jrctl: device: cannot open %s: %s\n",
-				p->device, strerror(errno));
-			return -1;
-		}
-	}
-	pid = fork();
-	if (pid == 0)
-		run_child(p, dev_fd, args);
-	if (dev_fd >= 0)
-		close(dev_fd);
-	if (pid < 0) {
-		fprintf(stderr, "jrctl: fork: %s\n", strerror(errno));
+	pid = spawn(p, args);
+	if (pid < 0)
 		return -1;
-	}
 	if (engine >= 0)
 		fprintf(stderr, "jrctl: started %s --engine %d (pid %d)\n", argv[0], engine, (int)pid);
 	else

@@ -91,7 +91,7 @@ fi
 "$jrctl" supervise --engines 2 --standby 1 --pidfile "$tmp/pid7" -- \
 	sh -c 'echo "$*" >> "$0"; exec sleep 30' "$tmp/runs7" 2> "$tmp/log7" &
 sup=$!
-for _ in $(seq 100); do [ "$(wc -l < "$tmp/runs7" 2>/dev/null)" = 3 ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ "$(wc -l 2>/dev/null < "$tmp/runs7")" = 3 ] && break; sleep 0.05; done
 [ "$(sort "$tmp/runs7" | tr '\n' ,)" = "--engine 0,--engine 1,--standby," ] ||
 	fail "--engines: ran: $(cat "$tmp/runs7" 2>/dev/null)"
 [ "$(wc -l < "$tmp/pid7")" -eq 3 ] || fail "--engines: pidfile: $(cat "$tmp/pid7")"
