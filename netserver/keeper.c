@@ -41,6 +41,7 @@ struct ns_keeper {
 	const struct rte_memzone *mz;
 	struct ns_keeper_info	*info;
 	bool			started;
+	uint64_t		drained[JR_MAX_ENGINES];	/* packets drained */
 };
 
 /*
@@ -288,11 +289,70 @@ static void keeper_print_stats(struct ns_keeper *k, FILE *out)
 		const struct ns_keeper_engine *ke = &ki->engines[e];
 		int32_t pid = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
 
-		fprintf(out, "  engine %u: %s pid %d lcore %u, %u takeover%s\n", e,
-			!pid ? "none," : pid_alive(pid) ? "served by" : "dead,",
-			pid, ke->lcore, ke->takeovers, ke->takeovers == 1 ? "" : "s");
+		if (pid == NS_KEEPER_DRAINING)
+			fprintf(out, "  engine %u: nobody serves it; the keeper drains its queue "
+				"(%llu packets so far), %u takeover%s\n", e,
+				(unsigned long long)k->drained[e], ke->takeovers,
+				ke->takeovers == 1 ? "" : "s");
+		else
+			fprintf(out, "  engine %u: %s pid %d lcore %u, %u takeover%s\n", e,
+				!pid ? "none," : pid < 0 ? "being handed to" :
+				pid_alive(pid) ? "served by" : "dead,",
+				pid < 0 ? -pid : pid, ke->lcore, ke->takeovers,
+				ke->takeovers == 1 ? "" : "s");
 	}
 	fflush(out);
+}
+
+/*
+ * Queues nobody serves: before their engine starts, after it stopped, and
+ * from its death until a standby or a new engine claims the queue.  Such a
+ * queue fills, and a full queue can stall the others (QEMU's software RSS
+ * holds the tap queue a packet came from until the full queue's own index
+ * is kicked), so the keeper reads it empty and frees what it read.  The
+ * queue's owner word decides who may touch it; the keeper hands it to a
+ * claimant only between two bursts (ns_keeper_claim()).
+ */
+static void keeper_drain_orphans(struct ns_keeper *k)
+{
+	struct ns_keeper_info *ki = k->info;
+
+	for (uint16_t q = 0; q < k->nr_queues; q++) {
+		struct ns_keeper_engine *ke = &ki->engines[q];
+		int32_t pid = __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE);
+		struct rte_mbuf *pkts[32];
+		uint16_t n;
+
+		if (pid == 0 || (pid > 0 && !pid_alive(pid))) {
+			int32_t old = pid;
+
+			if (!__atomic_compare_exchange_n(&ke->pid, &old, NS_KEEPER_DRAINING,
+							 false, __ATOMIC_ACQ_REL,
+							 __ATOMIC_ACQUIRE))
+				continue;
+			if (pid > 0) {
+				ke->dead_pid = pid;
+				ns_info("keeper: engine %u (pid %d) died; draining queue %u until it is claimed",
+					q, pid, q);
+			}
+			pid = NS_KEEPER_DRAINING;
+		}
+		if (pid < NS_KEEPER_DRAINING) {
+			/* A claimant waits: the queue is its now. */
+			__atomic_compare_exchange_n(&ke->pid, &pid, -pid, false,
+						    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+			continue;
+		}
+		if (pid != NS_KEEPER_DRAINING)
+			continue;
+		do {
+			n = rte_eth_rx_burst(k->port.id, q, pkts, RTE_DIM(pkts));
+			if (n)
+				rte_pktmbuf_free_bulk(pkts, n);
+			k->drained[q] += n;
+		} while (n == RTE_DIM(pkts) &&
+			 __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE) == NS_KEEPER_DRAINING);
+	}
 }
 
 static void keeper_teardown(struct ns_keeper *k)
@@ -373,13 +433,17 @@ int ns_keeper_main(struct ns_config *cfg, int eal_argc, char **eal_argv)
 	fflush(stdout);
 
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		/* Every millisecond: queues nobody serves are drained. */
+		struct timespec tick = { .tv_nsec = 1000000 };
+
+		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGHUP) {
 			keeper_print_stats(&k, stdout);
 			continue;
 		}
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
+		keeper_drain_orphans(&k);
 	}
 	ns_info("keeper: stopping");
 	keeper_print_stats(&k, stdout);
@@ -410,6 +474,32 @@ struct ns_keeper_info *ns_keeper_lookup(void)
 	return ki;
 }
 
+/*
+ * Take the queue's owner word from `old` (nobody, a dead server, or the
+ * keeper draining it): from the keeper only through a hand-over between
+ * two of its bursts, so that no two processes ever read one queue.
+ */
+static int keeper_take_queue(struct ns_keeper_engine *ke, int32_t old, int32_t me)
+{
+	if (old != NS_KEEPER_DRAINING)
+		return __atomic_compare_exchange_n(&ke->pid, &old, me, false,
+						   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ? 0 : -EBUSY;
+	if (!__atomic_compare_exchange_n(&ke->pid, &old, -me, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	/* The keeper looks every millisecond; give it a second. */
+	for (int i = 0; i < 20000; i++) {
+		if (__atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE) == me)
+			return 0;
+		usleep(50);
+	}
+	ns_err("engine: the keeper did not hand the queue over within a second (is it alive?)");
+	old = -me;
+	__atomic_compare_exchange_n(&ke->pid, &old, NS_KEEPER_DRAINING, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	return -ETIMEDOUT;
+}
+
 int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_t *dead_pid)
 {
 	struct ns_keeper_engine *ke = &ki->engines[engine];
@@ -417,16 +507,21 @@ int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_
 	unsigned int lcore = rte_lcore_id();
 	bool takeover = dead_pid != NULL;
 	struct timespec now;
+	int err;
 
 	/*
 	 * A takeover replaces exactly the server that died, whether or not
 	 * it looks dead yet (the kernel sees a death before the process is
-	 * a zombie); two standbys racing for one engine: one wins.
+	 * a zombie), or the keeper draining its queue since; two standbys
+	 * racing for one engine: one wins.
 	 */
-	if (takeover)
+	if (takeover && old != NS_KEEPER_DRAINING)
 		old = *dead_pid;
-	else if (old && old != me && pid_alive(old)) {
+	else if (!takeover && old > 0 && old != me && pid_alive(old)) {
 		ns_err("engine: %u is served by pid %d already", engine, old);
+		return -EBUSY;
+	} else if (old < NS_KEEPER_DRAINING) {
+		ns_err("engine: %u is being claimed by pid %d", engine, -old);
 		return -EBUSY;
 	}
 	/*
@@ -436,23 +531,30 @@ int ns_keeper_claim(struct ns_keeper_info *ki, unsigned int engine, const int32_
 	for (unsigned int e = 0; e < JR_MAX_ENGINES; e++) {
 		int32_t pid = __atomic_load_n(&ki->engines[e].pid, __ATOMIC_ACQUIRE);
 
-		if (e != engine && pid && pid != me && pid_alive(pid) &&
+		if (e != engine && pid > 0 && pid != me && pid_alive(pid) &&
 		    ki->engines[e].lcore == lcore) {
 			ns_err("engine: lcore id %u is engine %u's (pid %d): give each engine "
 			       "its own with --eal \"--lcores ID@CPU\"", lcore, e, pid);
 			return -EBUSY;
 		}
 	}
+	err = keeper_take_queue(ke, old, me);
+	if (err == -EBUSY && old != NS_KEEPER_DRAINING &&
+	    __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE) == NS_KEEPER_DRAINING)
+		/* The keeper saw the death first and drains: take it from it. */
+		err = keeper_take_queue(ke, NS_KEEPER_DRAINING, me);
+	if (err) {
+		if (err == -EBUSY)
+			ns_err("engine: %u was claimed by pid %d meanwhile", engine,
+			       __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE));
+		return err;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ke->lcore = lcore;
+	ke->dead_pid = 0;
 	ke->since_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
 	if (takeover)
 		ke->takeovers++;
-	if (!__atomic_compare_exchange_n(&ke->pid, &old, me, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		ns_err("engine: %u was claimed by pid %d meanwhile", engine, old);
-		return -EBUSY;
-	}
 	return 0;
 }
 
@@ -543,7 +645,8 @@ int ns_keeper_dead_engine(struct ns_keeper_info *ki)
 	for (unsigned int e = 0; e < ki->nr_queues; e++) {
 		int32_t pid = __atomic_load_n(&ki->engines[e].pid, __ATOMIC_ACQUIRE);
 
-		if (pid && !pid_alive(pid))
+		if ((pid > 0 && !pid_alive(pid)) ||
+		    (pid == NS_KEEPER_DRAINING && ki->engines[e].dead_pid))
 			return (int)e;
 	}
 	return -1;

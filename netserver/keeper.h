@@ -24,7 +24,7 @@
 
 #define NS_KEEPER_MZ		"jr_keeper"
 #define NS_KEEPER_MAGIC		0x4a524b4545504552ULL	/* "JRKEEPER" */
-#define NS_KEEPER_VERSION	1
+#define NS_KEEPER_VERSION	2
 
 /* Per queue K: "jr_mbufs_K", "jr_tso_K" (only with TSO), "jr_relay_K". */
 #define NS_KEEPER_POOL_FMT	"jr_mbufs_%u"
@@ -35,13 +35,22 @@
 #define NS_RSS_KEY_MAX		64
 #define NS_RETA_MAX		512	/* RTE_ETH_RSS_RETA_SIZE_512 */
 
-/* Who serves an engine index. */
+/*
+ * Who serves an engine index: pid > 0, the engine; 0, nobody;
+ * NS_KEEPER_DRAINING, the keeper, which drains the queue (rx burst and
+ * free) while nobody serves it, because a full queue nobody reads can
+ * stall the others (Documentation/netserver.md, Engines); below that,
+ * -pid of an engine waiting for the keeper to hand the queue over between
+ * two bursts.
+ */
+#define NS_KEEPER_DRAINING	(-1)
+
 struct ns_keeper_engine {
-	int32_t		pid;		/* 0: nobody yet */
+	int32_t		pid;		/* see above */
 	uint32_t	lcore;		/* its EAL lcore id: its mempool caches */
 	uint64_t	since_ns;	/* CLOCK_MONOTONIC when it took the index */
 	uint32_t	takeovers;	/* standbys that took it after a death */
-	uint32_t	pad;
+	int32_t		dead_pid;	/* the last server, if it died (keeper) */
 };
 
 struct ns_keeper_info {
