@@ -8,6 +8,7 @@ guest's own Linux stack through the peer's namespace (Linux NIC -> peer ->
 DPDK NIC), so every connection crosses real stacks on both sides.
 """
 import errno
+import glob
 import os
 import select
 import socket
@@ -32,8 +33,17 @@ def fail(why):
     try:
         open("/proc/sysrq-trigger", "w").write("w")
         print(open("/proc/net/joyride").read())
+        print(open("/proc/net/joyride_engines").read())
     except OSError:
         pass
+    # Each netserver process's last words (tools/jr-vm-netserver's logs).
+    for log in sorted(glob.glob("/tmp/jr-netserver*.log")):
+        try:
+            lines = open(log, errors="replace").read().splitlines()[-15:]
+        except OSError:
+            continue
+        print("--- %s (last %d lines)" % (log, len(lines)))
+        print("\n".join(lines))
     sys.exit(1)
 
 
