@@ -3014,12 +3014,20 @@ static int jr_opts_replay(struct jr_sock *jsk)
 {
 	struct sock *sk = sk_jr(jsk);
 	int i, err = 0;
+	u64 features;
 
+	/*
+	 * The features now: each call below drops lock_sock while it waits,
+	 * and the server's death meanwhile unslots the socket (srv NULL).
+	 */
+	if (!jsk->srv)
+		return -ENETDOWN;
+	features = jsk->srv->params.features;
 	for (i = 0; i < JR_O_NR && !err; i++) {
 		const struct jr_opt *o = &jr_opts[i];
 
 		if (o->forward && jsk->opt[i] != jr_opt_def(sk, i) &&
-		    (jsk->srv->params.features & o->feature) == o->feature &&
+		    (features & o->feature) == o->feature &&
 		    (o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
 			err = jr_setopt(jsk, o->level, o->name,
 					jr_opt_wire(sk, i, jsk->opt[i]));
