@@ -150,6 +150,9 @@
 
 #define JR_ACCEPT_PREPOST	8
 
+/* net.joyride.survival: established connections outlive their netserver. */
+static int jr_survival = 1;
+
 struct jr_req {
 	u64		tag;
 	u16		op;
@@ -248,9 +251,24 @@ struct jr_sock {
 	kuid_t			owner;
 	bool			charged;	/* the slot is charged to owner */
 	/* Recovery: what rebuilds the socket on the next netserver. */
-	struct list_head	survivor_node;	/* on dev->survivors while slotless */
+	struct list_head	survivor_node;	/* on dev->survivors while slotless,
+						 * or while surviving */
 	bool			survivor;
 	bool			ever_connected;
+	/*
+	 * A connection that outlives its netserver (JR_F_SURVIVAL): it keeps
+	 * its slot on the dead server, whose region lives as long as the
+	 * socket's reference, and the netserver's half of the slot as it was
+	 * at the death, so send() and recv() go on in the rings until a
+	 * successor takes it over (jr_restore_sock()).  Set and cleared
+	 * with srv, under lock_sock and jsk->lock.
+	 */
+	bool			surviving;
+	bool			close_owed;	/* closed meanwhile: the successor
+						 * gets RESTORE, then CLOSE */
+	u32			ck_rx_prod;
+	u32			ck_tx_cons;
+	struct jr_tcp_ckpt	ckpt;
 	/* Options (jr_opts[]) and byte counts for TCP_INFO. */
 	int			opt[JR_O_NR];
 	/* IP_MULTICAST_IF as set (address, index), and the groups joined
@@ -522,6 +540,18 @@ static struct jr_server *jr_live_srv(struct jr_sock *jsk)
 }
 
 /*
+ * The server whose rings carry the socket's data: its live one, or the
+ * dead one of a surviving connection.  Without lock_sock the answer may
+ * be a moment old: wait conditions only use it to wake up and look again.
+ */
+static struct jr_server *jr_data_srv(struct jr_sock *jsk)
+{
+	struct jr_server *srv = READ_ONCE(jsk->srv);
+
+	return srv && (!READ_ONCE(srv->dead) || READ_ONCE(jsk->surviving)) ? srv : NULL;
+}
+
+/*
  * The socket's live server with a reference of the caller's own: whoever
  * posts to the SQ or waits holds one, because the netserver's death
  * unslots the socket (dropping the socket's reference) meanwhile.
@@ -655,6 +685,7 @@ static void jr_sock_unslot(struct jr_sock *jsk)
 	spin_lock_bh(&jsk->lock);
 	srv = jsk->srv;
 	WRITE_ONCE(jsk->srv, NULL);
+	WRITE_ONCE(jsk->surviving, false);
 	charged = jsk->charged;
 	jsk->charged = false;
 	spin_unlock_bh(&jsk->lock);
@@ -757,8 +788,9 @@ static int jr_call(struct jr_sock *jsk, struct jr_sqe *sqe)
 	if (!srv)
 		return -ENETDOWN;
 	/* Only the replay worker calls for a closed socket: its close
-	 * owns the slot now, and nothing more is asked of it. */
-	if (sock_flag(sk, SOCK_DEAD)) {
+	 * owns the slot now, and nothing more is asked of it, unless the
+	 * close itself waits for the connection to be restored. */
+	if (sock_flag(sk, SOCK_DEAD) && !jsk->close_owed) {
 		jr_server_put(srv);
 		return -EBADF;
 	}
@@ -811,27 +843,45 @@ static int jr_setopt(struct jr_sock *jsk, u32 level, u32 name, u64 value)
 	return jr_call(jsk, &sqe);
 }
 
+/*
+ * The netserver's ring positions: read from the slot, or, for a surviving
+ * connection, as they were when its netserver died (nobody moves them
+ * now, and nobody may: whatever still maps that region is not trusted).
+ */
+static u32 jr_srv_rx_prod(struct jr_sock *jsk, struct jr_server *srv)
+{
+	if (READ_ONCE(jsk->surviving))
+		return jsk->ck_rx_prod;
+	return jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->rx_prod);
+}
+
+static u32 jr_srv_tx_cons(struct jr_sock *jsk, struct jr_server *srv)
+{
+	if (READ_ONCE(jsk->surviving))
+		return jsk->ck_tx_cons;
+	return jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->tx_cons);
+}
+
 /* Bytes the netserver has put in the rx ring for us, or -EOVERFLOW. */
 static int jr_rx_avail(struct jr_sock *jsk, struct jr_server *srv)
 {
-	u32 prod = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->rx_prod);
-
-	return jr_bytes_fill(prod, jsk->rx_cons, srv->params.rx_buf_size);
+	return jr_bytes_fill(jr_srv_rx_prod(jsk, srv), jsk->rx_cons,
+			     srv->params.rx_buf_size);
 }
 
 /* Free bytes in the tx ring, or -EOVERFLOW. */
 static int jr_tx_room(struct jr_sock *jsk, struct jr_server *srv)
 {
-	u32 cons = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->tx_cons);
-	int fill = jr_bytes_fill(jsk->tx_prod, cons, srv->params.tx_buf_size);
+	int fill = jr_bytes_fill(jsk->tx_prod, jr_srv_tx_cons(jsk, srv),
+				 srv->params.tx_buf_size);
 
 	return fill < 0 ? fill : (int)srv->params.tx_buf_size - fill;
 }
 
 static int jr_tx_queued(struct jr_sock *jsk, struct jr_server *srv)
 {
-	u32 cons = jr_load_acquire(&jr_slot_ctl(srv, jsk->slot)->tx_cons);
-	int fill = jr_bytes_fill(jsk->tx_prod, cons, srv->params.tx_buf_size);
+	int fill = jr_bytes_fill(jsk->tx_prod, jr_srv_tx_cons(jsk, srv),
+				 srv->params.tx_buf_size);
 
 	return fill < 0 ? 0 : fill;
 }
@@ -1248,18 +1298,101 @@ static bool jr_sock_survives(struct jr_sock *jsk)
 }
 
 /*
- * The netserver died (its file was released).  Connected and connecting
- * TCP sockets fail as on a reset (ECONNRESET; send: EPIPE).  Survivors
- * give their slot back and wait on dev->survivors for the next netserver.
- * A socket only waiting for its CLOSE reply, or a child waiting for a
- * connection, ends here.
+ * Under lock_sock, its netserver dead: whether an established connection
+ * goes on (JR_F_SURVIVAL).  It does if the checkpoint that netserver left
+ * in the slot is whole and valid and agrees with the kernel's own view of
+ * the rings; then its copy, and the netserver's two ring positions as they
+ * are now, are what the successor is given (jr_restore_sock()).  The
+ * region stays writable by whatever still maps it, so nothing is read
+ * from it again.
  */
-static void jr_server_gone(struct jr_sock *jsk)
+static bool jr_conn_survives(struct jr_sock *jsk, struct jr_server *srv, bool closing)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_slot_ctl *ctl;
+	struct jr_tcp_ckpt ck;
+	u32 seq, rx_prod, tx_cons;
+	int err;
+
+	if (!srv || !(srv->params.features & JR_F_SURVIVAL) || !READ_ONCE(jr_survival) ||
+	    sk->sk_type != SOCK_STREAM || sk->sk_state != TCP_ESTABLISHED ||
+	    jsk->listener || sk->sk_err)
+		return false;
+	/* A close (not an abort) that was draining the rings goes on too. */
+	if (closing ? jsk->close_abort : sock_flag(sk, SOCK_DEAD) || jsk->closing)
+		return false;
+	ctl = jr_slot_ctl(srv, jsk->slot);
+	seq = READ_ONCE(ctl->ckpt.seq);
+	smp_rmb();
+	memcpy(&ck, &ctl->ckpt, sizeof(ck));
+	rx_prod = READ_ONCE(ctl->rx_prod);
+	tx_cons = READ_ONCE(ctl->tx_cons);
+	smp_rmb();
+	err = seq == READ_ONCE(ctl->ckpt.seq) && seq == ck.seq ?
+	      jr_validate_ckpt(&ck) : -ENOENT;
+	if (!err && (jr_bytes_fill(rx_prod, jsk->rx_cons, srv->params.rx_buf_size) < 0 ||
+		     jr_bytes_fill(jsk->tx_prod, tx_cons, srv->params.tx_buf_size) < 0))
+		err = -ERANGE;
+	/* The end of file the kernel was told of, the checkpoint must know. */
+	if (!err && jsk->rx_fin && !(ck.flags & JR_CKPT_F_FIN_RCVD))
+		err = -EINVAL;
+	if (err) {
+		if (err != -ENOENT && err != -EAGAIN)
+			pr_warn_ratelimited("joyride: slot %u: checkpoint rejected (%d); connection resets\n",
+					    jsk->slot, err);
+		return false;
+	}
+	spin_lock_bh(&jsk->lock);
+	jsk->ckpt = ck;
+	jsk->ck_rx_prod = rx_prod;
+	jsk->ck_tx_cons = tx_cons;
+	WRITE_ONCE(jsk->surviving, true);
+	jsk->close_owed = closing;
+	/* The peer's FIN is in: end of file once the ring is read, as
+	 * after JR_EV_RX_FIN. */
+	if (ck.flags & JR_CKPT_F_FIN_RCVD) {
+		jsk->rx_fin = true;
+		WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | RCV_SHUTDOWN);
+	}
+	spin_unlock_bh(&jsk->lock);
+	return true;
+}
+
+/*
+ * A surviving connection that will not be restored (under lock_sock):
+ * its slot on the dead server goes back, with the region's reference.
+ */
+static void jr_conn_unsurvive(struct jr_sock *jsk)
+{
+	jr_sock_unslot(jsk);
+}
+
+/* A connection that cannot go on: as on a reset (ECONNRESET; send: EPIPE). */
+static void jr_conn_reset(struct jr_sock *jsk)
+{
+	struct sock *sk = sk_jr(jsk);
+
+	jr_reset_error(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
+	jsk->rx_fin = true;
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	jr_set_state(sk, TCP_CLOSE);
+}
+
+/*
+ * The netserver died (its file was released).  Connected and connecting
+ * TCP sockets fail as on a reset (ECONNRESET; send: EPIPE), unless they
+ * survive (jr_conn_survives()): those keep their slot on the dead server
+ * and wait on dev->survivors, as do listening, bound and UDP sockets,
+ * which give their slot back.  A socket only waiting for its CLOSE reply,
+ * or a child waiting for a connection, ends here.  Returns whether the
+ * socket keeps its slot.
+ */
+static bool jr_server_gone(struct jr_sock *jsk)
 {
 	struct sock *sk = sk_jr(jsk);
 	struct jr_sock *child, *tmp;
 	LIST_HEAD(orphans);
-	bool closing, child_posted, survives;
+	bool closing, child_posted, survives, conn = false;
 
 	lock_sock(sk);
 	spin_lock_bh(&jsk->lock);
@@ -1281,14 +1414,13 @@ static void jr_server_gone(struct jr_sock *jsk)
 	}
 	jsk->accepts_posted = 0;
 	spin_unlock_bh(&jsk->lock);
-	survives = !closing && !child_posted && jr_sock_survives(jsk);
-	if (!closing && !child_posted && !survives) {
-		jr_reset_error(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
-		jsk->rx_fin = true;
-		WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
-		jr_set_state(sk, TCP_CLOSE);
-	}
-	jr_sock_unslot(jsk);
+	if (!child_posted)
+		conn = jr_conn_survives(jsk, jsk->srv, closing || jsk->close_owed);
+	survives = conn || (!closing && !child_posted && jr_sock_survives(jsk));
+	if (!closing && !child_posted && !survives)
+		jr_conn_reset(jsk);
+	if (!conn)
+		jr_sock_unslot(jsk);
 	/* A request waiting for a reply (killably) sees the death. */
 	jr_wake_all(sk);
 	if (survives) {
@@ -1306,7 +1438,7 @@ static void jr_server_gone(struct jr_sock *jsk)
 		list_del_init(&child->accept_node);
 		jr_sock_close(child, true, 0);
 	}
-	if (closing) {
+	if (closing && !conn) {
 		sock_put(sk);
 	} else if (child_posted) {
 		struct jr_sock *l = jsk->listener;
@@ -1317,6 +1449,8 @@ static void jr_server_gone(struct jr_sock *jsk)
 	} else if (!survives) {
 		jr_sock_report(sk);
 	}
+	/* A closing survivor keeps the reference its CLOSE reply will drop. */
+	return conn;
 }
 
 /* Leave the survivors' list (the socket closes, or was replayed). */
@@ -1352,7 +1486,7 @@ static int jr_wait_recovered(struct jr_sock *jsk)
 		return -ENETDOWN;
 	release_sock(sk);
 	left = wait_event_interruptible_timeout(jr_sock_dev(jsk)->live_wait,
-			READ_ONCE(jsk->srv) || !READ_ONCE(jsk->survivor), timeo);
+			jr_live_srv(jsk) || !READ_ONCE(jsk->survivor), timeo);
 	lock_sock(sk);
 	if (left < 0)
 		return -ERESTARTSYS;
@@ -1410,6 +1544,109 @@ static int jr_replay_sock(struct jr_sock *jsk, struct jr_server *srv)
 			;
 	}
 	return err;
+}
+
+/*
+ * Copy ring bytes [from, to) (free-running positions) between two rings,
+ * each at the same positions modulo its own size.
+ */
+static void jr_ring_move(unsigned char *dst, u32 dst_size, const unsigned char *src,
+			 u32 src_size, u32 from, u32 to)
+{
+	while (from != to) {
+		u32 s_off = from & (src_size - 1), d_off = from & (dst_size - 1);
+		u32 n = min3(to - from, src_size - s_off, dst_size - d_off);
+
+		memcpy(dst + d_off, src + s_off, n);
+		from += n;
+	}
+}
+
+/*
+ * Give a surviving connection (under its lock_sock) to srv: a slot there
+ * with the rings' bytes still wanted (received and unread; sent and
+ * unacknowledged or unsent) at the same positions, the netserver's half
+ * of the slot as the dead one left it, then RESTORE, the options and a
+ * shutdown the application made meanwhile.  The socket moves to srv
+ * before RESTORE is posted: what the application sends from then on is
+ * posted after it.  0 or -errno (the caller resets the connection).
+ */
+static int jr_restore_sock(struct jr_sock *jsk, struct jr_server *srv)
+{
+	struct sock *sk = sk_jr(jsk);
+	struct jr_server *old = jsk->srv;
+	struct jr_sqe sqe = { .op = JR_OP_RESTORE, .flags = JR_SQE_F_REPLAY };
+	struct jr_sockaddr local, peer;
+	struct jr_slot_ctl *ctl;
+	u32 old_slot = jsk->slot, slot, gen;
+	int err;
+
+	if (!old || !jsk->surviving)
+		return -ENOENT;
+	if (!(srv->params.features & JR_F_SURVIVAL))
+		return -EOPNOTSUPP;
+	if (jsk->ck_rx_prod - jsk->rx_cons > srv->params.rx_buf_size ||
+	    jsk->tx_prod - jsk->ck_tx_cons > srv->params.tx_buf_size)
+		return -ENOSPC;		/* the successor's rings are smaller */
+	jr_addr_to_wire(sk, &jsk->local, &local);
+	jr_addr_to_wire(sk, &jsk->peer, &peer);
+	if (local.family != peer.family)
+		return -EAFNOSUPPORT;
+	err = jr_slot_alloc(srv, jsk, &slot, &gen);
+	if (err)
+		return err;
+	jr_ring_move(jr_slot_rx(srv, slot), srv->params.rx_buf_size,
+		     jr_slot_rx(old, old_slot), old->params.rx_buf_size,
+		     jsk->rx_cons, jsk->ck_rx_prod);
+	jr_ring_move(jr_slot_tx(srv, slot), srv->params.tx_buf_size,
+		     jr_slot_tx(old, old_slot), old->params.tx_buf_size,
+		     jsk->ck_tx_cons, jsk->tx_prod);
+	ctl = jr_slot_ctl(srv, slot);
+	WRITE_ONCE(ctl->rx_cons, jsk->rx_cons);
+	WRITE_ONCE(ctl->tx_prod, jsk->tx_prod);
+	WRITE_ONCE(ctl->rx_prod, jsk->ck_rx_prod);
+	WRITE_ONCE(ctl->tx_cons, jsk->ck_tx_cons);
+	memcpy(&ctl->ckpt, &jsk->ckpt, sizeof(ctl->ckpt));
+	kref_get(&srv->ref);
+	spin_lock_bh(&jsk->lock);
+	jsk->srv = srv;
+	jsk->slot = slot;
+	jsk->gen = gen;
+	jsk->engine = srv->engine;
+	WRITE_ONCE(jsk->surviving, false);
+	spin_unlock_bh(&jsk->lock);
+	jsk->rx_cons_told = jsk->rx_cons;
+	jr_slot_free(old, old_slot);
+	jr_server_put(old);
+
+	sqe.u.restore.family = local.family;
+	sqe.u.restore.local_port = local.port;
+	sqe.u.restore.peer_port = peer.port;
+	memcpy(sqe.u.restore.local, local.addr, sizeof(local.addr));
+	memcpy(sqe.u.restore.peer, peer.addr, sizeof(peer.addr));
+	err = jr_call(jsk, &sqe);
+	if (err || jsk->close_owed)
+		return err;	/* a CLOSE follows: nothing to tune */
+	/*
+	 * The connection is the new netserver's now.  What follows only
+	 * tunes it: a failure there leaves it going (and a death meanwhile
+	 * was handled by jr_server_gone()).
+	 */
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		err = jr_setopt(jsk, SOL_SOCKET, SO_KEEPALIVE, 1);
+	if (!err)
+		err = jr_opts_replay(jsk);
+	if (!err && (sk->sk_shutdown & SEND_SHUTDOWN)) {
+		memset(&sqe, 0, sizeof(sqe));
+		sqe.op = JR_OP_SHUTDOWN;
+		sqe.flags = JR_SQE_F_REPLAY;
+		sqe.u.shutdown.how = SHUT_WR;
+		err = jr_call(jsk, &sqe);
+	}
+	if (err && err != -ENETDOWN)
+		pr_warn_ratelimited("joyride: slot %u: restored, but its options or shutdown were not (%d)\n",
+				    jsk->slot, err);
+	return 0;
 }
 
 /* ------------------------------------------------------------ replicas */
@@ -1627,11 +1864,12 @@ static void jr_replay_work(struct work_struct *work)
 	struct jr_replay *rp = container_of(work, struct jr_replay, work);
 	struct jr_server *srv = rp->srv;
 	struct jr_dev *dev = srv->dev;
-	unsigned int replayed = 0, failed = 0;
+	unsigned int replayed = 0, restored = 0, failed = 0;
 	struct jr_sock *jsk;
 
 	while (rp->replay) {
 		struct sock *sk;
+		bool conn;
 		int err;
 
 		jsk = jr_survivor_take(dev, srv->engine);
@@ -1647,7 +1885,26 @@ static void jr_replay_work(struct work_struct *work)
 		}
 		sk = sk_jr(jsk);
 		lock_sock(sk);
-		err = sock_flag(sk, SOCK_DEAD) ? 0 : jr_replay_sock(jsk, srv);
+		conn = jsk->surviving;
+		if (conn && jsk->close_owed) {
+			/* Closed before or during the outage: finish the close. */
+			err = jr_restore_sock(jsk, srv);
+			if (!err) {
+				jsk->close_owed = false;
+				/* The reference kept for the CLOSE reply goes with it. */
+				jr_sock_close(jsk, false, jr_request_timeo());
+				replayed++;
+				restored++;
+			} else if (!(READ_ONCE(srv->dead) && (jsk->surviving || jsk->survivor))) {
+				failed++;
+				jsk->close_owed = false;
+				jr_sock_unslot(jsk);
+				sock_put(sk);		/* the CLOSE reply's */
+			}
+			goto next;
+		}
+		err = sock_flag(sk, SOCK_DEAD) ? 0 :
+		      conn ? jr_restore_sock(jsk, srv) : jr_replay_sock(jsk, srv);
 		if (sock_flag(sk, SOCK_DEAD)) {
 			/* Closed while its calls waited: jr_release() took
 			 * it over, slot and all. */
@@ -1658,21 +1915,30 @@ static void jr_replay_work(struct work_struct *work)
 			 * release has put it back (jr_server_gone ran while
 			 * jr_call() waited) or will; if not, we do.
 			 */
-			if (!jsk->srv && !jsk->survivor) {
+			if ((conn ? jsk->surviving : !jsk->srv) && !jsk->survivor) {
 				mutex_lock(&dev->survivors_lock);
 				jsk->survivor = true;
 				sock_hold(sk);
 				list_add(&jsk->survivor_node, &dev->survivors);
 				mutex_unlock(&dev->survivors_lock);
 			}
+		} else if (err && conn) {
+			failed++;
+			pr_info_ratelimited("joyride: engine %u: connection not restored (%d); it resets\n",
+					    srv->engine, err);
+			jr_conn_unsurvive(jsk);
+			jr_conn_reset(jsk);
+			jr_sock_report(sk);
 		} else if (err) {
 			failed++;
 			jr_sock_unslot(jsk);
 			jr_set_state(sk, TCP_CLOSE);
 			jr_sock_fail(sk, -err);
 		} else {
-			replayed++;
+			replayed += 1;
+			restored += conn;
 		}
+next:
 		release_sock(sk);
 		/* Wake callers waiting in jr_wait_recovered(), and the
 		 * socket's own (poll, a blocked recv on a UDP survivor). */
@@ -1685,8 +1951,8 @@ static void jr_replay_work(struct work_struct *work)
 		jr_replicate_listeners(srv);
 	if (rp->replay && !READ_ONCE(srv->dead)) {
 		jr_post_replay_done(srv);
-		pr_info("joyride: engine %u: replayed %u sockets (%u failed)\n",
-			srv->engine, replayed, failed);
+		pr_info("joyride: engine %u: replayed %u sockets, %u of them connections (%u failed)\n",
+			srv->engine, replayed, restored, failed);
 	} else if (rp->replay) {
 		pr_info("joyride: engine %u died during recovery (%u sockets replayed)\n",
 			srv->engine, replayed);
@@ -1713,8 +1979,21 @@ static void jr_recover(struct jr_server *srv, bool replay)
 		jsk = jr_survivor_take(dev, srv->engine);
 		if (!jsk)
 			break;
-		jr_set_state(sk_jr(jsk), TCP_CLOSE);
-		jr_sock_fail(sk_jr(jsk), ENETDOWN);
+		lock_sock(sk_jr(jsk));
+		if (jsk->surviving) {
+			jr_conn_unsurvive(jsk);
+			jr_conn_reset(jsk);
+			jr_sock_report(sk_jr(jsk));
+			if (jsk->close_owed) {
+				/* Closed meanwhile: the CLOSE reply's reference. */
+				jsk->close_owed = false;
+				sock_put(sk_jr(jsk));
+			}
+		} else {
+			jr_set_state(sk_jr(jsk), TCP_CLOSE);
+			jr_sock_fail(sk_jr(jsk), ENETDOWN);
+		}
+		release_sock(sk_jr(jsk));
 		sock_put(sk_jr(jsk));
 	}
 	if (rp)
@@ -1750,7 +2029,7 @@ static int jr_release(struct socket *sock)
 	struct jr_sock *jsk, *child, *tmp;
 	struct jr_sock *replica[JR_MAX_ENGINES];
 	LIST_HEAD(orphans);
-	bool abort;
+	bool abort, owed;
 
 	if (!sk)
 		return 0;
@@ -1769,11 +2048,26 @@ static int jr_release(struct socket *sock)
 	jsk->accept_len = 0;
 	spin_unlock_bh(&jsk->lock);
 	abort = sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime;
+	/*
+	 * A surviving connection closed while no netserver serves it: the
+	 * bytes it sent still go out, then its FIN, once the successor has
+	 * it.  It stays on the survivors' list; the socket layer's reference
+	 * becomes the one its CLOSE reply drops (jr_replay_work()).
+	 */
+	owed = jsk->surviving && !abort;
+	if (owed) {
+		jsk->closing = true;
+		jsk->close_owed = true;
+	}
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sock_orphan(sk);
 	/* The netserver leaves the groups when it closes the slot. */
 	jr_mc_free(jsk);
 	release_sock(sk);
+	if (owed) {
+		sock->sk = NULL;
+		return 0;
+	}
 	jr_survivor_drop(jsk);
 	/* First the replicas, so that no engine queues more children. */
 	jr_replicas_close(replica, jr_request_timeo());
@@ -3054,7 +3348,8 @@ static int jr_get_tcp_info(struct sock *sk, struct tcp_info *ti)
 	ti->tcpi_snd_ssthresh = TCP_INFINITE_SSTHRESH;
 	ti->tcpi_snd_cwnd = TCP_INIT_CWND;
 	ti->tcpi_reordering = TCP_FASTRETRANS_THRESH;
-	if (sk->sk_state == TCP_ESTABLISHED && jsk->srv &&
+	/* A surviving connection: what the kernel knows, without a call. */
+	if (sk->sk_state == TCP_ESTABLISHED && jr_live_srv(jsk) &&
 	    (jsk->srv->params.features & JR_F_SOCKOPTS)) {
 		sqe.u.sockopt.level = SOL_TCP;
 		sqe.u.sockopt.name = TCP_INFO;
@@ -3385,7 +3680,7 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 			err = -EPIPE;
 			break;
 		}
-		srv = jr_live_srv(jsk);
+		srv = jr_data_srv(jsk);
 		if (!srv) {
 			err = -EPIPE;
 			break;
@@ -3398,7 +3693,7 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 			break;
 		}
 		if (!room) {
-			err = jr_wait(sk, &timeo, !jr_live_srv(jsk) || sk->sk_err ||
+			err = jr_wait(sk, &timeo, !jr_data_srv(jsk) || sk->sk_err ||
 				      (sk->sk_shutdown & SEND_SHUTDOWN) ||
 				      jr_tx_room_now(jsk) != 0);
 			if (err)
@@ -3495,13 +3790,13 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 				err = sock_error(sk);
 			break;
 		}
-		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk)) {
+		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_data_srv(jsk)) {
 			if (!done)
 				err = jr_shutdown_error(sk);
 			break;
 		}
 		err = jr_wait(sk, &timeo, sk->sk_err || jsk->rx_fin ||
-			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_live_srv(jsk) ||
+			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_data_srv(jsk) ||
 			      jr_rx_avail_now(jsk) != 0);
 		if (err)
 			break;
@@ -4002,7 +4297,7 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 	seq_printf(seq, "%s%s%s%s%s\n",
 		   jsk->closing ? "closing " : "",
 		   sk->sk_state == TCP_LISTEN && jsk->accepts_posted ? "accepts-posted " : "",
-		   jsk->survivor ? "recovering " : "",
+		   jsk->surviving ? "surviving " : jsk->survivor ? "recovering " : "",
 		   sk->sk_family == AF_INET ? "inet " : jr_is_v6(sk) ? "inet6 " : "",
 		   srv && READ_ONCE(srv->dead) ? "server-dead" : "");
 	return 0;
@@ -4068,6 +4363,15 @@ static const struct ctl_table jr_sysctl_template[] = {
 		.proc_handler	= proc_douintvec_minmax,
 		.extra1		= &jr_timeout_min,
 		.extra2		= &jr_timeout_max,
+	},
+	{
+		.procname	= "survival",
+		.data		= &jr_survival,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
 	},
 	{ }
 };

@@ -182,8 +182,12 @@ static inline unsigned char *jr_slot_tx(struct jr_server *srv, u32 slot)
 struct jr_family_ops {
 	/* A validated reply or event for the socket owning cqe->slot. */
 	void (*complete)(struct jr_sock *jsk, const struct jr_cqe *cqe);
-	/* The server is gone: fail the socket and give its slot back. */
-	void (*server_gone)(struct jr_sock *jsk);
+	/*
+	 * The server is gone: fail the socket and give its slot back, or
+	 * keep the slot for a connection that survives (true), which frees
+	 * it itself once a successor has taken it over or it closes.
+	 */
+	bool (*server_gone)(struct jr_sock *jsk);
 	/*
 	 * An engine attached (or a standby took a dead engine's place):
 	 * replay the surviving sockets of its index to it and replicate the

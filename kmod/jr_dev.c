@@ -561,7 +561,11 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
-	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS | JR_F_MULTICAST;
+	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS |
+		      JR_F_MULTICAST | JR_F_SURVIVAL;
+	/* A connection survives to be replayed: no replay, no survival. */
+	if (!(a.features & JR_F_RECOVERY))
+		a.features &= ~JR_F_SURVIVAL;
 	a.nr_engines = 0;
 	jr_layout_compute(&a, jr_max_slots, jr_max_buf);
 	if (a.layout.region_size > ((u64)READ_ONCE(jr_max_region_mb) << 20)) {
@@ -853,6 +857,7 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 
 	for (slot = 0; slot < srv->params.nr_slots; slot++) {
 		struct jr_sock *jsk;
+		bool kept;
 
 		spin_lock(&srv->slot_lock);
 		jsk = srv->slot_owner[slot];
@@ -861,10 +866,11 @@ static void jr_server_fail_sockets(struct jr_server *srv)
 		spin_unlock(&srv->slot_lock);
 		if (!jsk)
 			continue;
-		jr_family.server_gone(jsk);
+		kept = jr_family.server_gone(jsk);
 		jr_family.put(jsk);
-		/* Whatever the socket did, the slot is no longer in use. */
-		jr_slot_free(srv, slot);
+		/* Whatever else the socket did, the slot is no longer in use. */
+		if (!kept)
+			jr_slot_free(srv, slot);
 	}
 }
 

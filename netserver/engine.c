@@ -135,6 +135,7 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	jr_attach_defaults(&req);
 	req.features |= JR_F_IPV6;	/* lwIP is dual stack */
 	req.features |= JR_F_MULTICAST;	/* IGMP, MLD */
+	req.features |= JR_F_SURVIVAL;	/* connections outlive us */
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
 	req.tx_buf_size = cfg->tx_buf;
@@ -178,6 +179,8 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 		req.flags & JR_ATTACH_F_RECOVERING ? ", recovering" : "");
 	if (cfg->mode != NS_MODE_STANDBY)
 		ns_info("engine %u of %u serving this namespace", req.engine, req.nr_engines);
+	if (req.flags & JR_ATTACH_F_RECOVERING)
+		ns_front_replay_begins(front);
 	front_add(eng, front);
 	return 0;
 }
@@ -212,6 +215,8 @@ int ns_engine_standby_wait(struct ns_engine *eng, struct jr_attach *out)
 	front->region.params.epoch = out->epoch;
 	front->region.params.engine = out->engine;
 	front->region.params.nr_engines = out->nr_engines;
+	if (out->flags & JR_ATTACH_F_RECOVERING)
+		ns_front_replay_begins(front);
 	return out->engine;
 }
 
@@ -534,7 +539,7 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 		" loops=%llu sleeps=%llu kicks=%llu ev_rx=%llu ev_tx_space=%llu"
 		" op_tx=%llu op_rx_space=%llu tx_acks=%llu idle_us=%llu mbufs_free=%u"
 		" relayed_out=%llu relayed_in=%llu relay_full=%llu rss_syn_checked=%llu"
-		" rss_syn_other_queue=%llu rss_ports_tried=%llu\n"
+		" rss_syn_other_queue=%llu rss_ports_tried=%llu tcp_restored=%llu\n"
 		"  frontends: %u\n",
 		p->id, queue, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
 		(unsigned long long)p->tx_packets, (unsigned long long)p->tx_dropped,
@@ -553,7 +558,7 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 		(unsigned long long)p->relayed_out, (unsigned long long)p->relayed_in,
 		(unsigned long long)p->relay_full, (unsigned long long)p->rss_syn_checked,
 		(unsigned long long)p->rss_syn_other_queue, (unsigned long long)p->rss_ports_tried,
-		nr_fronts);
+		(unsigned long long)eng->tcp_restored, nr_fronts);
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		struct jr_region *r = &f->region;
 		unsigned int open = 0;

@@ -240,12 +240,41 @@ struct ns_sock {
 	struct ns_sock		*next;		/* in one of those lists */
 	struct ns_sock		*listener;	/* for an embryo or waiting child */
 
+	/*
+	 * The connection's checkpoint (JR_F_SURVIVAL; struct jr_tcp_ckpt in
+	 * the slot): its fixed part, taken when the connection was
+	 * established, and what it says now.
+	 */
+	bool			ckpt_on;
+	bool			fin_rcvd;	/* the peer's FIN is in the ring's
+						 * stream (EV_RX_FIN posted) */
+	uint32_t		snd_base, rcv_base;
+	uint32_t		ckpt_seq;
+	uint32_t		ckpt_held;
+
 	/* Events to post at the end of this loop iteration. */
 	bool			ev_rx, ev_tx_space;
 	bool			on_work_list;
 	struct ns_sock		*work_next;
 	uint64_t		bad_input;	/* hostile ring contents seen */
 };
+
+/* A TCP connection to rebuild from its checkpoint (tcp_restore.c). */
+struct ns_tcp_restore {
+	ip_addr_t	local_ip, remote_ip;
+	uint16_t	local_port, remote_port;	/* host order */
+	uint32_t	snd_una, rcv_nxt;
+	uint32_t	snd_wnd;			/* the peer's, bytes */
+	uint32_t	rcv_wnd;			/* ours: the ring's room */
+	uint16_t	mss;
+	uint8_t		snd_wscale, rcv_wscale;
+	bool		fin_rcvd;
+};
+
+/* An ESTABLISHED (CLOSE_WAIT after the peer's FIN) pcb, or NULL. */
+struct tcp_pcb *ns_tcp_restore(const struct ns_tcp_restore *r);
+/* Its queued bytes count as sent once, to go out again from snd_una. */
+void ns_tcp_restore_resend(struct tcp_pcb *pcb);
 
 /* ----------------------------------------------------------- frontends */
 
@@ -261,6 +290,7 @@ struct ns_front {
 	bool			produced;	/* CQEs since the last kick */
 	bool			dead;		/* protocol violation: drop it */
 	bool			sleeping;
+	bool			replaying;	/* told RECOVERING, no REPLAY_DONE yet */
 	const char		*name;
 	struct ns_front		*next;
 };
@@ -270,6 +300,8 @@ void ns_front_destroy(struct ns_front *front);
 unsigned int ns_front_serve(struct ns_front *front);	/* SQ + tx rings */
 void ns_front_flush(struct ns_front *front);		/* events + kick */
 void ns_front_shutdown(struct ns_front *front);		/* close everything */
+/* The kernel replays (and may RESTORE connections) to this front. */
+void ns_front_replay_begins(struct ns_front *front);
 
 /* ICMP or ICMPv6 (v6) destination unreachable for one of our datagrams
  * or segments (icmp.c parsed it; ports in host order). */
@@ -300,6 +332,7 @@ struct ns_engine {
 	struct ns_sock		*embryo_mem;
 	uint64_t		loops, sleeps, wakeups;
 	uint64_t		tcp_conns;
+	uint64_t		tcp_restored;	/* connections taken over (RESTORE) */
 	/* Notifications each way (jr-netserver statistics). */
 	uint64_t		ev_rx, ev_tx_space, op_tx, op_rx_space;
 	uint64_t		tx_acks;	/* lwIP's sent callbacks */

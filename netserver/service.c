@@ -46,6 +46,8 @@
  * net.ipv4.igmp_max_memberships); this bounds what one can make us hold. */
 #define NS_MC_PER_SOCK	1024
 
+static void front_replay_ends(struct ns_front *front);
+
 static struct jr_slot_ctl *slot_ctl(struct ns_sock *s)
 {
 	return &s->front->region.slots[s->slot];
@@ -390,6 +392,7 @@ static void sock_rings_reset(struct ns_sock *s)
 	s->tx_queued = s->tx_cons = 0;
 	jr_store_release(&ctl->rx_prod, 0);
 	jr_store_release(&ctl->tx_cons, 0);
+	memset(&ctl->ckpt, 0, sizeof(ctl->ckpt));
 }
 
 /*
@@ -461,6 +464,98 @@ static void sock_finish_abort(struct ns_sock *s)
 	}
 }
 
+/* ----------------------------------------------------- TCP: checkpoint */
+
+/*
+ * A connection's checkpoint in its slot (struct jr_tcp_ckpt; abi.md,
+ * "Survival").  Its sequence numbers are relative to the ring counters,
+ * which move by exactly what lwIP's do: rcv_nxt by what goes into the rx
+ * ring (and the FIN), snd_una by what tcp_sent_cb() releases from the tx
+ * ring.  So it is written when the connection is established, when the
+ * peer's FIN reaches the ring, and when acknowledged bytes wait outside
+ * the ring (rx_held): a few stores per connection, nothing per packet.
+ */
+static uint32_t tcp_rx_held(const struct ns_sock *s)
+{
+	uint32_t held = s->rx_pending ? s->rx_pending->tot_len : 0;
+
+	if (s->pcb.tcp && s->pcb.tcp->refused_data)
+		held += s->pcb.tcp->refused_data->tot_len;
+	return held;
+}
+
+static void tcp_ckpt_write(struct ns_sock *s)
+{
+	struct jr_tcp_ckpt *ck = &slot_ctl(s)->ckpt;
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (!s->ckpt_on || !pcb)
+		return;
+	/* Odd while it changes: the kernel's copy must not be torn. */
+	__atomic_store_n(&ck->seq, ++s->ckpt_seq, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	ck->flags = s->fin_rcvd ? JR_CKPT_F_FIN_RCVD : 0;
+#if LWIP_WND_SCALE
+	ck->snd_wscale = pcb->snd_scale;
+	ck->rcv_wscale = pcb->rcv_scale;
+#endif
+	ck->snd_base = s->snd_base;
+	ck->rcv_base = s->rcv_base;
+	ck->snd_wnd = pcb->snd_wnd;
+	ck->mss = pcb->mss;
+	ck->rx_held = s->ckpt_held;
+	__atomic_store_n(&ck->seq, ++s->ckpt_seq, __ATOMIC_RELEASE);
+}
+
+/* No checkpoint: the connection cannot be taken over (or is over). */
+static void tcp_ckpt_clear(struct ns_sock *s)
+{
+	if (!s->front)
+		return;
+	s->ckpt_on = false;
+	__atomic_store_n(&slot_ctl(s)->ckpt.seq, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The connection is established and the slot's rings start where they
+ * are: fix the relation between ring counters and sequence numbers.
+ * Bytes lwIP acknowledged that are not in the ring yet (an accepted
+ * connection's first data) count as if they were.
+ */
+static void tcp_ckpt_start(struct ns_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (!pcb || !(s->front->region.limits.features & JR_F_SURVIVAL))
+		return;
+	s->ckpt_held = tcp_rx_held(s);
+	/*
+	 * snd_lbb is the sequence number of the next byte handed to lwIP,
+	 * tx_queued's: right whether or not the SYN is acknowledged yet (an
+	 * accepted connection is given its slot from the accept callback,
+	 * before lwIP counts the handshake's ACK in lastack).
+	 */
+	s->snd_base = pcb->snd_lbb - s->tx_queued;
+	s->rcv_base = pcb->rcv_nxt - s->rx_prod - s->ckpt_held -
+		      (s->fin_pending || s->fin_rcvd ? 1 : 0);
+	s->ckpt_on = true;
+	tcp_ckpt_write(s);
+}
+
+/* After rx bytes moved: rx_held, and the FIN once it reached the ring. */
+static void tcp_ckpt_rx(struct ns_sock *s, uint32_t extra_held)
+{
+	uint32_t held;
+
+	if (!s->ckpt_on)
+		return;
+	held = tcp_rx_held(s) + extra_held;
+	if (held != s->ckpt_held) {
+		s->ckpt_held = held;
+		tcp_ckpt_write(s);
+	}
+}
+
 /* ----------------------------------------------------------- TCP: rx */
 
 static void tcp_rx_deliver(struct ns_sock *s)
@@ -498,7 +593,11 @@ static void tcp_rx_deliver(struct ns_sock *s)
 			s->ev_rx = false;
 		}
 		event(s, JR_EV_RX_FIN, 0);
+		s->fin_rcvd = true;
+		s->ckpt_held = tcp_rx_held(s);
+		tcp_ckpt_write(s);
 	}
+	tcp_ckpt_rx(s, 0);
 }
 
 static void embryo_undefer(struct ns_sock *e);
@@ -529,8 +628,11 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 	} else if (s->rx_pending) {
 		/* lwIP's tot_len is 16 bits: keep chains short by refusing
 		 * (lwIP holds and redelivers) when one is already waiting. */
-		if ((uint32_t)s->rx_pending->tot_len + p->tot_len > 0xffff)
+		if ((uint32_t)s->rx_pending->tot_len + p->tot_len > 0xffff) {
+			/* lwIP keeps it as refused data, acknowledged. */
+			tcp_ckpt_rx(s, p->tot_len);
 			return ERR_MEM;
+		}
 		pbuf_cat(s->rx_pending, p);
 	} else {
 		s->rx_pending = p;
@@ -581,7 +683,8 @@ static void tcp_rx_space(struct ns_sock *s)
 
 static void tcp_finish_close(struct ns_sock *s);
 
-static void tcp_tx_drain(struct ns_sock *s)
+/* Hand the tx ring's new bytes to lwIP, and send (output) what it can. */
+static void tcp_tx_queue(struct ns_sock *s, bool output)
 {
 	struct tcp_pcb *pcb = s->pcb.tcp;
 	uint32_t size = tx_size(s);
@@ -637,12 +740,17 @@ static void tcp_tx_drain(struct ns_sock *s)
 		avail -= n;
 		queued = true;
 	}
-	if (queued)
+	if (queued && output)
 		tcp_output(pcb);
 	if (!avail && s->shut_wr_pending) {
 		s->shut_wr_pending = false;
 		tcp_shutdown(pcb, 0, 1);
 	}
+}
+
+static void tcp_tx_drain(struct ns_sock *s)
+{
+	tcp_tx_queue(s, true);
 }
 
 /*
@@ -739,6 +847,7 @@ static void tcp_err_cb(void *arg, err_t err)
 		pbuf_free(s->rx_pending);
 		s->rx_pending = NULL;
 	}
+	tcp_ckpt_clear(s);
 	switch (s->state) {
 	case NS_SOCK_DEAD:
 		/* Failed already (bad ring, write error): reported once. */
@@ -785,6 +894,7 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	s->state = NS_SOCK_CONNECTED;
 	tcp_apply_opts(s, pcb);
 	s->front->eng->tcp_conns++;
+	tcp_ckpt_start(s);
 	to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
 	complete_pending(s, 0, &local);
 	tcp_tx_drain(s);
@@ -817,6 +927,7 @@ static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 	tcp_set_callbacks(child, pcb);
 	tcp_backlog_accepted(pcb);
 	child->front->eng->tcp_conns++;
+	tcp_ckpt_start(child);
 	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
 	complete_pending(child, 0, &peer);
 	tcp_rx_deliver(child);
@@ -1648,6 +1759,89 @@ static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
 		udp_recv(s->pcb.udp, udp_recv_cb, s);
 	}
 	s->state = NS_SOCK_OPEN;
+	return 0;
+}
+
+/*
+ * RESTORE (JR_F_SURVIVAL): a connection whose netserver died, given to us
+ * with its rings as they were and its checkpoint in the slot.  The kernel
+ * checked the checkpoint and the positions; they are checked again here,
+ * because a user frontend could post this too.  The pcb is rebuilt at the
+ * checkpoint's sequence numbers (tcp_restore.c) and everything from
+ * snd_una on goes out again; an ACK tells the peer our window at once.
+ */
+static int op_restore(struct ns_sock *s, const struct jr_sqe *sqe)
+{
+	const struct jr_slot_ctl *ctl = slot_ctl(s);
+	struct ns_tcp_restore r = { 0 };
+	struct jr_sockaddr local = { 0 }, peer = { 0 };
+	struct jr_tcp_ckpt ck;
+	uint32_t rx_cons, rx_prod, tx_prod, tx_cons;
+	struct tcp_pcb *pcb;
+	int fill;
+
+	if (s->state != NS_SOCK_FREE)
+		return -EBUSY;
+	memcpy(&ck, &ctl->ckpt, sizeof(ck));
+	if (jr_validate_ckpt(&ck))
+		return -EINVAL;
+	rx_cons = jr_load_acquire(&ctl->rx_cons);
+	rx_prod = jr_load_acquire(&ctl->rx_prod);
+	tx_prod = jr_load_acquire(&ctl->tx_prod);
+	tx_cons = jr_load_acquire(&ctl->tx_cons);
+	fill = jr_bytes_fill(rx_prod, rx_cons, rx_size(s));
+	if (fill < 0 || jr_bytes_fill(tx_prod, tx_cons, tx_size(s)) < 0)
+		return -ERANGE;
+
+	sock_reset(s);
+	s->gen = sqe->slot_gen;
+	s->type = SOCK_STREAM;
+	s->family = sqe->u.restore.family;
+	local.family = peer.family = sqe->u.restore.family;
+	local.port = sqe->u.restore.local_port;
+	peer.port = sqe->u.restore.peer_port;
+	memcpy(local.addr, sqe->u.restore.local, sizeof(local.addr));
+	memcpy(peer.addr, sqe->u.restore.peer, sizeof(peer.addr));
+	from_jr_addr(&local, &r.local_ip, &r.local_port);
+	from_jr_addr(&peer, &r.remote_ip, &r.remote_port);
+	r.fin_rcvd = ck.flags & JR_CKPT_F_FIN_RCVD;
+	r.snd_una = ck.snd_base + tx_cons;
+	r.rcv_nxt = ck.rcv_base + rx_prod + (r.fin_rcvd ? 1 : 0);
+	r.snd_wnd = ck.snd_wnd;
+	r.rcv_wnd = rx_size(s) - (uint32_t)fill;
+	r.mss = ck.mss;
+	r.snd_wscale = ck.snd_wscale;
+	r.rcv_wscale = ck.rcv_wscale;
+	pcb = ns_tcp_restore(&r);
+	if (!pcb)
+		return -ENOBUFS;
+
+	s->pcb.tcp = pcb;
+	s->rx_prod = rx_prod;
+	s->rx_acked = rx_cons;
+	s->tx_cons = s->tx_queued = tx_cons;
+	s->fin_rcvd = r.fin_rcvd;
+	s->snd_base = ck.snd_base;
+	s->rcv_base = ck.rcv_base;
+	s->ckpt_seq = ck.seq;
+	s->ckpt_on = true;
+	s->state = NS_SOCK_CONNECTED;
+	tcp_set_callbacks(s, pcb);
+	tcp_apply_opts(s, pcb);
+	s->front->eng->tcp_conns++;
+	s->front->eng->tcp_restored++;
+	tcp_ckpt_write(s);
+	/*
+	 * Everything from snd_una on is queued, and counted as sent once:
+	 * the dead netserver may have sent, and the peer acknowledged, more
+	 * than tx_cons says (acknowledgements it never processed), and lwIP
+	 * takes an ACK only up to snd_nxt.  Sent again from snd_una as after
+	 * a retransmission timeout (tcp_restore.c).
+	 */
+	tcp_tx_queue(s, false);
+	ns_tcp_restore_resend(pcb);
+	tcp_ack_now(pcb);
+	tcp_output(pcb);
 	return 0;
 }
 
@@ -2512,7 +2706,7 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 	int res;
 
 	/* Requests for an existing socket must name its generation. */
-	if (s && sqe->op != JR_OP_SOCKET && sqe->op != JR_OP_ACCEPT &&
+	if (s && sqe->op != JR_OP_SOCKET && sqe->op != JR_OP_ACCEPT && sqe->op != JR_OP_RESTORE &&
 	    (s->state == NS_SOCK_FREE || s->gen != sqe->slot_gen)) {
 		if (jr_op_has_reply(sqe->op))
 			reply(front, sqe->op, sqe->slot, sqe->tag, -EBADF, NULL);
@@ -2590,7 +2784,11 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 			tcp_rx_space(s);
 		return;
 	case JR_OP_REPLAY_DONE:
+		front_replay_ends(front);
 		res = 0;
+		break;
+	case JR_OP_RESTORE:
+		res = op_restore(s, sqe);
 		break;
 	default:
 		res = -EOPNOTSUPP;
@@ -2604,6 +2802,38 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
 }
 
 /* ------------------------------------------------------- frontends */
+
+/*
+ * While a frontend is being replayed to, the connections it is about to
+ * RESTORE are unknown to lwIP, and their peers go on sending: lwIP would
+ * answer each segment with a RST and end the very connection the kernel
+ * is handing over.  So until every such frontend has had its REPLAY_DONE,
+ * segments that match no pcb are dropped without one (the peer sends them
+ * again; a SYN to a port with no listener yet is retried, not refused).
+ */
+static unsigned int replays_pending;
+
+void ns_front_replay_begins(struct ns_front *front)
+{
+	if (front->replaying)
+		return;
+	front->replaying = true;
+	replays_pending++;
+}
+
+static void front_replay_ends(struct ns_front *front)
+{
+	if (!front->replaying)
+		return;
+	front->replaying = false;
+	replays_pending--;
+}
+
+int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr)
+{
+	(void)tcphdr;
+	return replays_pending != 0;
+}
 
 struct ns_front *ns_front_create(struct ns_engine *eng, const char *name)
 {
@@ -2747,6 +2977,7 @@ void ns_front_shutdown(struct ns_front *front)
 
 void ns_front_destroy(struct ns_front *front)
 {
+	front_replay_ends(front);
 	ns_front_shutdown(front);
 	jr_region_destroy(&front->region);
 	free(front->socks);

@@ -102,6 +102,12 @@ static const struct field_pin fields[] = {
 	PIN(jr_sqe, u.getname, 24, 8),
 	PIN(jr_sqe, u.getname.peer, 24, 4),
 	PIN(jr_sqe, u.getname.pad, 28, 4),
+	PIN(jr_sqe, u.restore.family, 24, 2),
+	PIN(jr_sqe, u.restore.local_port, 26, 2),
+	PIN(jr_sqe, u.restore.peer_port, 28, 2),
+	PIN(jr_sqe, u.restore.pad, 30, 2),
+	PIN(jr_sqe, u.restore.local, 32, 16),
+	PIN(jr_sqe, u.restore.peer, 48, 16),
 	PIN(jr_sqe, u.raw, 24, 40),
 
 	PIN(jr_cqe, op, 0, 2),
@@ -131,7 +137,21 @@ static const struct field_pin fields[] = {
 	PIN(jr_slot_ctl, k_pad, 8, 56),
 	PIN(jr_slot_ctl, rx_prod, 64, 4),
 	PIN(jr_slot_ctl, tx_cons, 68, 4),
-	PIN(jr_slot_ctl, s_pad, 72, 56),
+	PIN(jr_slot_ctl, ckpt, 72, 32),
+	PIN(jr_slot_ctl, s_pad, 104, 24),
+
+	PIN(jr_tcp_ckpt, seq, 0, 4),
+	PIN(jr_tcp_ckpt, flags, 4, 1),
+	PIN(jr_tcp_ckpt, snd_wscale, 5, 1),
+	PIN(jr_tcp_ckpt, rcv_wscale, 6, 1),
+	PIN(jr_tcp_ckpt, pad, 7, 1),
+	PIN(jr_tcp_ckpt, snd_base, 8, 4),
+	PIN(jr_tcp_ckpt, rcv_base, 12, 4),
+	PIN(jr_tcp_ckpt, snd_wnd, 16, 4),
+	PIN(jr_tcp_ckpt, mss, 20, 2),
+	PIN(jr_tcp_ckpt, pad2, 22, 2),
+	PIN(jr_tcp_ckpt, rx_held, 24, 4),
+	PIN(jr_tcp_ckpt, reserved, 28, 4),
 
 	PIN(jr_dgram_hdr, len, 0, 4),
 	PIN(jr_dgram_hdr, flags, 4, 4),
@@ -194,6 +214,7 @@ static const struct size_pin sizes[] = {
 	SIZE(jr_sqe, 64),
 	SIZE(jr_cqe, 64),
 	SIZE(jr_slot_ctl, 128),
+	SIZE(jr_tcp_ckpt, 32),
 	SIZE(jr_dgram_hdr, 40),
 	SIZE(jr_stats, 256),
 	SIZE(jr_region_hdr, 248),
@@ -243,7 +264,7 @@ static void abi_constants(void)
 	JR_EXPECT(!strcmp(JR_DEVICE_NAME, "joyride"));
 	JR_EXPECT(!strcmp(JR_DEVICE_PATH, "/dev/joyride"));
 	JR_EXPECT_EQ(JR_ABI_MAJOR, 2);
-	JR_EXPECT_EQ(JR_ABI_MINOR, 0);
+	JR_EXPECT_EQ(JR_ABI_MINOR, 1);
 	JR_EXPECT_EQ(JR_MAX_ENGINES, 16);
 	JR_EXPECT_EQ(JR_ATTACH_F_STANDBY, 0x4);
 	JR_EXPECT_EQ(JR_IOC_STANDBY_WAIT, 0x8090B702u);
@@ -256,7 +277,9 @@ static void abi_constants(void)
 	JR_EXPECT_EQ(JR_F_LOOPBACK, 0x10);
 	JR_EXPECT_EQ(JR_F_SOCKOPTS, 0x20);
 	JR_EXPECT_EQ(JR_F_MULTICAST, 0x40);
-	JR_EXPECT_EQ(JR_F_ALL, 0x7f);
+	JR_EXPECT_EQ(JR_F_SURVIVAL, 0x80);
+	JR_EXPECT_EQ(JR_F_ALL, 0xff);
+	JR_EXPECT_EQ(JR_CKPT_F_FIN_RCVD, 0x1);
 
 	JR_EXPECT_EQ(JR_RING_MIN_ENTRIES, 64);
 	JR_EXPECT_EQ(JR_RING_MAX_ENTRIES, 65536);
@@ -299,7 +322,8 @@ static void abi_opcodes(void)
 	JR_EXPECT_EQ(JR_OP_TX, 11);
 	JR_EXPECT_EQ(JR_OP_RX_SPACE, 12);
 	JR_EXPECT_EQ(JR_OP_REPLAY_DONE, 13);
-	JR_EXPECT_EQ(JR_OP_NR, 14);
+	JR_EXPECT_EQ(JR_OP_RESTORE, 14);
+	JR_EXPECT_EQ(JR_OP_NR, 15);
 
 	JR_EXPECT_EQ(JR_EV_FIRST, 0x100);
 	JR_EXPECT_EQ(JR_EV_RX, 0x100);

@@ -198,6 +198,10 @@ static void validate_sqe_common(void)
 		bool replay_done = op == JR_OP_REPLAY_DONE;
 		char what[64];
 
+		/* Only in a replay, only with JR_F_SURVIVAL: its own test. */
+		if (op == JR_OP_RESTORE)
+			continue;
+
 		check_sqe(&good, &lim_v4, 0, "well-formed");
 		check_sqe(&good, &lim_all, 0, "well-formed, all features");
 
@@ -548,7 +552,7 @@ static size_t cqe_union_used(__u16 op)
 static const __u16 cqe_ops[] = {
 	JR_OP_SOCKET, JR_OP_BIND, JR_OP_LISTEN, JR_OP_ACCEPT, JR_OP_CONNECT,
 	JR_OP_SHUTDOWN, JR_OP_CLOSE, JR_OP_SETSOCKOPT, JR_OP_GETSOCKOPT,
-	JR_OP_GETNAME, JR_OP_REPLAY_DONE,
+	JR_OP_GETNAME, JR_OP_REPLAY_DONE, JR_OP_RESTORE,
 	JR_EV_RX, JR_EV_TX_SPACE, JR_EV_RX_FIN, JR_EV_RESET, JR_EV_ERROR,
 	JR_EV_ACCEPTABLE,
 };
@@ -1032,8 +1036,105 @@ static void layout_sweep(void)
 	}
 }
 
+/*
+ * RESTORE (2.1): only as a replay, only with JR_F_SURVIVAL; an IPv4
+ * connection leaves the rest of its addresses zero; ports are set.
+ */
+static void validate_sqe_restore(void)
+{
+	static const struct jr_limits lim_surv = {
+		.nr_slots = NR_SLOTS, .rx_buf_size = 4096, .tx_buf_size = 8192,
+		.features = JR_F_TCP | JR_F_RECOVERY | JR_F_SURVIVAL,
+	};
+	struct jr_sqe good = { .op = JR_OP_RESTORE, .flags = JR_SQE_F_REPLAY,
+			       .slot = GOOD_SLOT, .slot_gen = 3, .tag = 9 }, s;
+
+	good.u.restore.family = AF_INET;
+	good.u.restore.local_port = htons(80);
+	good.u.restore.peer_port = htons(40000);
+	memcpy(good.u.restore.local, "\xc6\x12\x00\x02", 4);
+	memcpy(good.u.restore.peer, "\xc6\x12\x01\x02", 4);
+	check_sqe(&good, &lim_surv, 0, "RESTORE well-formed");
+	check_sqe(&good, &lim_all, 0, "RESTORE, all features");
+	check_sqe(&good, &lim_v4, -EINVAL, "RESTORE without JR_F_SURVIVAL");
+	s = good;
+	s.flags = 0;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE outside a replay");
+	s = good;
+	s.u.restore.local_port = 0;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE, local port 0");
+	s = good;
+	s.u.restore.peer_port = 0;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE, peer port 0");
+	s = good;
+	s.u.restore.pad = 1;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE, pad");
+	s = good;
+	s.u.restore.peer[4] = 1;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE, IPv4 peer with bytes past 4");
+	s = good;
+	s.u.restore.local[15] = 1;
+	check_sqe(&s, &lim_surv, -EINVAL, "RESTORE, IPv4 local with bytes past 4");
+	s = good;
+	s.u.restore.family = AF_INET6;
+	s.u.restore.peer[15] = 1;
+	check_sqe(&s, &lim_surv, -EAFNOSUPPORT, "RESTORE, IPv6 not negotiated");
+	check_sqe(&s, &lim_all, 0, "RESTORE, IPv6");
+	s = good;
+	s.u.restore.family = AF_UNIX;
+	check_sqe(&s, &lim_all, -EAFNOSUPPORT, "RESTORE, AF_UNIX");
+}
+
+/* A checkpoint as the kernel copies it at a netserver's death. */
+static void validate_ckpt(void)
+{
+	const struct jr_tcp_ckpt good = {
+		.seq = 2, .snd_wscale = 7, .rcv_wscale = 7, .snd_base = 0xfffffff0u,
+		.rcv_base = 12345, .snd_wnd = 65535, .mss = 1460,
+	};
+	struct jr_tcp_ckpt c;
+
+	JR_EXPECT_EQ(jr_validate_ckpt(&good), 0);
+	c = good;
+	c.flags = JR_CKPT_F_FIN_RCVD;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), 0);
+	c = good;
+	c.seq = 0;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -ENOENT);	/* never written */
+	c.seq = 3;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -ENOENT);	/* torn */
+	c = good;
+	c.rx_held = 1;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EAGAIN);	/* a byte outside the ring */
+	c = good;
+	c.flags = 2;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.snd_wscale = 15;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.rcv_wscale = 255;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.mss = 63;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c.mss = 65496;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.pad = 1;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.pad2 = 1;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+	c = good;
+	c.reserved = 1;
+	JR_EXPECT_EQ(jr_validate_ckpt(&c), -EINVAL);
+}
+
 static const struct jr_test_case cases[] = {
 	{ "validate_sqe_common", validate_sqe_common },
+	{ "validate_sqe_restore", validate_sqe_restore },
+	{ "validate_ckpt", validate_ckpt },
 	{ "validate_sqe_ops", validate_sqe_ops },
 	{ "validate_sqe_sockopts", validate_sqe_sockopts },
 	{ "validate_cqe_common", validate_cqe_common },

@@ -41,3 +41,81 @@ def summary(values):
     """median (low-high) of one ratio over the rounds"""
     import statistics
     return "%.2fx (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
+
+
+def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
+    """Connection survival under load (net.joyride.survival): `conns`
+    connections from the guest's Linux stack to a Joyride listener, each
+    streaming Linux -> Joyride, through `kills` calls of kill() (which
+    kills the netserver, or an engine, and returns once a successor was
+    started).  Per kill: how many connections still deliver data after it,
+    and the blackout, the longest gap between two receives on any of them
+    from just before the kill until each delivered again; refill() runs
+    after each measurement (a new standby).  Returns
+    [(kept, total, blackout_ms), ...]."""
+    import socket
+    import threading
+    import time
+
+    jr_ip = os.environ["JR_JOYRIDE_IP"]
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0,
+                          socket.socket(25, socket.SOCK_STREAM).detach())
+    lsock.bind(("0.0.0.0", port))
+    lsock.listen(conns)
+    clients, servers = [], []
+    for _ in range(conns):
+        c = socket.create_connection((jr_ip, port), timeout=30)
+        clients.append(c)
+        servers.append(lsock.accept()[0])
+    stop = threading.Event()
+    last = [time.monotonic()] * conns      # the last receive, per connection
+    gaps = [[] for _ in range(conns)]      # (when, gap) per connection
+    failed = [None] * conns
+
+    def sender(i):
+        chunk = b"x" * 16384
+        try:
+            while not stop.is_set():
+                clients[i].sendall(chunk)
+        except OSError as e:
+            failed[i] = failed[i] or "send: %s" % e
+
+    def receiver(i):
+        try:
+            while not stop.is_set():
+                if not servers[i].recv(65536):
+                    failed[i] = failed[i] or "recv: end of file"
+                    return
+                now = time.monotonic()
+                gaps[i].append((now, now - last[i]))
+                last[i] = now
+        except OSError as e:
+            failed[i] = failed[i] or "recv: %s" % e
+
+    threads = [threading.Thread(target=f, args=(i,), daemon=True)
+               for i in range(conns) for f in (sender, receiver)]
+    for t in threads:
+        t.start()
+    results = []
+    for _ in range(kills):
+        time.sleep(settle)
+        t0 = time.monotonic()
+        kill()
+        # Each connection delivers again after the successor started, or
+        # has failed, or 60 s pass.
+        started = time.monotonic()
+        deadline = started + 60
+        while time.monotonic() < deadline and not all(
+                failed[i] or last[i] > started for i in range(conns)):
+            time.sleep(0.05)
+        time.sleep(settle)
+        kept = [i for i in range(conns) if not failed[i] and last[i] > started]
+        # The longest gap that ended after the kill: it spans the outage.
+        worst = max((g for i in kept for w, g in gaps[i] if w > t0), default=0.0)
+        results.append((len(kept), conns, worst * 1000))
+        if refill:
+            refill()
+    stop.set()
+    for s in clients + servers + [lsock]:
+        s.close()
+    return results

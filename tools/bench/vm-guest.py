@@ -12,6 +12,9 @@ AF_JOYRIDE (the netserver's NIC, peer JR_PEER_IP), in the same boot:
           off (Linux) and on (Joyride)
   recovery  kill -9 the netserver under a listener, start a new one: time to
           the first accepted connection (median of 3)
+  survival  16 connections streaming into Joyride through 3 kill -9s of the
+          netserver, each followed by a cold start: connections kept and
+          the longest gap in delivered data (guestlib.survival)
 Each case runs JR_BENCH_ROUNDS times (default 3) on both families, the
 order alternating per round; each ratio is the median of the rounds' ratios,
 printed with its range.  Prints the tables, the netserver's counters per MB
@@ -28,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestlib import PATHS, S, fields, run, summary, tcp_bench  # noqa: E402
+from guestlib import PATHS, S, fields, run, summary, survival, tcp_bench  # noqa: E402
 
 
 def redirect(on):
@@ -191,3 +194,12 @@ print("apps: iperf3 %s inet, redis %s inet" % (
 # standby; this is a whole netserver's restart.
 print("recovery cold start: %.0f ms to first accept (median of %d kills)" % (
     statistics.median(times), len(times)))
+
+
+def cold_kill():
+    subprocess.run([CTL, "kill", "9"], check=True)
+    subprocess.run([CTL, "start"], check=True, stdout=subprocess.DEVNULL)
+
+
+kills = survival(cold_kill)
+print("survival cold start: %s" % "; ".join("%d/%d kept, blackout %.0f ms" % k for k in kills))

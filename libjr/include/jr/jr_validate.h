@@ -206,6 +206,51 @@ static inline int jr_validate_mcast(const struct jr_sqe *sqe,
 	}
 }
 
+/*
+ * RESTORE (2.1): a replay of an established connection.  Ports are set,
+ * an IPv4 address leaves the rest of its 16 bytes zero.
+ */
+static inline int jr_validate_restore(const struct jr_sqe *sqe,
+				      const struct jr_limits *lim)
+{
+	const typeof(sqe->u.restore) *r = &sqe->u.restore;
+
+	if (!(lim->features & JR_F_SURVIVAL) || !(sqe->flags & JR_SQE_F_REPLAY))
+		return -EINVAL;
+	if (r->pad || !r->local_port || !r->peer_port)
+		return -EINVAL;
+	if (r->family == AF_INET)
+		return jr_bytes_zero(r->local + 4, 12) && jr_bytes_zero(r->peer + 4, 12) ?
+		       0 : -EINVAL;
+	if (r->family == AF_INET6)
+		return lim->features & JR_F_IPV6 ? 0 : -EAFNOSUPPORT;
+	return -EAFNOSUPPORT;
+}
+
+/*
+ * A connection's checkpoint as the kernel copied it at its netserver's
+ * death (struct jr_tcp_ckpt): 0 if a successor may take the connection
+ * over, -ENOENT if there is none (or it was being written), -EAGAIN if
+ * acknowledged bytes were not in the ring yet, -EINVAL if it is malformed.
+ * Ring positions are the caller's to check against its own.
+ */
+#define JR_CKPT_MSS_MIN		64
+#define JR_CKPT_MSS_MAX		65495	/* IPv4 MTU 65535 */
+#define JR_CKPT_WSCALE_MAX	14	/* RFC 7323 */
+
+static inline int jr_validate_ckpt(const struct jr_tcp_ckpt *ck)
+{
+	if (!ck->seq || (ck->seq & 1))
+		return -ENOENT;
+	if ((ck->flags & ~JR_CKPT_F_FIN_RCVD) || ck->pad || ck->pad2 || ck->reserved)
+		return -EINVAL;
+	if (ck->snd_wscale > JR_CKPT_WSCALE_MAX || ck->rcv_wscale > JR_CKPT_WSCALE_MAX)
+		return -EINVAL;
+	if (ck->mss < JR_CKPT_MSS_MIN || ck->mss > JR_CKPT_MSS_MAX)
+		return -EINVAL;
+	return ck->rx_held ? -EAGAIN : 0;
+}
+
 /* The tail of the union after the first used bytes must be zero. */
 #define JR_UNION_TAIL_ZERO(u, used) \
 	jr_bytes_zero((const unsigned char *)&(u) + (used), sizeof(u) - (used))
@@ -303,6 +348,8 @@ static inline int jr_validate_sqe(const struct jr_sqe *sqe,
 		    !JR_UNION_TAIL_ZERO(sqe->u, sizeof(sqe->u.getname)))
 			return -EINVAL;
 		return 0;
+	case JR_OP_RESTORE:
+		return jr_validate_restore(sqe, lim);
 	case JR_OP_TX:
 	case JR_OP_RX_SPACE:
 	case JR_OP_REPLAY_DONE:

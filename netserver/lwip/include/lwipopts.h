@@ -121,6 +121,7 @@
 #define LWIP_HOOK_FILENAME		"ns_lwip_hooks.h"
 #define LWIP_HOOK_IP4_INPUT(p, inp)	ns_ip4_input_hook((p), (inp))
 #define LWIP_HOOK_IP6_INPUT(p, inp)	ns_ip6_input_hook((p), (inp))
+#define LWIP_HOOK_TCP_NO_PCB(tcphdr)	ns_tcp_no_pcb_hook(tcphdr)	/* patches/0002 */
 #define LWIP_HOOK_IP6_ROUTE(src, dest)	ns_ip6_route((src), (dest))
 #define LWIP_HOOK_ND6_GET_GW(netif, dest) ns_ip6_gateway((netif), (dest))
 

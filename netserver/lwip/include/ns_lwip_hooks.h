@@ -20,6 +20,14 @@ int ns_ip4_input_hook(struct pbuf *p, struct netif *inp);
 /* The same for IPv6: ICMPv6 destination unreachable (netserver/icmp.c). */
 int ns_ip6_input_hook(struct pbuf *p, struct netif *inp);
 
+/*
+ * A TCP segment that matches no pcb (patches/0002): non-zero drops it
+ * without the RST lwIP would send, while the kernel is still handing us
+ * connections to restore (netserver/service.c).
+ */
+struct tcp_hdr;
+int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr);
+
 /* Off-link IPv6 destinations and their next hop: the configured gateway
  * (--gateway6; netserver/port.c).  NULL: lwIP decides. */
 struct ip6_addr;

@@ -73,6 +73,15 @@ def ctl(*args):
                           check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
 
 
+def set_survival(on):
+    """net.joyride.survival for this test; back to the default (1) at exit."""
+    import atexit
+    path = "/proc/sys/net/joyride/survival"
+    with open(path, "w") as f:
+        f.write("1" if on else "0")
+    atexit.register(lambda: open(path, "w").write("1"))
+
+
 def kill_netserver():
     ctl("kill", "9")
 

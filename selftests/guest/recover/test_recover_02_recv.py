@@ -3,12 +3,14 @@
 """kill -9 the netserver while a client is blocked in recv() on an
 established connection: recv() wakes with ECONNRESET (as on a reset), a
 send fails with EPIPE, poll() reports POLLERR|POLLHUP, and close() leaves no
-socket behind."""
+socket behind.  With net.joyride.survival=0: what a connection that cannot
+survive (no valid checkpoint) sees."""
 import select
 import time
 from jrtest import *
 
 require_netserver()
+set_survival(False)
 PORT = 9102
 l = jr_socket()
 l.bind(("0.0.0.0", PORT))

@@ -3,13 +3,15 @@
 """kill -9 the netserver while an unmodified iperf3 client streams through
 Joyride (net.joyride.redirect_inet): iperf3 ends with an error within
 seconds instead of hanging; the guest's Linux iperf3 server is the peer
-(reached through the peer namespace's forwarding)."""
+(reached through the peer namespace's forwarding).  With
+net.joyride.survival=0 (test_recover_10 has the connection survive)."""
 import shutil
 import subprocess
 import time
 from jrtest import *
 
 require_netserver()
+set_survival(False)
 if not shutil.which("iperf3"):
     skip("iperf3 is not installed")
 server = subprocess.Popen(["iperf3", "-s", "-B", LINUX_IP, "-p", "5301", "-1"],

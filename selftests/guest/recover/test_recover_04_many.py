@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """kill -9 the netserver with 100 connections open: every one of them fails
 with ECONNRESET, none hangs, and once closed no socket or slot is left; the
-listener survives and accepts again after the restart."""
+listener survives and accepts again after the restart.  With
+net.joyride.survival=0: connections that cannot survive."""
 import time
 from jrtest import *
 
 require_netserver()
+set_survival(False)
 PORT = 9104
 N = 100
 l = jr_socket()

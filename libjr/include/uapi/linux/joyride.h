@@ -35,6 +35,10 @@
  *      the kernel's behaviour changed under unchanged messages: a listener
  *      is replicated to every engine, a replay goes to the engine of the
  *      dead one's index.
+ * 2.1: JR_F_SURVIVAL: established TCP connections outlive their
+ *      netserver.  The netserver keeps a checkpoint of each connection in
+ *      its slot (struct jr_tcp_ckpt, in what was netserver-owned padding);
+ *      a successor takes a connection back with JR_OP_RESTORE.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -75,7 +79,7 @@
 #define JR_DEVICE_PATH		"/dev/joyride"
 
 #define JR_ABI_MAJOR		2	/* incompatible changes */
-#define JR_ABI_MINOR		0	/* compatible additions */
+#define JR_ABI_MINOR		1	/* compatible additions */
 
 /*
  * Engines (ABI 2).  A namespace may be served by several netserver
@@ -116,9 +120,15 @@
 						 * IPV6_MULTICAST_*,
 						 * IPV6_ADD/DROP_MEMBERSHIP);
 						 * needs JR_F_SOCKOPTS */
+#define JR_F_SURVIVAL		(1ULL << 7)	/* 2.1: established connections
+						 * survive the netserver: it
+						 * checkpoints them (struct
+						 * jr_tcp_ckpt) and takes
+						 * JR_OP_RESTORE; needs
+						 * JR_F_RECOVERY */
 #define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
 				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS | \
-				 JR_F_MULTICAST)
+				 JR_F_MULTICAST | JR_F_SURVIVAL)
 
 /*
  * Limits.  Sizes are powers of two so that indices wrap with a mask.
@@ -238,6 +248,11 @@ enum {
 				 * window may reopen; no reply */
 	JR_OP_REPLAY_DONE,	/* recovery: every replayed socket precedes
 				 * this; reply to end recovery */
+	JR_OP_RESTORE,		/* 2.1 recovery: create the socket for slot
+				 * as the established TCP connection u.restore
+				 * names, at the ring positions and with the
+				 * checkpoint now in its slot control block;
+				 * reply 0, or -errno (the kernel resets it) */
 	JR_OP_NR,
 };
 
@@ -319,6 +334,16 @@ struct jr_sqe {
 			__u32	peer;		/* 0 local, 1 peer */
 			__u32	pad;
 		} getname;
+		/* RESTORE: the connection's addresses (scope: the only
+		 * interface), network order; IPv4 in the first 4 bytes. */
+		struct {
+			__u16	family;		/* AF_INET or AF_INET6 */
+			__u16	local_port;
+			__u16	peer_port;
+			__u16	pad;
+			__u8	local[16];
+			__u8	peer[16];
+		} restore;
 		__u8	raw[40];
 	} u;
 };
@@ -378,6 +403,39 @@ struct jr_cqe {
  * header are skipped, else a JR_DGRAM_F_PAD record fills the rest of the
  * ring, and the next record starts at offset 0.
  */
+/*
+ * A TCP connection's checkpoint (2.1, JR_F_SURVIVAL): what a successor
+ * needs, beyond the rings and the addresses the kernel keeps, to go on
+ * with the connection at the same sequence numbers.  Sequence numbers are
+ * kept relative to the ring counters, so the checkpoint changes only when
+ * the connection's shape does (established, FIN received), not per byte:
+ *   snd_una = snd_base + tx_cons  (unacknowledged data starts at tx_cons)
+ *   rcv_nxt = rcv_base + rx_prod  (+ 1 after the peer's FIN)
+ * This holds only while every byte the netserver acknowledged is in the
+ * rx ring: rx_held counts those that are not (held in the stack), and a
+ * connection with rx_held != 0 cannot be taken over.  The netserver
+ * writes `seq` odd before a change and even (non-zero) after it; the
+ * kernel copies the whole at the netserver's death and resets the
+ * connection if the copy is torn or fails validation (jr_validate.h).
+ */
+#define JR_CKPT_F_FIN_RCVD	(1U << 0)	/* the peer's FIN is acknowledged:
+						 * end of file after the ring */
+
+struct jr_tcp_ckpt {
+	__u32	seq;			/* 0: none; odd: being written */
+	__u8	flags;			/* JR_CKPT_F_* */
+	__u8	snd_wscale;		/* the peer's window shift */
+	__u8	rcv_wscale;		/* ours */
+	__u8	pad;
+	__u32	snd_base;
+	__u32	rcv_base;
+	__u32	snd_wnd;		/* the peer's last window, bytes */
+	__u16	mss;			/* the peer's (what we send) */
+	__u16	pad2;
+	__u32	rx_held;		/* acknowledged, not in the rx ring */
+	__u32	reserved;
+};
+
 struct jr_slot_ctl {
 	/* kernel-owned */
 	__u32	rx_cons;
@@ -386,7 +444,8 @@ struct jr_slot_ctl {
 	/* netserver-owned */
 	__u32	rx_prod;
 	__u32	tx_cons;
-	__u32	s_pad[14];
+	struct jr_tcp_ckpt ckpt;	/* 2.1; zero before */
+	__u32	s_pad[6];
 };
 
 #define JR_DGRAM_F_PAD		(1U << 0)	/* filler to the ring end */
@@ -507,6 +566,7 @@ JR_STATIC_ASSERT(sizeof(struct jr_ring_ctl) == 128, "jr_ring_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_sqe) == 64, "jr_sqe size");
 JR_STATIC_ASSERT(sizeof(struct jr_cqe) == 64, "jr_cqe size");
 JR_STATIC_ASSERT(sizeof(struct jr_tcp_info) == 40, "jr_tcp_info size");
+JR_STATIC_ASSERT(sizeof(struct jr_tcp_ckpt) == 32, "jr_tcp_ckpt size");
 JR_STATIC_ASSERT(sizeof(struct jr_slot_ctl) == 128, "jr_slot_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_hdr) == 40, "jr_dgram_hdr size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_meta) == 32, "jr_dgram_meta size");
