@@ -10,15 +10,17 @@ multi-queue virtio-net NIC, and a standby).
   ports that RSS brings back to it) and carry data byte-exact;
 - connections to the netserver's own address and to 127.0.0.1 work from
   both engines;
-- kill -9 engine 1 under load: its connections reset (net.joyride.survival
-  is off here; test_recover_10, run with two engines too, has them go on),
-  engine 0's transfer goes on byte-exact, the standby takes index 1, the
-  listener accepts on both engines again, and the port keeper never
+- kill -9 engine 1 under load: with net.joyride.survival off its
+  connections reset, engine 0's transfer goes on byte-exact, the standby
+  takes index 1, and the listener accepts on both engines again;
+- the same kill with survival on: the second standby takes index 1 and
+  both engines' transfers go on byte-exact; the port keeper never
   restarts.
 """
 import hashlib
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -210,6 +212,47 @@ while seen != {0, 1} and time.monotonic() < deadline:
     c.close()
     a.close()
 check(seen == {0, 1}, "after the kill the listener accepts on both engines")
+for s in streams.values():
+    s.close()
+
+# 5. The same kill with net.joyride.survival on: the second standby takes
+#    index 1 and engine 1's connection goes on, byte-exact, as engine 0's.
+set_survival(True)
+_, standbys = engines()
+check(len(standbys) >= 1, "a second standby waits (%s)" % standbys)
+streams = {}
+while len(streams) < 2:
+    s = jr_socket()
+    s.connect((PEER_IP, ECHO))
+    e = engine_of(local_port=s.getsockname()[1])
+    if e in streams:
+        s.close()
+        continue
+    streams[e] = s
+result = {}
+threads = [threading.Thread(target=stream, args=(e, s, 6)) for e, s in streams.items()]
+for t in threads:
+    t.start()
+time.sleep(2)
+victim = engines()[0][1][1]
+for inst in ("standby0", "standby1", "engine1"):
+    r = subprocess.run([os.environ["JR_NETSERVER_CTL"], "pid", inst],
+                       capture_output=True, text=True)
+    if r.returncode == 0 and r.stdout.strip() == str(victim):
+        ctl("expect", inst)
+        break
+t_kill = time.monotonic()
+os.kill(victim, 9)
+wait_until(lambda: engines()[0].get(1, ("",))[0] == "live"
+           and engines()[0][1][1] in standbys, 10, "the second standby to serve index 1")
+print("ok: the second standby served index 1 %.0f ms after the kill"
+      % ((time.monotonic() - t_kill) * 1000))
+for t in threads:
+    t.join(60)
+print("engine 0 stream: %s; engine 1 stream: %s" % (result.get(0), result.get(1)))
+for e in (0, 1):
+    check(result.get(e, ("",))[0] == "ok" and result[e][1],
+          "engine %d's transfer went on through the kill, byte-exact (%s)" % (e, result.get(e)))
 check(int(ctl("pid", "keeper")) == keeper, "the port keeper never restarted")
 l.close()
 for s in streams.values():
