@@ -69,6 +69,8 @@ static size_t sqe_union_used(__u16 op)
 	case JR_OP_RX_SPACE:
 	case JR_OP_REPLAY_DONE:
 		return 0;
+	case JR_OP_RESTORE:
+		return sizeof(((struct jr_sqe *)0)->u.restore);	/* all 40 */
 	default:
 		return 8;
 	}
@@ -142,6 +144,16 @@ static void fuzz_sqe(const struct jr_sqe *s, const struct jr_limits *lim)
 		break;
 	case JR_OP_GETNAME:
 		FUZZ_CHECK(s->u.getname.peer <= 1 && !s->u.getname.pad);
+		break;
+	case JR_OP_RESTORE:
+		/* 2.1: only a replay, only with JR_F_SURVIVAL; ports set. */
+		FUZZ_CHECK((s->flags & JR_SQE_F_REPLAY) && (lim->features & JR_F_SURVIVAL));
+		FUZZ_CHECK(s->u.restore.local_port && s->u.restore.peer_port &&
+			   !s->u.restore.pad);
+		FUZZ_CHECK((s->u.restore.family == AF_INET &&
+			    zero_from(s->u.restore.local, 4, 16) &&
+			    zero_from(s->u.restore.peer, 4, 16)) ||
+			   (s->u.restore.family == AF_INET6 && (lim->features & JR_F_IPV6)));
 		break;
 	}
 
