@@ -1358,15 +1358,6 @@ static bool jr_conn_survives(struct jr_sock *jsk, struct jr_server *srv, bool cl
 	return true;
 }
 
-/*
- * A surviving connection that will not be restored (under lock_sock):
- * its slot on the dead server goes back, with the region's reference.
- */
-static void jr_conn_unsurvive(struct jr_sock *jsk)
-{
-	jr_sock_unslot(jsk);
-}
-
 /* A connection that cannot go on: as on a reset (ECONNRESET; send: EPIPE). */
 static void jr_conn_reset(struct jr_sock *jsk)
 {
@@ -1926,7 +1917,7 @@ static void jr_replay_work(struct work_struct *work)
 			failed++;
 			pr_info_ratelimited("joyride: engine %u: connection not restored (%d); it resets\n",
 					    srv->engine, err);
-			jr_conn_unsurvive(jsk);
+			jr_sock_unslot(jsk);	/* and the dead region's reference */
 			jr_conn_reset(jsk);
 			jr_sock_report(sk);
 		} else if (err) {
@@ -1981,7 +1972,7 @@ static void jr_recover(struct jr_server *srv, bool replay)
 			break;
 		lock_sock(sk_jr(jsk));
 		if (jsk->surviving) {
-			jr_conn_unsurvive(jsk);
+			jr_sock_unslot(jsk);	/* and the dead region's reference */
 			jr_conn_reset(jsk);
 			jr_sock_report(sk_jr(jsk));
 			if (jsk->close_owed) {

@@ -134,16 +134,21 @@ for dst in (JR_IP, "127.0.0.1"):
 
 # 4. kill -9 engine 1 under load.  A stream on each engine (outgoing to the
 #    peer's echo), checked byte for byte by hash.
-streams = {}
-while len(streams) < 2:
-    s = jr_socket()
-    s.connect((PEER_IP, ECHO))
-    e = engine_of(local_port=s.getsockname()[1])
-    if e in streams:
-        s.close()
-        continue
-    streams[e] = s
+def stream_per_engine():
+    """{engine: socket}: one outgoing connection to the peer's echo on each."""
+    out = {}
+    while len(out) < 2:
+        s = jr_socket()
+        s.connect((PEER_IP, ECHO))
+        e = engine_of(local_port=s.getsockname()[1])
+        if e in out:
+            s.close()
+            continue
+        out[e] = s
+    return out
 
+
+streams = stream_per_engine()
 result = {}
 
 
@@ -220,15 +225,7 @@ for s in streams.values():
 set_survival(True)
 _, standbys = engines()
 check(len(standbys) >= 1, "a second standby waits (%s)" % standbys)
-streams = {}
-while len(streams) < 2:
-    s = jr_socket()
-    s.connect((PEER_IP, ECHO))
-    e = engine_of(local_port=s.getsockname()[1])
-    if e in streams:
-        s.close()
-        continue
-    streams[e] = s
+streams = stream_per_engine()
 result = {}
 threads = [threading.Thread(target=stream, args=(e, s, 6)) for e, s in streams.items()]
 for t in threads:
