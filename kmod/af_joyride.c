@@ -674,6 +674,23 @@ static void jr_user_uncharge(kuid_t uid)
 		kfree_rcu(u, rcu);
 }
 
+/* For /proc/net/joyride_stat: each user's slots, as the reader sees uids. */
+void jr_users_show(struct seq_file *seq)
+{
+	struct user_namespace *ns = seq_user_ns(seq);
+	struct jr_user *u;
+	unsigned int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(jr_users, bkt, u, node) {
+		uid_t uid = from_kuid(ns, u->uid);
+
+		if (uid != (uid_t)-1)
+			seq_printf(seq, "user.%u.slots %u\n", uid, READ_ONCE(u->slots));
+	}
+	rcu_read_unlock();
+}
+
 /* ---------------------------------------------------------- slots */
 
 /* Give the slot and the server reference back. */
@@ -917,6 +934,7 @@ static int jr_tx_room_now(struct jr_sock *jsk)
 
 static int jr_bad_ring(struct jr_sock *jsk)
 {
+	atomic64_inc(&jr_sock_dev(jsk)->rejected_ring);
 	pr_warn_ratelimited("joyride: slot %u: ring position out of range; socket fails\n",
 			    jsk->slot);
 	jr_sock_fail(sk_jr(jsk), EIO);
@@ -1337,9 +1355,11 @@ static bool jr_conn_survives(struct jr_sock *jsk, struct jr_server *srv, bool cl
 	if (!err && jsk->rx_fin && !(ck.flags & JR_CKPT_F_FIN_RCVD))
 		err = -EINVAL;
 	if (err) {
-		if (err != -ENOENT && err != -EAGAIN)
+		if (err != -ENOENT && err != -EAGAIN) {
+			atomic64_inc(&jr_sock_dev(jsk)->rejected_ckpt);
 			pr_warn_ratelimited("joyride: slot %u: checkpoint rejected (%d); connection resets\n",
 					    jsk->slot, err);
+		}
 		return false;
 	}
 	spin_lock_bh(&jsk->lock);
@@ -1348,6 +1368,7 @@ static bool jr_conn_survives(struct jr_sock *jsk, struct jr_server *srv, bool cl
 	jsk->ck_tx_cons = tx_cons;
 	WRITE_ONCE(jsk->surviving, true);
 	jsk->close_owed = closing;
+	atomic64_inc(&jr_sock_dev(jsk)->conns_kept);
 	/* The peer's FIN is in: end of file once the ring is read, as
 	 * after JR_EV_RX_FIN. */
 	if (ck.flags & JR_CKPT_F_FIN_RCVD) {
@@ -1363,6 +1384,9 @@ static void jr_conn_reset(struct jr_sock *jsk)
 {
 	struct sock *sk = sk_jr(jsk);
 
+	if (sk->sk_type == SOCK_STREAM && sk->sk_state != TCP_CLOSE &&
+	    sk->sk_state != TCP_LISTEN)
+		atomic64_inc(&jr_sock_dev(jsk)->conns_reset);
 	jr_reset_error(sk, sk->sk_type == SOCK_STREAM ? ECONNRESET : ENETDOWN);
 	jsk->rx_fin = true;
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
@@ -1938,6 +1962,7 @@ next:
 		sk->sk_data_ready(sk);
 		sock_put(sk);	/* the survivors' list reference */
 	}
+	atomic64_add(restored, &dev->conns_restored);
 	if (!READ_ONCE(srv->dead))
 		jr_replicate_listeners(srv);
 	if (rp->replay && !READ_ONCE(srv->dead)) {
@@ -4147,6 +4172,7 @@ static int jr_create_family(struct net *net, struct socket *sock, int protocol,
 	release_sock(sk);
 	if (err)
 		goto err_slot;
+	atomic64_inc(&jr_dev_of(net)->sockets_created);
 	return 0;
 
 err_slot:
@@ -4236,6 +4262,7 @@ static void jr_seq_stop(struct seq_file *seq, void *v)
 
 static int jr_seq_show(struct seq_file *seq, void *v)
 {
+	struct jr_tcp_gauge gauge = {};
 	struct jr_sock *jsk;
 	struct sock *sk;
 	struct jr_server *srv;
@@ -4260,6 +4287,15 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		rxq = max(jr_rx_avail(jsk, srv), 0);
 		txq = jr_tx_queued(jsk, srv);
 	}
+	if (srv && sk->sk_type == SOCK_STREAM && sk->sk_state != TCP_LISTEN &&
+	    (srv->params.features & JR_F_STATS)) {
+		/* The netserver's numbers (ABI 2.2): printed, never used. */
+		const struct jr_tcp_gauge *g = &jr_slot_ctl(srv, jsk->slot)->gauge;
+
+		gauge.rtt_us = READ_ONCE(g->rtt_us);
+		gauge.cwnd = READ_ONCE(g->cwnd);
+		gauge.retrans = READ_ONCE(g->retrans);
+	}
 	spin_unlock_bh(&jsk->lock);
 	state = READ_ONCE(sk->sk_state);
 	name = state < ARRAY_SIZE(jr_state_names) && jr_state_names[state] ?
@@ -4276,7 +4312,11 @@ static int jr_seq_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "%15pI4:%-5u %15pI4:%-5u ",
 			   &jsk->local.v4.sin_addr, ntohs(jsk->local.v4.sin_port),
 			   &jsk->peer.v4.sin_addr, ntohs(jsk->peer.v4.sin_port));
-	seq_printf(seq, "engine=%u ", jsk->engine);
+	seq_printf(seq, "engine=%u uid=%u ino=%lu ", jsk->engine,
+		   from_kuid_munged(seq_user_ns(seq), sock_i_uid(sk)), sock_i_ino(sk));
+	if (gauge.cwnd)
+		seq_printf(seq, "rtt=%u cwnd=%u retrans=%u ", gauge.rtt_us,
+			   gauge.cwnd, gauge.retrans);
 	if (sk->sk_state == TCP_LISTEN) {
 		unsigned int i, n = 0;
 
@@ -4389,8 +4429,13 @@ static int __net_init jr_net_init(struct net *net)
 	if (!proc_create_net_single("joyride_engines", 0444, net->proc_net,
 				    jr_engines_show, NULL))
 		goto err_proc;
+	if (!proc_create_net_single("joyride_stat", 0444, net->proc_net,
+				    jr_stat_show, NULL))
+		goto err_engines;
 	return 0;
 
+err_engines:
+	remove_proc_entry("joyride_engines", net->proc_net);
 err_proc:
 	remove_proc_entry("joyride", net->proc_net);
 err_sysctl:
@@ -4409,6 +4454,7 @@ static void __net_exit jr_net_exit(struct net *net)
 	struct jr_dev *dev = jr_dev_of(net);
 	struct ctl_table *table = dev->sysctl->ctl_table_arg;
 
+	remove_proc_entry("joyride_stat", net->proc_net);
 	remove_proc_entry("joyride_engines", net->proc_net);
 	remove_proc_entry("joyride", net->proc_net);
 	unregister_net_sysctl_table(dev->sysctl);

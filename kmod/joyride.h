@@ -34,6 +34,21 @@ enum jr_dev_state {
 struct jr_sock;
 
 /*
+ * Why a completion the netserver posted was dropped (jr_bad_entry(); the
+ * validators' errno says which rule it broke).  /proc/net/joyride_stat
+ * prints a counter for each.
+ */
+enum jr_reject {
+	JR_REJECT_MALFORMED,	/* -EINVAL: a field breaks its op's rules */
+	JR_REJECT_RANGE,	/* -ERANGE: a length or position out of range */
+	JR_REJECT_UNKNOWN_OP,	/* -EOPNOTSUPP: no such op, or not as a reply */
+	JR_REJECT_ADDRESS,	/* -EAFNOSUPPORT: a malformed address */
+	JR_REJECT_SEQUENCE,	/* -EPROTO: a reply nobody waits for */
+	JR_REJECT_OTHER,
+	JR_REJECT_MAX
+};
+
+/*
  * One attached netserver engine (or a parked standby): the region it maps
  * and the kernel's private view of it.  Everything here that describes geometry is the kernel's own copy;
  * the region itself is writable by the netserver and is never trusted.
@@ -96,6 +111,8 @@ struct jr_server {
 	u64			doorbells;
 	u64			bad_entries;
 	atomic64_t		timeouts;
+	u64			rejected[JR_REJECT_MAX];	/* under cq_lock */
+	u64			attached_ns;	/* ktime_get_ns() at the attach */
 };
 
 /*
@@ -137,10 +154,30 @@ struct jr_dev {
 	int			redirect_inet;
 	int			redirect_inet6;
 	struct ctl_table_header	*sysctl;
+
+	/*
+	 * /proc/net/joyride_stat.  Times are ktime_get_ns(); under lock
+	 * except the atomics.  An outage begins when an engine dies and
+	 * ends when its index serves again (a successor's replay is done).
+	 */
+	u64			first_attach_ns;	/* 0: never attached */
+	u64			outage_start_ns[JR_MAX_ENGINES];
+	u64			recoveries;
+	u64			last_recovery_ns;	/* its length */
+	u64			last_recovery_end_ns;
+	atomic64_t		sockets_created;
+	atomic64_t		conns_kept;	/* survived an engine's death */
+	atomic64_t		conns_restored;	/* taken over by a successor */
+	atomic64_t		conns_reset;	/* ended by an engine's death */
+	atomic64_t		rejected_ring;	/* a socket's ring positions */
+	atomic64_t		rejected_ckpt;	/* a checkpoint, at a death */
 };
 
-/* /proc/net/joyride_engines (jr_dev.c). */
+/* /proc/net/joyride_engines and /proc/net/joyride_stat (jr_dev.c). */
 int jr_engines_show(struct seq_file *seq, void *v);
+int jr_stat_show(struct seq_file *seq, void *v);
+/* The per-user slot counts, as "user.UID.slots N" lines (af_joyride.c). */
+void jr_users_show(struct seq_file *seq);
 
 /* The namespace's device (net_generic; jr_dev.c). */
 struct jr_dev *jr_dev_of(const struct net *net);

@@ -198,6 +198,22 @@ unsigned int jr_engines_get(struct jr_dev *dev, struct jr_server **srvs)
 	return n;
 }
 
+/*
+ * Under dev->lock: engine index `engine` serves again.  If it had died,
+ * that outage is the last recovery (jrctl status).
+ */
+static void jr_outage_end(struct jr_dev *dev, u16 engine)
+{
+	u64 now = ktime_get_ns();
+
+	if (!dev->outage_start_ns[engine])
+		return;
+	dev->recoveries++;
+	dev->last_recovery_ns = now - dev->outage_start_ns[engine];
+	dev->last_recovery_end_ns = now;
+	dev->outage_start_ns[engine] = 0;
+}
+
 /* Recovery of this engine is over: it serves new sockets. */
 static void jr_dev_set_live(struct jr_server *srv)
 {
@@ -206,6 +222,7 @@ static void jr_dev_set_live(struct jr_server *srv)
 	mutex_lock(&dev->lock);
 	if (dev->engines[srv->engine] == srv && !srv->live && !srv->dead) {
 		srv->live = true;
+		jr_outage_end(dev, srv->engine);
 		jr_dev_update_state(dev);
 		pr_info("joyride: engine %u: recovery done (epoch %llu)\n",
 			srv->engine, srv->params.epoch);
@@ -492,6 +509,11 @@ static void jr_engine_install(struct jr_dev *dev, struct jr_server *srv,
 	clear_bit(engine, &dev->awaited);
 	srv->params.nr_engines = jr_engines_attached(dev);
 	srv->live = !replay;
+	srv->attached_ns = ktime_get_ns();
+	if (!dev->first_attach_ns)
+		dev->first_attach_ns = srv->attached_ns;
+	if (srv->live)
+		jr_outage_end(dev, engine);
 	dev->features = srv->params.features;
 	jr_region_hdr_init(srv->region, &srv->params);
 	jr_dev_update_state(dev);
@@ -562,7 +584,7 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
 	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS |
-		      JR_F_MULTICAST | JR_F_SURVIVAL;
+		      JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS;
 	/* A connection survives to be replayed: no replay, no survival. */
 	if (!(a.features & JR_F_RECOVERY))
 		a.features &= ~JR_F_SURVIVAL;
@@ -689,6 +711,126 @@ int jr_engines_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+/* The netserver's counters in its region, by the names jrctl shows. */
+#define JR_NS_STAT(name)	{ #name, offsetof(struct jr_stats, s_##name) }
+static const struct {
+	const char	*name;
+	size_t		off;
+} jr_ns_stats[] = {
+	JR_NS_STAT(rx_packets), JR_NS_STAT(rx_bytes),
+	JR_NS_STAT(tx_packets), JR_NS_STAT(tx_bytes),
+	JR_NS_STAT(drop_rx_queue), JR_NS_STAT(drop_tx_queue),
+	JR_NS_STAT(drop_no_mbuf), JR_NS_STAT(drop_bad_csum), JR_NS_STAT(tx_busy),
+	JR_NS_STAT(rx_dropped), JR_NS_STAT(tx_dropped),
+	JR_NS_STAT(tcp_conns), JR_NS_STAT(tcp_opened), JR_NS_STAT(tcp_accepted),
+	JR_NS_STAT(tcp_resets), JR_NS_STAT(tcp_restored),
+	JR_NS_STAT(tcp_retransmits), JR_NS_STAT(tcp_timeouts),
+	JR_NS_STAT(ring_full), JR_NS_STAT(kicks), JR_NS_STAT(wakeups),
+	JR_NS_STAT(sleeps), JR_NS_STAT(loops), JR_NS_STAT(loops_idle),
+	JR_NS_STAT(published_ns),
+};
+
+static const char *const jr_reject_names[JR_REJECT_MAX] = {
+	[JR_REJECT_MALFORMED]	= "malformed",
+	[JR_REJECT_RANGE]	= "out_of_range",
+	[JR_REJECT_UNKNOWN_OP]	= "unknown_op",
+	[JR_REJECT_ADDRESS]	= "bad_address",
+	[JR_REJECT_SEQUENCE]	= "out_of_sequence",
+	[JR_REJECT_OTHER]	= "other",
+};
+
+static void jr_engine_stat_show(struct seq_file *seq, struct jr_server *srv)
+{
+	const unsigned char *st = (const unsigned char *)srv->stats;
+	unsigned int e = srv->engine, i;
+
+	seq_printf(seq, "engine.%u.state %s\n", e,
+		   srv->dead ? "releasing" : srv->live ? "live" : "replaying");
+	seq_printf(seq, "engine.%u.pid %d\n", e, pid_vnr(srv->pid));
+	seq_printf(seq, "engine.%u.epoch %llu\n", e, srv->params.epoch);
+	seq_printf(seq, "engine.%u.serving_s %llu\n", e,
+		   div_u64(ktime_get_ns() - srv->attached_ns, NSEC_PER_SEC));
+	seq_printf(seq, "engine.%u.slots_used %u\n", e, READ_ONCE(srv->nr_used));
+	seq_printf(seq, "engine.%u.slots_total %u\n", e, srv->params.nr_slots);
+	seq_printf(seq, "engine.%u.requests %llu\n", e, READ_ONCE(srv->sqes));
+	seq_printf(seq, "engine.%u.replies %llu\n", e, READ_ONCE(srv->cqes));
+	seq_printf(seq, "engine.%u.doorbells %llu\n", e, READ_ONCE(srv->doorbells));
+	seq_printf(seq, "engine.%u.timeouts %llu\n", e,
+		   (u64)atomic64_read(&srv->timeouts));
+	for (i = 0; i < JR_REJECT_MAX; i++)
+		seq_printf(seq, "engine.%u.rejected.%s %llu\n", e, jr_reject_names[i],
+			   READ_ONCE(srv->rejected[i]));
+	/* The netserver writes these: shown as they are, never used.  One
+	 * that did not promise them (JR_F_STATS) has only zeros there. */
+	if (!(srv->params.features & JR_F_STATS))
+		return;
+	for (i = 0; i < ARRAY_SIZE(jr_ns_stats); i++)
+		seq_printf(seq, "engine.%u.ns.%s %llu\n", e, jr_ns_stats[i].name,
+			   READ_ONCE(*(const u64 *)(st + jr_ns_stats[i].off)));
+}
+
+/*
+ * /proc/net/joyride_stat: the reader's namespace's device, its engines
+ * and the counters of both sides, one "name value" line each (jrctl
+ * status and stats read it; names stay, new ones may be added).  An
+ * engine's counters start at its attach.  Lines under engine.N.ns. are
+ * what that netserver publishes in its region.
+ */
+int jr_stat_show(struct seq_file *seq, void *v)
+{
+	static const char *const state_names[] = {
+		[JR_DEV_DETACHED] = "detached", [JR_DEV_LIVE] = "live",
+		[JR_DEV_RECOVERING] = "recovering",
+	};
+	struct jr_dev *dev = jr_dev_of(seq_file_single_net(seq));
+	unsigned int i, engines = 0, standbys = 0, used = 0, total = 0;
+	u64 now = ktime_get_ns(), outage = 0;
+	struct jr_server *srv;
+
+	mutex_lock(&dev->lock);
+	for (i = 0; i < JR_MAX_ENGINES; i++) {
+		srv = dev->engines[i];
+		if (dev->outage_start_ns[i])
+			outage = max(outage, now - dev->outage_start_ns[i]);
+		if (!srv || srv->dead)
+			continue;
+		engines++;
+		used += READ_ONCE(srv->nr_used);
+		total += srv->params.nr_slots;
+	}
+	list_for_each_entry(srv, &dev->standbys, standby_node)
+		standbys++;
+	seq_printf(seq, "state %s\n", state_names[dev->state]);
+	seq_printf(seq, "epoch %llu\n", dev->epoch);
+	seq_printf(seq, "uptime_s %llu\n", dev->first_attach_ns ?
+		   div_u64(now - dev->first_attach_ns, NSEC_PER_SEC) : 0);
+	seq_printf(seq, "engines %u\n", engines);
+	seq_printf(seq, "engines_awaited %u\n", (unsigned int)hweight_long(dev->awaited));
+	seq_printf(seq, "standbys %u\n", standbys);
+	seq_printf(seq, "slots_used %u\n", used);
+	seq_printf(seq, "slots_total %u\n", total);
+	seq_printf(seq, "recovering_ms %llu\n", div_u64(outage, NSEC_PER_MSEC));
+	seq_printf(seq, "recoveries %llu\n", dev->recoveries);
+	if (dev->recoveries) {
+		seq_printf(seq, "last_recovery_ms %llu\n",
+			   div_u64(dev->last_recovery_ns, NSEC_PER_MSEC));
+		seq_printf(seq, "last_recovery_age_s %llu\n",
+			   div_u64(now - dev->last_recovery_end_ns, NSEC_PER_SEC));
+	}
+	seq_printf(seq, "sockets_created %llu\n", (u64)atomic64_read(&dev->sockets_created));
+	seq_printf(seq, "conns_kept %llu\n", (u64)atomic64_read(&dev->conns_kept));
+	seq_printf(seq, "conns_restored %llu\n", (u64)atomic64_read(&dev->conns_restored));
+	seq_printf(seq, "conns_reset %llu\n", (u64)atomic64_read(&dev->conns_reset));
+	seq_printf(seq, "rejected.ring_position %llu\n", (u64)atomic64_read(&dev->rejected_ring));
+	seq_printf(seq, "rejected.checkpoint %llu\n", (u64)atomic64_read(&dev->rejected_ckpt));
+	for (i = 0; i < JR_MAX_ENGINES; i++)
+		if (dev->engines[i])
+			jr_engine_stat_show(seq, dev->engines[i]);
+	mutex_unlock(&dev->lock);
+	jr_users_show(seq);
+	return 0;
+}
+
 /*
  * A standby sleeps until it serves: a dead engine's index is then its
  * own (jr_standby_promote()).  Returns at once on a file that serves.
@@ -711,6 +853,17 @@ static long jr_ioctl_standby_wait(struct jr_server *srv, struct jr_attach __user
 /* A bad entry: dropped and counted, never trusted, never a WARN. */
 static void jr_bad_entry(struct jr_server *srv, const struct jr_cqe *cqe, int err)
 {
+	enum jr_reject why;
+
+	switch (err) {
+	case -EINVAL:		why = JR_REJECT_MALFORMED; break;
+	case -ERANGE:		why = JR_REJECT_RANGE; break;
+	case -EOPNOTSUPP:	why = JR_REJECT_UNKNOWN_OP; break;
+	case -EAFNOSUPPORT:	why = JR_REJECT_ADDRESS; break;
+	case -EPROTO:		why = JR_REJECT_SEQUENCE; break;
+	default:		why = JR_REJECT_OTHER; break;
+	}
+	srv->rejected[why]++;
 	srv->bad_entries++;
 	WRITE_ONCE(srv->stats->k_bad_entries, srv->bad_entries);
 	pr_warn_ratelimited("joyride: dropped bad CQE (op %u slot %u): %d\n",
@@ -911,6 +1064,8 @@ static bool jr_server_die(struct jr_server *srv)
 	WRITE_ONCE(srv->dead, true);
 	spin_unlock(&srv->sq_lock);
 	set_bit(engine, &dev->awaited);
+	if (!dev->outage_start_ns[engine])
+		dev->outage_start_ns[engine] = ktime_get_ns();
 	jr_dev_update_state(dev);
 	mutex_unlock(&dev->lock);
 	jr_slots_count(srv, false);

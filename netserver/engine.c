@@ -136,6 +136,7 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	req.features |= JR_F_IPV6;	/* lwIP is dual stack */
 	req.features |= JR_F_MULTICAST;	/* IGMP, MLD */
 	req.features |= JR_F_SURVIVAL;	/* connections outlive us */
+	req.features |= JR_F_STATS;	/* publish_stats(), tcp_gauge_write() */
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
 	req.tx_buf_size = cfg->tx_buf;
@@ -575,15 +576,49 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 	fflush(out);
 }
 
+/*
+ * The engine's counters into every frontend's region (struct jr_stats),
+ * where the kernel shows them in /proc/net/joyride_stat: every
+ * NS_UFRONT_CHECK_US, never per packet.  The NIC's own drop counters are
+ * the port's, read here when this process owns the port; an engine of a
+ * keeper leaves them to the keeper (its log, on SIGHUP).
+ */
 static void publish_stats(struct ns_engine *eng)
 {
+	const struct ns_port *p = &eng->port;
+	struct rte_eth_stats nic = { 0 };
+	struct timespec ts;
+	uint64_t retrans;
+
+	if (!p->keeper)
+		rte_eth_stats_get(p->id, &nic);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	retrans = (uint64_t)lwip_stats.mib2.tcpretranssegs + eng->tcp_timeouts;
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		struct jr_stats *st = f->region.stats;
 
-		jr_write_once(st->s_rx_packets, eng->port.rx_packets);
-		jr_write_once(st->s_tx_packets, eng->port.tx_packets);
+		jr_write_once(st->s_rx_packets, p->rx_packets);
+		jr_write_once(st->s_tx_packets, p->tx_packets);
+		jr_write_once(st->s_rx_bytes, p->rx_bytes);
+		jr_write_once(st->s_tx_bytes, p->tx_bytes);
+		jr_write_once(st->s_drop_rx_queue, nic.imissed);
+		jr_write_once(st->s_drop_tx_queue, p->tx_queue_dropped);
+		jr_write_once(st->s_drop_no_mbuf, nic.rx_nombuf + p->no_mbuf);
+		jr_write_once(st->s_tx_busy, p->tx_busy);
+		jr_write_once(st->s_drop_bad_csum, p->rx_csum_bad);
 		jr_write_once(st->s_loops, eng->loops);
+		jr_write_once(st->s_loops_idle, eng->loops_idle);
+		jr_write_once(st->s_wakeups, eng->wakeups);
 		jr_write_once(st->s_tcp_conns, eng->tcp_conns);
+		jr_write_once(st->s_tcp_opened, eng->tcp_opened);
+		jr_write_once(st->s_tcp_accepted, eng->tcp_accepted);
+		jr_write_once(st->s_tcp_resets, eng->tcp_resets);
+		jr_write_once(st->s_tcp_restored, eng->tcp_restored);
+		jr_write_once(st->s_tcp_retransmits, retrans);
+		jr_write_once(st->s_tcp_timeouts, eng->tcp_timeouts);
+		jr_write_once(st->s_ring_full, eng->ring_full);
+		jr_write_once(st->s_published_ns,
+			      (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
 	}
 }
 
@@ -671,6 +706,7 @@ int ns_engine_run(struct ns_engine *eng)
 			continue;
 		}
 		was_idle = true;
+		eng->loops_idle++;
 		if (eng->cfg->poll == NS_POLL_ADAPTIVE &&
 		    now - last_work >= eng->idle_us) {
 			engine_sleep(eng);

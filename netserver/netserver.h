@@ -86,6 +86,8 @@ struct ns_port {
 	uint64_t		rx_bytes, tx_bytes;	/* frames, headers included */
 	uint64_t		tx_segments;	/* on the wire, after TSO */
 	uint64_t		tx_busy;	/* lwIP told to wait: queue full */
+	uint64_t		tx_queue_dropped; /* lost in a stopped queue */
+	uint64_t		no_mbuf;	/* no mbuf or pbuf, either way */
 	uint64_t		tx_queue_full;	/* flushes that left frames */
 	uint64_t		rx_large;	/* LRO frames (over one MTU) */
 	uint64_t		rx_csum_hw;	/* L4 checksum vouched by the port */
@@ -246,6 +248,7 @@ struct ns_sock {
 	 * established, and what it says now.
 	 */
 	bool			ckpt_on;
+	bool			rx_ring_full;	/* delivery waits for ring room */
 	bool			fin_rcvd;	/* the peer's FIN is in the ring's
 						 * stream (EV_RX_FIN posted) */
 	uint32_t		snd_base, rcv_base;
@@ -333,6 +336,11 @@ struct ns_engine {
 	uint64_t		loops, sleeps, wakeups;
 	uint64_t		tcp_conns;
 	uint64_t		tcp_restored;	/* connections taken over (RESTORE) */
+	/* For jrctl stats (struct jr_stats, published by engine.c). */
+	uint64_t		tcp_opened, tcp_accepted, tcp_resets;
+	uint64_t		tcp_timeouts;	/* retransmission timer expiries */
+	uint64_t		ring_full;	/* receive rings found full */
+	uint64_t		loops_idle;
 	/* Notifications each way (jr-netserver statistics). */
 	uint64_t		ev_rx, ev_tx_space, op_tx, op_rx_space;
 	uint64_t		tx_acks;	/* lwIP's sent callbacks */

@@ -290,12 +290,14 @@ static err_t ns_linkoutput(struct netif *netif, struct pbuf *p)
 	}
 	if (!m) {
 		port->tx_dropped++;
+		port->no_mbuf++;
 		return ERR_MEM;
 	}
 	data = rte_pktmbuf_append(m, p->tot_len);
 	if (!data) {
 		rte_pktmbuf_free(m);
 		port->tx_dropped++;
+		port->no_mbuf++;
 		return ERR_MEM;
 	}
 	pbuf_copy_partial(p, data, p->tot_len, 0);
@@ -946,6 +948,7 @@ static void ns_port_input(struct ns_port *port, struct rte_mbuf *m)
 	p = ns_rx_pbuf(m);
 	if (!p) {
 		port->rx_dropped++;
+		port->no_mbuf++;
 		return;
 	}
 	/* lwIP handles the frame before input() returns: the relaxed
@@ -1034,6 +1037,7 @@ void ns_port_close(struct ns_port *port)
 	for (unsigned int i = 0; i < port->nr_tx_pending; i++)
 		rte_pktmbuf_free(port->tx_pending[i]);
 	port->tx_dropped += port->nr_tx_pending;
+	port->tx_queue_dropped += port->nr_tx_pending;
 	port->nr_tx_pending = 0;
 	/* An engine leaves the port to the keeper, running for the others. */
 	if (port->keeper)

@@ -579,6 +579,10 @@ static void tcp_rx_deliver(struct ns_sock *s)
 		space -= n;
 		s->rx_pending = pbuf_free_header(q, (u16_t)n);
 	}
+	/* Counted once per stall: the ring was full with bytes waiting. */
+	if (s->rx_pending && !space && !s->rx_ring_full && s->front)
+		s->front->eng->ring_full++;
+	s->rx_ring_full = s->rx_pending && !space;
 	if (s->rx_prod != before) {
 		/* Release: the bytes are in the ring before rx_prod says so. */
 		jr_store_release(&ctl->rx_prod, s->rx_prod);
@@ -774,12 +778,28 @@ static bool tx_space_crossed(struct ns_sock *s, uint32_t old_cons, uint32_t new_
 	return size - used_before < threshold && size - used_after >= threshold;
 }
 
+/*
+ * What jrctl sockets -i shows of a connection (struct jr_tcp_gauge in the
+ * slot), refreshed with each acknowledgement: the line is the one
+ * tx_cons was just written to, so it costs no extra cache miss.
+ */
+static void tcp_gauge_write(struct ns_sock *s, const struct tcp_pcb *pcb)
+{
+	struct jr_tcp_gauge *g = &slot_ctl(s)->gauge;
+	uint32_t rtt_us = 0;
+
+	if (pcb->sa > 0)
+		rtt_us = (uint32_t)(pcb->sa >> 3) * TCP_SLOW_INTERVAL * 1000;
+	jr_write_once(g->rtt_us, rtt_us);
+	jr_write_once(g->cwnd, (uint32_t)pcb->cwnd);
+	jr_write_once(g->retrans, (uint32_t)pcb->nrtx);
+}
+
 static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 {
 	struct ns_sock *s = arg;
 	uint32_t old_cons;
 
-	(void)pcb;
 	if (!s || !s->front || s->state == NS_SOCK_DEAD)
 		return ERR_OK;
 	old_cons = s->tx_cons;
@@ -789,6 +809,7 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
 	/* Release: lwIP no longer references these bytes; the owner may
 	 * overwrite them. */
 	jr_store_release(&slot_ctl(s)->tx_cons, s->tx_cons);
+	tcp_gauge_write(s, pcb);
 	if (tx_space_crossed(s, old_cons, s->tx_cons)) {
 		s->ev_tx_space = true;
 		mark_work(s);
@@ -868,6 +889,7 @@ static void tcp_err_cb(void *arg, err_t err)
 		res = err == ERR_ABRT ? -ETIMEDOUT : errno_from_err(err);
 		if (err == ERR_RST)
 			res = -ECONNRESET;
+		s->front->eng->tcp_resets++;
 		tcp_uncount(s);
 		s->state = NS_SOCK_DEAD;
 		event(s, JR_EV_RESET, res);
@@ -894,7 +916,9 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 	s->state = NS_SOCK_CONNECTED;
 	tcp_apply_opts(s, pcb);
 	s->front->eng->tcp_conns++;
+	s->front->eng->tcp_opened++;
 	tcp_ckpt_start(s);
+	tcp_gauge_write(s, pcb);
 	to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
 	complete_pending(s, 0, &local);
 	tcp_tx_drain(s);
@@ -927,7 +951,9 @@ static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 	tcp_set_callbacks(child, pcb);
 	tcp_backlog_accepted(pcb);
 	child->front->eng->tcp_conns++;
+	child->front->eng->tcp_accepted++;
 	tcp_ckpt_start(child);
+	tcp_gauge_write(child, pcb);
 	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
 	complete_pending(child, 0, &peer);
 	tcp_rx_deliver(child);
@@ -2835,6 +2861,16 @@ int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr)
 	return replays_pending != 0;
 }
 
+/* The engine of this process (one per process), for lwIP's hooks. */
+static struct ns_engine *hook_engine;
+
+void ns_tcp_rto_hook(struct tcp_pcb *pcb)
+{
+	(void)pcb;
+	if (hook_engine)
+		hook_engine->tcp_timeouts++;
+}
+
 struct ns_front *ns_front_create(struct ns_engine *eng, const char *name)
 {
 	struct ns_front *front = calloc(1, sizeof(*front));
@@ -2843,6 +2879,7 @@ struct ns_front *ns_front_create(struct ns_engine *eng, const char *name)
 		return NULL;
 	front->eng = eng;
 	front->name = name;
+	hook_engine = eng;
 	front->region.fd = front->region.sq_eventfd = front->region.cq_eventfd = -1;
 	return front;
 }

@@ -138,7 +138,8 @@ static const struct field_pin fields[] = {
 	PIN(jr_slot_ctl, rx_prod, 64, 4),
 	PIN(jr_slot_ctl, tx_cons, 68, 4),
 	PIN(jr_slot_ctl, ckpt, 72, 32),
-	PIN(jr_slot_ctl, s_pad, 104, 24),
+	PIN(jr_slot_ctl, gauge, 104, 16),
+	PIN(jr_slot_ctl, s_pad, 120, 8),
 
 	PIN(jr_tcp_ckpt, seq, 0, 4),
 	PIN(jr_tcp_ckpt, flags, 4, 1),
@@ -152,6 +153,10 @@ static const struct field_pin fields[] = {
 	PIN(jr_tcp_ckpt, pad2, 22, 2),
 	PIN(jr_tcp_ckpt, rx_held, 24, 4),
 	PIN(jr_tcp_ckpt, reserved, 28, 4),
+	PIN(jr_tcp_gauge, rtt_us, 0, 4),
+	PIN(jr_tcp_gauge, cwnd, 4, 4),
+	PIN(jr_tcp_gauge, retrans, 8, 4),
+	PIN(jr_tcp_gauge, reserved, 12, 4),
 
 	PIN(jr_dgram_hdr, len, 0, 4),
 	PIN(jr_dgram_hdr, flags, 4, 4),
@@ -182,6 +187,24 @@ static const struct field_pin fields[] = {
 	PIN(jr_stats, s_loops, 176, 8),
 	PIN(jr_stats, s_tcp_conns, 184, 8),
 	PIN(jr_stats, s_pad, 192, 64),
+	PIN(jr_stats, s_rx_bytes, 256, 8),
+	PIN(jr_stats, s_tx_bytes, 264, 8),
+	PIN(jr_stats, s_drop_rx_queue, 272, 8),
+	PIN(jr_stats, s_drop_tx_queue, 280, 8),
+	PIN(jr_stats, s_drop_no_mbuf, 288, 8),
+	PIN(jr_stats, s_drop_bad_csum, 296, 8),
+	PIN(jr_stats, s_tcp_retransmits, 304, 8),
+	PIN(jr_stats, s_tcp_timeouts, 312, 8),
+	PIN(jr_stats, s_tcp_opened, 320, 8),
+	PIN(jr_stats, s_tcp_accepted, 328, 8),
+	PIN(jr_stats, s_tcp_resets, 336, 8),
+	PIN(jr_stats, s_tcp_restored, 344, 8),
+	PIN(jr_stats, s_ring_full, 352, 8),
+	PIN(jr_stats, s_wakeups, 360, 8),
+	PIN(jr_stats, s_loops_idle, 368, 8),
+	PIN(jr_stats, s_published_ns, 376, 8),
+	PIN(jr_stats, s_tx_busy, 384, 8),
+	PIN(jr_stats, s_pad2, 392, 120),
 
 	PIN(jr_region_hdr, magic, 0, 8),
 	PIN(jr_region_hdr, abi_major, 8, 2),
@@ -215,8 +238,9 @@ static const struct size_pin sizes[] = {
 	SIZE(jr_cqe, 64),
 	SIZE(jr_slot_ctl, 128),
 	SIZE(jr_tcp_ckpt, 32),
+	SIZE(jr_tcp_gauge, 16),
 	SIZE(jr_dgram_hdr, 40),
-	SIZE(jr_stats, 256),
+	SIZE(jr_stats, 512),
 	SIZE(jr_region_hdr, 248),
 };
 
@@ -264,7 +288,7 @@ static void abi_constants(void)
 	JR_EXPECT(!strcmp(JR_DEVICE_NAME, "joyride"));
 	JR_EXPECT(!strcmp(JR_DEVICE_PATH, "/dev/joyride"));
 	JR_EXPECT_EQ(JR_ABI_MAJOR, 2);
-	JR_EXPECT_EQ(JR_ABI_MINOR, 1);
+	JR_EXPECT_EQ(JR_ABI_MINOR, 2);
 	JR_EXPECT_EQ(JR_MAX_ENGINES, 16);
 	JR_EXPECT_EQ(JR_ATTACH_F_STANDBY, 0x4);
 	JR_EXPECT_EQ(JR_IOC_STANDBY_WAIT, 0x8090B702u);
@@ -278,7 +302,8 @@ static void abi_constants(void)
 	JR_EXPECT_EQ(JR_F_SOCKOPTS, 0x20);
 	JR_EXPECT_EQ(JR_F_MULTICAST, 0x40);
 	JR_EXPECT_EQ(JR_F_SURVIVAL, 0x80);
-	JR_EXPECT_EQ(JR_F_ALL, 0xff);
+	JR_EXPECT_EQ(JR_F_STATS, 0x100);
+	JR_EXPECT_EQ(JR_F_ALL, 0x1ff);
 	JR_EXPECT_EQ(JR_CKPT_F_FIN_RCVD, 0x1);
 
 	JR_EXPECT_EQ(JR_RING_MIN_ENTRIES, 64);

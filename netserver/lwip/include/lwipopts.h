@@ -122,13 +122,14 @@
 #define LWIP_HOOK_IP4_INPUT(p, inp)	ns_ip4_input_hook((p), (inp))
 #define LWIP_HOOK_IP6_INPUT(p, inp)	ns_ip6_input_hook((p), (inp))
 #define LWIP_HOOK_TCP_NO_PCB(tcphdr)	ns_tcp_no_pcb_hook(tcphdr)	/* patches/0002 */
+#define LWIP_HOOK_TCP_RTO(pcb)		ns_tcp_rto_hook(pcb)		/* patches/0003 */
 #define LWIP_HOOK_IP6_ROUTE(src, dest)	ns_ip6_route((src), (dest))
 #define LWIP_HOOK_ND6_GET_GW(netif, dest) ns_ip6_gateway((netif), (dest))
 
-/* Diagnostics. */
+/* Diagnostics; MIB2 for its TCP counters (fast retransmissions). */
 #define LWIP_STATS			1
 #define LWIP_STATS_DISPLAY		0
-#define MIB2_STATS			0
+#define MIB2_STATS			1
 #define LWIP_DEBUG			0
 
 #endif /* JR_LWIPOPTS_H */

@@ -28,6 +28,10 @@ int ns_ip6_input_hook(struct pbuf *p, struct netif *inp);
 struct tcp_hdr;
 int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr);
 
+/* The retransmission timer fired for a connection (patches/0003). */
+struct tcp_pcb;
+void ns_tcp_rto_hook(struct tcp_pcb *pcb);
+
 /* Off-link IPv6 destinations and their next hop: the configured gateway
  * (--gateway6; netserver/port.c).  NULL: lwIP decides. */
 struct ip6_addr;

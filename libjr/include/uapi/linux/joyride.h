@@ -39,6 +39,12 @@
  *      netserver.  The netserver keeps a checkpoint of each connection in
  *      its slot (struct jr_tcp_ckpt, in what was netserver-owned padding);
  *      a successor takes a connection back with JR_OP_RESTORE.
+ * 2.2: JR_F_STATS: statistics for operators: struct jr_stats grows to
+ *      512 bytes (the
+ *      engine's counters, in what was the rest of its page), and a TCP
+ *      connection's slot shows its round-trip time, congestion window and
+ *      retransmissions (struct jr_tcp_gauge, in netserver-owned padding).
+ *      Display only: the kernel prints them, never acts on them.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -79,7 +85,7 @@
 #define JR_DEVICE_PATH		"/dev/joyride"
 
 #define JR_ABI_MAJOR		2	/* incompatible changes */
-#define JR_ABI_MINOR		1	/* compatible additions */
+#define JR_ABI_MINOR		2	/* compatible additions */
 
 /*
  * Engines (ABI 2).  A namespace may be served by several netserver
@@ -126,9 +132,14 @@
 						 * jr_tcp_ckpt) and takes
 						 * JR_OP_RESTORE; needs
 						 * JR_F_RECOVERY */
+#define JR_F_STATS		(1ULL << 8)	/* 2.2: the netserver publishes
+						 * its engine's counters (struct
+						 * jr_stats, 2.2 part) and each
+						 * connection's jr_tcp_gauge;
+						 * display only */
 #define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
 				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS | \
-				 JR_F_MULTICAST | JR_F_SURVIVAL)
+				 JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS)
 
 /*
  * Limits.  Sizes are powers of two so that indices wrap with a mask.
@@ -436,6 +447,18 @@ struct jr_tcp_ckpt {
 	__u32	reserved;
 };
 
+/*
+ * What the netserver last knew of a TCP connection's transmit side (2.2),
+ * for /proc/net/joyride and jrctl sockets -i.  Updated as acknowledgements
+ * arrive; the kernel only prints it.
+ */
+struct jr_tcp_gauge {
+	__u32	rtt_us;			/* smoothed; 0: not measured yet */
+	__u32	cwnd;			/* bytes */
+	__u32	retrans;		/* timeouts of the oldest segment */
+	__u32	reserved;
+};
+
 struct jr_slot_ctl {
 	/* kernel-owned */
 	__u32	rx_cons;
@@ -445,7 +468,8 @@ struct jr_slot_ctl {
 	__u32	rx_prod;
 	__u32	tx_cons;
 	struct jr_tcp_ckpt ckpt;	/* 2.1; zero before */
-	__u32	s_pad[6];
+	struct jr_tcp_gauge gauge;	/* 2.2; zero before */
+	__u32	s_pad[2];
 };
 
 #define JR_DGRAM_F_PAD		(1U << 0)	/* filler to the ring end */
@@ -481,8 +505,12 @@ struct jr_dgram_meta {
 	 ~(__u64)(JR_DGRAM_ALIGN - 1))
 
 /*
- * Statistics.  Each side increments only its own half; tools map the region
- * read-only through the netserver or read /proc/net/joyride.
+ * Statistics.  Each side writes only its own fields; the kernel prints
+ * both in /proc/net/joyride_stat (jrctl stats), and never acts on the
+ * netserver's.  The engine's counters (2.2) are copied in by the
+ * netserver a few times a second, not per packet, so reading them costs
+ * the data path nothing.  All count from the attach, except the gauges
+ * (k_slots_used, s_tcp_conns).
  */
 struct jr_stats {
 	/* kernel-owned */
@@ -506,6 +534,26 @@ struct jr_stats {
 	__u64	s_loops;		/* engine loop iterations */
 	__u64	s_tcp_conns;		/* TCP connections now open */
 	__u64	s_pad[8];
+	/* netserver-owned, 2.2: the engine's counters */
+	__u64	s_rx_bytes;		/* frames' bytes received */
+	__u64	s_tx_bytes;		/* frames' bytes sent */
+	__u64	s_drop_rx_queue;	/* the NIC's receive queue was full */
+	__u64	s_drop_tx_queue;	/* frames a full transmit queue lost */
+	__u64	s_drop_no_mbuf;		/* no packet buffer, either way */
+	__u64	s_drop_bad_csum;	/* frames with a bad checksum */
+	__u64	s_tcp_retransmits;	/* fast retransmissions and timeouts */
+	__u64	s_tcp_timeouts;		/* retransmission timer expiries */
+	__u64	s_tcp_opened;		/* connect()s that got established */
+	__u64	s_tcp_accepted;		/* connections accepted */
+	__u64	s_tcp_resets;		/* connections ended by a reset */
+	__u64	s_tcp_restored;		/* taken over with JR_OP_RESTORE */
+	__u64	s_ring_full;		/* receive ring full: delivery paused */
+	__u64	s_wakeups;		/* woken from a sleep */
+	__u64	s_loops_idle;		/* loop turns that found no work */
+	__u64	s_published_ns;		/* CLOCK_MONOTONIC of this copy */
+	__u64	s_tx_busy;		/* transmit queue full: the stack
+					 * waited (no loss) */
+	__u64	s_pad2[15];
 };
 
 /*
@@ -570,7 +618,8 @@ JR_STATIC_ASSERT(sizeof(struct jr_tcp_ckpt) == 32, "jr_tcp_ckpt size");
 JR_STATIC_ASSERT(sizeof(struct jr_slot_ctl) == 128, "jr_slot_ctl size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_hdr) == 40, "jr_dgram_hdr size");
 JR_STATIC_ASSERT(sizeof(struct jr_dgram_meta) == 32, "jr_dgram_meta size");
-JR_STATIC_ASSERT(sizeof(struct jr_stats) == 256, "jr_stats size");
+JR_STATIC_ASSERT(sizeof(struct jr_stats) == 512, "jr_stats size");
+JR_STATIC_ASSERT(sizeof(struct jr_tcp_gauge) == 16, "jr_tcp_gauge size");
 JR_STATIC_ASSERT(sizeof(struct jr_region_hdr) == 248, "jr_region_hdr size");
 #undef JR_STATIC_ASSERT
 
