@@ -33,8 +33,11 @@
  *	/proc/net/joyride_engines and starts "--engine i" for an index
  *	nobody serves, else a new standby.  These two flags are the only
  *	words jrctl adds to a command line.
- *   jrctl stats PIDFILE	ask the netserver(s) for statistics (SIGHUP)
- *   jrctl sockets		list Joyride sockets (/proc/net/joyride)
+ *
+ *   jrctl status | sockets | stats | top
+ *	Show the host: device state and engines, the sockets (like ss),
+ *	the counters (as totals, rates, JSON or Prometheus text) and a live
+ *	view.  jrctl_view.c; they only read /proc.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -57,6 +60,7 @@
 #include <linux/capability.h>
 
 #include "jr/jr_caps.h"
+#include "jrctl.h"
 
 /* Where the child finds --device: jr-netserver --device-fd 3. */
 #define JRCTL_DEVICE_FD		3
@@ -546,51 +550,15 @@ fail:
 	return 1;
 }
 
-static int stats(const char *pidfile)
-{
-	FILE *f = fopen(pidfile, "r");
-	int pid, n = 0, failed = 0;
-
-	while (f && fscanf(f, "%d", &pid) == 1) {
-		n++;
-		if (kill(pid, SIGHUP)) {
-			fprintf(stderr, "jrctl: stats: pid %d: %s\n", pid, strerror(errno));
-			failed = 1;
-		}
-	}
-	if (f)
-		fclose(f);
-	if (!n) {
-		fprintf(stderr, "jrctl: stats: cannot read a pid from %s\n", pidfile);
-		return 1;
-	}
-	return failed;
-}
-
-static int sockets(void)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen("/proc/net/joyride", "r");
-
-	if (!f) {
-		fprintf(stderr, "jrctl: sockets: /proc/net/joyride: %s (is joyride.ko loaded?)\n",
-			strerror(errno));
-		return 1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, stdout);
-	fclose(f);
-	return 0;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: jrctl supervise [OPTIONS] -- jr-netserver ARGS...\n"
 		"       jrctl supervise --engines E --standby S [OPTIONS] -- jr-netserver ARGS...\n"
-		"       jrctl stats PIDFILE\n"
-		"       jrctl sockets\n\n"
+		"       jrctl status [--json]\n"
+		"       jrctl sockets [-tulanpie] [--json] [--state S] [--sport P] [--dport P]\n"
+		"       jrctl stats [--json | --prometheus] [-e ENGINE] [-i SECONDS [-c COUNT]]\n"
+		"       jrctl top [-d SECONDS] [-n ITERATIONS]\n\n"
 		"supervise options:\n"
 		"  --delay-ms N        first restart delay (default 100)\n"
 		"  --max-delay-ms N    longest restart delay (default 5000)\n"
@@ -649,10 +617,14 @@ int main(int argc, char **argv)
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!strcmp(argv[1], "stats"))
-		return argc == 3 ? stats(argv[2]) : (usage(stderr), 2);
+	if (!strcmp(argv[1], "status"))
+		return jrctl_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "sockets"))
-		return sockets();
+		return jrctl_sockets(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stats"))
+		return jrctl_stats(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "top"))
+		return jrctl_top(argc - 1, argv + 1);
 	if (strcmp(argv[1], "supervise")) {
 		fprintf(stderr, "jrctl: unknown command '%s'\n", argv[1]);
 		usage(stderr);
