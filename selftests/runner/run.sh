@@ -12,17 +12,17 @@ passed=0
 failed=0
 
 check() {	# name, expected ("ok" or "fail"), command...
-	local name=$1 want=$2 out rc=0
+	local name=$1 want=$2 out rc=0 start=$SECONDS
 	shift 2
 	out=$("$@" 2>&1) || rc=$?
 	if { [ "$want" = ok ] && [ $rc -eq 0 ]; } ||
 	   { [ "$want" = fail ] && [ $rc -ne 0 ]; }; then
-		echo "ok $name"
+		echo "ok $name ($((SECONDS - start)) s)"
 		passed=$((passed + 1))
 		LAST_OUT=$out
 		return 0
 	fi
-	echo "not ok $name (exit $rc)"
+	echo "not ok $name (exit $rc, $((SECONDS - start)) s)"
 	printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
 	failed=$((failed + 1))
 	LAST_OUT=$out

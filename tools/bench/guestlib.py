@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Helpers shared by the guest halves of tools/bench/vm.sh (vm-guest.py,
-vm-engines-guest.py): running a client, parsing its result line."""
+vm-engines-guest.py): running a client, parsing its result line, recording
+results for tools/bench/plot.py."""
+import bisect
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +34,35 @@ def fields(out, prefix):
     return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
 
 
+def hist(out):
+    """jr-tcp-bench --hist's "rr-hist:" line: [[upper_us, count], ...]."""
+    line = [l for l in out.splitlines() if l.startswith("rr-hist:")][-1]
+    return [[float(end), int(n)] for end, n in (b.split(":") for b in line.split()[1:])]
+
+
+class Results:
+    """Machine-readable results: one JSON object a line in
+    $JR_BENCH_RESULTS/<name>.jsonl (a directory tools/bench/vm.sh shares
+    with the guest), each with `common` and a "case"; tools/bench/plot.py
+    reads them.  Without JR_BENCH_RESULTS, nothing is written."""
+
+    def __init__(self, name, **common):
+        where = os.environ.get("JR_BENCH_RESULTS")
+        self.path = os.path.join(where, name + ".jsonl") if where else None
+        self.common = common
+        if self.path:
+            open(self.path, "w").close()
+
+    def add(self, case, **values):
+        if not self.path:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(dict(self.common, case=case, **values)) + "\n")
+
+
+STACK = {"inet": "linux", "joyride": "joyride"}   # families as the results name them
+
+
 def tcp_bench(family, mode, port, *extra, pin=True):
     return run([BENCH, "--backend", "linux", "--family", family, mode,
                 "--connect", "%s:%d" % (PATHS[family], port), "--seconds", S] + list(extra),
@@ -43,7 +75,25 @@ def summary(values):
     return "%.2fx (%.2f-%.2f)" % (statistics.median(values), min(values), max(values))
 
 
-def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
+TIMELINE_BIN = 0.010       # s
+TIMELINE_BEFORE = 0.5      # s of the timeline before a kill
+
+
+def delivered(receives, start, end):
+    """Bytes received in each TIMELINE_BIN from start to end, summed over
+    the connections; receives: per connection, (when, gap, bytes) in the
+    order they came."""
+    bins = [0] * int((end - start) / TIMELINE_BIN + 1)
+    for conn in receives:
+        conn = list(conn)   # its receiver thread goes on appending
+        for when, _, n in conn[bisect.bisect_left(conn, start, key=lambda r: r[0]):]:
+            if when >= end:
+                break
+            bins[int((when - start) / TIMELINE_BIN)] += n
+    return bins
+
+
+def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timelines=None):
     """Connection survival under load (net.joyride.survival): `conns`
     connections from the guest's Linux stack to a Joyride listener, each
     streaming Linux -> Joyride, through `kills` calls of kill() (which
@@ -52,7 +102,10 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
     and the blackout, the longest gap between two receives on any of them
     from just before the kill until each delivered again; refill() runs
     after each measurement (a new standby).  Returns
-    [(kept, total, blackout_ms), ...]."""
+    [(kept, total, blackout_ms), ...].  With a list as `timelines`, appends
+    to it per kill the bytes delivered per 10 ms from TIMELINE_BEFORE
+    before the kill until `settle` after the last connection recovered:
+    {"start_ms", "bin_ms", "bytes", "successor_ms"} (ms from the kill)."""
     import socket
     import threading
     import time
@@ -69,7 +122,7 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
         servers.append(lsock.accept()[0])
     stop = threading.Event()
     last = [time.monotonic()] * conns      # the last receive, per connection
-    gaps = [[] for _ in range(conns)]      # (when, gap) per connection
+    gaps = [[] for _ in range(conns)]      # (when, gap, bytes) per connection
     failed = [None] * conns
 
     def sender(i):
@@ -83,11 +136,12 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
     def receiver(i):
         try:
             while not stop.is_set():
-                if not servers[i].recv(65536):
+                data = servers[i].recv(65536)
+                if not data:
                     failed[i] = failed[i] or "recv: end of file"
                     return
                 now = time.monotonic()
-                gaps[i].append((now, now - last[i]))
+                gaps[i].append((now, now - last[i], len(data)))
                 last[i] = now
         except OSError as e:
             failed[i] = failed[i] or "recv: %s" % e
@@ -111,8 +165,12 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None):
         time.sleep(settle)
         kept = [i for i in range(conns) if not failed[i] and last[i] > started]
         # The longest gap that ended after the kill: it spans the outage.
-        worst = max((g for i in kept for w, g in gaps[i] if w > t0), default=0.0)
+        worst = max((g for i in kept for w, g, _ in gaps[i] if w > t0), default=0.0)
         results.append((len(kept), conns, worst * 1000))
+        if timelines is not None:
+            timelines.append({"start_ms": -TIMELINE_BEFORE * 1000, "bin_ms": TIMELINE_BIN * 1000,
+                              "bytes": delivered(gaps, t0 - TIMELINE_BEFORE, time.monotonic()),
+                              "successor_ms": (started - t0) * 1000})
         if refill:
             refill()
     stop.set()

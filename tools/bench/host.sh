@@ -31,7 +31,9 @@
 #   host: rr <x>x (<lo>-<hi>) linux, stream <y>x (<lo>-<hi>) linux
 #
 # Environment: JR_BUILD_DIR (default build/), JR_BENCH_SECONDS,
-# JR_BENCH_HOST_PMD (af_xdp or tap).
+# JR_BENCH_HOST_PMD (af_xdp or tap), JR_BENCH_RESULTS (a directory: every
+# round's numbers, with the round trips' histogram, also go to host.jsonl
+# there, one JSON object a line, for tools/bench/plot.py).
 # Needs root (namespaces, tap and veth devices); exits 77 otherwise.
 set -euo pipefail
 
@@ -121,6 +123,31 @@ field() {
 	sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" <<<"$1"
 }
 
+results=
+if [[ -n ${JR_BENCH_RESULTS:-} ]]; then
+	mkdir -p "$JR_BENCH_RESULTS"
+	results=$JR_BENCH_RESULTS/host.jsonl
+	printf '{"bench": "host", "case": "meta", "seconds": %s, "rounds": %s, "pmd": "%s"}\n' \
+		"$seconds" "$rounds" "$pmd" >"$results"
+fi
+
+# record CASE ROUND jr|lx JSON-MEMBERS: one line of host.jsonl.
+record() {
+	[[ -n $results ]] || return 0
+	printf '{"bench": "host", "case": "%s", "round": %s, "stack": "%s", %s}\n' \
+		"$1" "$2" "$([[ $3 == jr ]] && echo joyride || echo linux)" "$4" >>"$results"
+}
+
+# hist_json OUTPUT: the rr-hist: line of jr-tcp-bench --hist as JSON,
+# [[upper_us, count], ...].
+hist_json() {
+	printf '[%s]' "$(sed -n 's/^rr-hist: //p' <<<"$1" | awk '{
+		for (i = 1; i <= NF; i++) {
+			split($i, bin, ":")
+			printf "%s[%s, %s]", (i > 1 ? ", " : ""), bin[1], bin[2]
+		} }')"
+}
+
 # ---------------------------------------------------------------- jr
 ip netns add "$ns_jr"
 ip -n "$ns_jr" link set lo up
@@ -177,16 +204,17 @@ start_server lx-stream-server "$ns_a" "$cpu_b" stream-server --port 5002
 
 # measure jr|lx rr|stream: one client run; prints its result line.
 measure() {
-	local who=$1 mode=$2 port out
+	local who=$1 mode=$2 port out extra=()
 
 	port=$([[ $mode == rr ]] && echo 5001 || echo 5002)
+	[[ $mode != rr ]] || extra=(--hist)
 	if [[ $who == jr ]]; then
 		out=$($cpu_a "$bench" --backend jr --sock "$sock" "$mode-client" \
-			--connect 198.18.0.1:$port --seconds "$seconds" 2>"$tmp/jr-$mode.err") ||
+			--connect 198.18.0.1:$port --seconds "$seconds" "${extra[@]}" 2>"$tmp/jr-$mode.err") ||
 			die "jr $mode-client failed: $(cat "$tmp/jr-$mode.err")"
 	else
 		out=$(ip netns exec "$ns_b" $cpu_a "$bench" --backend linux "$mode-client" \
-			--connect 198.18.1.1:$port --seconds "$seconds" 2>"$tmp/lx-$mode.err") ||
+			--connect 198.18.1.1:$port --seconds "$seconds" "${extra[@]}" 2>"$tmp/lx-$mode.err") ||
 			die "linux $mode-client failed: $(cat "$tmp/lx-$mode.err")"
 	fi
 	echo "$out"
@@ -212,6 +240,10 @@ for ((r = 1; r <= rounds; r++)); do
 			"$(field "${!rr_var}" tps)" "$(field "${!rr_var}" p50_us)" \
 			"$(field "${!rr_var}" p99_us)" \
 			"$(awk -v b="$(field "${!st_var}" bytes_per_s)" 'BEGIN { print b / 1e6 }')"
+		record rr "$r" "$c" "$(printf '"tps": %s, "p50_us": %s, "p99_us": %s, "hist_us": %s' \
+			"$(field "${!rr_var}" tps)" "$(field "${!rr_var}" p50_us)" \
+			"$(field "${!rr_var}" p99_us)" "$(hist_json "${!rr_var}")")"
+		record stream "$r" "$c" "\"bytes_per_s\": $(field "${!st_var}" bytes_per_s)"
 	done
 	ratios_rr+=("$(awk -v a="$(field "$jr_rr" tps)" -v b="$(field "$lx_rr" tps)" 'BEGIN { print a / b }')")
 	ratios_stream+=("$(awk -v a="$(field "$jr_stream" bytes_per_s)" -v b="$(field "$lx_stream" bytes_per_s)" 'BEGIN { print a / b }')")

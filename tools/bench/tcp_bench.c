@@ -27,7 +27,9 @@
  * or AF_JOYRIDE (joyride.ko in a guest; tools/bench/vm.sh).
  * Options: --seconds N (default 3), --size BYTES (rr, default 64),
  * --chunk BYTES (stream writes, default 64 KiB), --conns N (rr-client;
- * more than one needs backend linux, whose descriptors poll() can wait on).
+ * more than one needs backend linux, whose descriptors poll() can wait on),
+ * --hist (rr-client: also print every round trip, binned; for the charts of
+ * tools/bench/plot.py).
  *
  * The same code drives both backends through a table of five operations,
  * so a difference in the numbers is a difference in the socket
@@ -35,6 +37,10 @@
  * that tools/bench/host.sh parses:
  *   rr: tps=<x> p50_us=<x> p99_us=<x> transactions=<n> seconds=<s> conns=<n>
  *   stream: bytes_per_s=<x> bytes=<n> seconds=<s>
+ * and with --hist, before the rr: line,
+ *   rr-hist: <upper_us>:<count> <upper_us>:<count> ...
+ * the round trips in bins 1/16 of a power of two of nanoseconds wide (6.25%
+ * at most), each bin's exclusive upper bound, ascending, empty bins left out.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -287,6 +293,7 @@ struct opts {
 	double		seconds;
 	size_t		size, chunk;
 	unsigned int	conns;
+	bool		hist;
 };
 
 static int listener(const struct opts *o)
@@ -394,6 +401,37 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The exclusive upper bound of the bin of ns: 2^HIST_BINS_LOG2 bins per power of two. */
+#define HIST_BINS_LOG2	4
+
+static uint64_t hist_bin_end(uint64_t ns)
+{
+	unsigned int msb = ns ? 63u - (unsigned int)__builtin_clzll(ns) : 0;
+	uint64_t width;
+
+	if (msb < HIST_BINS_LOG2)
+		return ns + 1;
+	width = 1ull << (msb - HIST_BINS_LOG2);
+	return (ns & ~(width - 1)) + width;
+}
+
+/* lat is sorted: each bin is a run of it. */
+static void print_hist(const uint64_t *lat, size_t n)
+{
+	size_t i = 0;
+
+	printf("rr-hist:");
+	while (i < n) {
+		uint64_t end = hist_bin_end(lat[i]);
+		size_t first = i;
+
+		while (i < n && lat[i] < end)
+			i++;
+		printf(" %.3f:%zu", end / 1e3, i - first);
+	}
+	putchar('\n');
+}
+
 static void rr_client(const struct opts *o)
 {
 	struct sockaddr_in to = parse_addr(o->connect);
@@ -468,6 +506,8 @@ static void rr_client(const struct opts *o)
 	if (!n)
 		die("no transaction completed in %.1f s", o->seconds);
 	qsort(lat, n, sizeof(*lat), cmp_u64);
+	if (o->hist)
+		print_hist(lat, n);
 	printf("rr: tps=%.0f p50_us=%.1f p99_us=%.1f transactions=%zu seconds=%.3f conns=%u\n",
 	       n / ((end - start) / 1e9), lat[n / 2] / 1e3, lat[n * 99 / 100] / 1e3,
 	       n, (end - start) / 1e9, conns);
@@ -541,6 +581,7 @@ int main(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'k' },
 		{ "family", required_argument, NULL, 'f' },
 		{ "conns", required_argument, NULL, 'n' },
+		{ "hist", no_argument, NULL, 'H' },
 		{ 0 }
 	};
 	struct opts o = { .port = 5001, .seconds = 3, .size = 64, .chunk = 65536,
@@ -558,6 +599,7 @@ int main(int argc, char **argv)
 		case 'z': o.size = (size_t)atol(optarg); break;
 		case 'k': o.chunk = (size_t)atol(optarg); break;
 		case 'n': o.conns = (unsigned int)atoi(optarg); break;
+		case 'H': o.hist = true; break;
 		case 'f':
 			if (!strcmp(optarg, "joyride"))
 				lx_family = 25;	/* AF_JOYRIDE */

@@ -19,6 +19,8 @@ of one multi-queue NIC.
             serving engine 1, a new standby started after each:
             connections kept and the longest gap in delivered data
             (guestlib.survival); prints "survival standby: ...".
+With JR_BENCH_RESULTS, also writes the rounds, the kills and the survival
+kills' timelines to vm-engines-<N>.jsonl there (guestlib.Results).
 """
 import os
 import socket
@@ -28,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestlib import fields, run, survival, tcp_bench  # noqa: E402
+from guestlib import STACK, Results, fields, run, survival, tcp_bench  # noqa: E402
 
 ENGINES = int(os.environ.get("JR_NETSERVER_ENGINES", "0"))
 STANDBYS = int(os.environ.get("JR_NETSERVER_STANDBY", "0"))
@@ -38,6 +40,9 @@ JR_IP = os.environ["JR_JOYRIDE_IP"]
 PORT = 9500
 if not ENGINES:
     sys.exit("bench: vm-engines-guest.py needs tools/jr-vm --engines N")
+results = Results("vm-engines-%d" % ENGINES, bench="vm-engines", engines=ENGINES)
+results.add("meta", seconds=float(os.environ.get("JR_BENCH_SECONDS", "5")), rounds=ROUNDS,
+            standbys=STANDBYS, cpus=os.cpu_count())
 
 # Engines poll on every CPU here; the clients share them (there is no
 # spare CPU on these machines), on both families alike.
@@ -48,6 +53,8 @@ for r in range(ROUNDS):
                           "rr:")["tps"]
     print("engines-rr64: %d engines joyride %.0f inet %.0f" % (ENGINES, got["joyride"], got["inet"]))
     sys.stdout.flush()
+    for fam in got:
+        results.add("rr64", round=r + 1, stack=STACK[fam], tps=got[fam])
 
 
 def engines():
@@ -129,6 +136,7 @@ if STANDBYS and ENGINES >= 2:
             time.sleep(0.01)
     l.close()
     print("standby kills: %s ms" % ", ".join("%.0f" % t for t in times))
+    results.add("recovery", kind="standby", ms=times)
     log = run(["dmesg"])
     print("".join(x + "\n" for x in log.splitlines()
                   if "joyride: engine 1" in x or "standby" in x)[-2000:], end="")
@@ -148,5 +156,9 @@ def new_standby():
 
 if STANDBYS and ENGINES >= 2:
     new_standby()
-    kills = survival(kill_engine1, refill=new_standby)
+    timelines = []
+    kills = survival(kill_engine1, refill=new_standby, timelines=timelines)
     print("survival standby: %s" % "; ".join("%d/%d kept, blackout %.0f ms" % k for k in kills))
+    for n, ((kept, total, blackout), timeline) in enumerate(zip(kills, timelines)):
+        results.add("survival", kind="standby", kill=n + 1, kept=kept, total=total,
+                    blackout_ms=blackout, **timeline)

@@ -15,10 +15,15 @@ AF_JOYRIDE (the netserver's NIC, peer JR_PEER_IP), in the same boot:
   survival  16 connections streaming into Joyride through 3 kill -9s of the
           netserver, each followed by a cold start: connections kept and
           the longest gap in delivered data (guestlib.survival)
+  sweep   one-stream throughput by write size (64 B to 64 KiB), shorter
+          runs: JR_BENCH_SWEEP_SECONDS each (default 2; 0 leaves it out)
 Each case runs JR_BENCH_ROUNDS times (default 3) on both families, the
 order alternating per round; each ratio is the median of the rounds' ratios,
 printed with its range.  Prints the tables, the netserver's counters per MB
 of the first AF_JOYRIDE stream, and three lines: vm:, apps:, recovery:.
+With JR_BENCH_RESULTS, also writes every round's numbers, the round trips'
+histograms and the survival kills' timelines to vm.jsonl there
+(guestlib.Results, for tools/bench/plot.py).
 """
 import json
 import os
@@ -31,7 +36,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestlib import PATHS, S, fields, run, summary, survival, tcp_bench  # noqa: E402
+from guestlib import (PATHS, S, STACK, Results, fields, hist, run, summary,  # noqa: E402
+                      survival, tcp_bench)
 
 
 def redirect(on):
@@ -41,6 +47,11 @@ def redirect(on):
 ROUNDS = int(os.environ.get("JR_BENCH_ROUNDS", "3"))
 CTL = os.environ["JR_NETSERVER_CTL"]
 NS_LOG = os.environ.get("JR_NETSERVER_LOG", "/tmp/jr-netserver.log")
+SWEEP_SIZES = (64, 512, 4096, 16384, 65536)
+SWEEP_S = os.environ.get("JR_BENCH_SWEEP_SECONDS", "2")
+results = Results("vm", bench="vm")
+results.add("meta", seconds=float(S), rounds=ROUNDS, sweep_seconds=float(SWEEP_S),
+            cpus=os.cpu_count(), netserver_args=os.environ.get("JR_NETSERVER_ARGS", ""))
 
 
 def netserver_counters():
@@ -66,7 +77,9 @@ def netserver_counters():
 
 
 def one_round(fam, stats=None):
-    rr = fields(tcp_bench(fam, "rr-client", 5001), "rr:")
+    out = tcp_bench(fam, "rr-client", 5001, "--hist")
+    rr = fields(out, "rr:")
+    rr_hist = hist(out)
     before = netserver_counters() if stats is not None else None
     st = fields(tcp_bench(fam, "stream-client", 5002), "stream:")
     if stats is not None:
@@ -75,8 +88,16 @@ def one_round(fam, stats=None):
         stats["stream_bytes"] = st["bytes"]
     cps = fields(tcp_bench(fam, "cps-client", 5001), "cps:")
     rr64 = fields(tcp_bench(fam, "rr-client", 5001, "--conns", "64"), "rr:")
-    return {"tps": rr["tps"], "p50": rr["p50_us"], "p99": rr["p99_us"],
+    return {"tps": rr["tps"], "p50": rr["p50_us"], "p99": rr["p99_us"], "hist": rr_hist,
             "stream": st["bytes_per_s"], "cps": cps["cps"], "rr64": rr64["tps"]}
+
+
+def record_round(n, fam, x):
+    at = {"round": n + 1, "stack": STACK[fam]}
+    results.add("rr", tps=x["tps"], p50_us=x["p50"], p99_us=x["p99"], hist_us=x["hist"], **at)
+    results.add("stream", bytes_per_s=x["stream"], **at)
+    results.add("cps", cps=x["cps"], **at)
+    results.add("rr64", tps=x["rr64"], **at)
 
 
 def one_app_round(fam, on):
@@ -96,14 +117,29 @@ def one_app_round(fam, on):
 
 # Rounds alternate which family goes first, so that drift in the machine's
 # load falls on both sides; every ratio is taken within one round.
-rounds, app_rounds, ns_stats = [], [], {}
+rounds, app_rounds, sweep_rounds, ns_stats = [], [], [], {}
 for r in range(ROUNDS):
     order = ("inet", "joyride") if r % 2 == 0 else ("joyride", "inet")
     rounds.append({fam: one_round(fam, ns_stats if (r == 0 and fam == "joyride") else None)
                    for fam in order})
+    for fam in order:
+        record_round(r, fam, rounds[-1][fam])
 for r in range(ROUNDS):
     order = (("inet", 0), ("joyride", 1)) if r % 2 == 0 else (("joyride", 1), ("inet", 0))
     app_rounds.append({fam: one_app_round(fam, on) for fam, on in order})
+    for fam, _ in order:
+        at = {"round": r + 1, "stack": STACK[fam]}
+        results.add("iperf3", bits_per_s=app_rounds[-1][fam]["iperf3"], **at)
+        results.add("redis", req_per_s=app_rounds[-1][fam]["redis"], **at)
+for r in range(ROUNDS if float(SWEEP_S) > 0 else 0):
+    got = {}
+    for fam in (("inet", "joyride") if r % 2 == 0 else ("joyride", "inet")):
+        for size in SWEEP_SIZES:
+            got[fam, size] = fields(tcp_bench(fam, "stream-client", 5002, "--chunk", str(size),
+                                              "--seconds", SWEEP_S), "stream:")["bytes_per_s"]
+            results.add("stream_size", round=r + 1, stack=STACK[fam], size=size,
+                        bytes_per_s=got[fam, size])
+    sweep_rounds.append(got)
 
 # Recovery: kill -9 under a live listener; time to the first accept.
 AF_JOYRIDE = 25
@@ -176,6 +212,16 @@ for n, r in enumerate(app_rounds):
         print("%-6d %-12s %13.1f %12.0f" % (
             n + 1, "Linux" if fam == "inet" else "redirected",
             r[fam]["iperf3"] / 1e6, r[fam]["redis"]))
+if sweep_rounds:
+    print("size      AF_INET MB/s  AF_JOYRIDE MB/s  joyride/inet (stream by write size, "
+          "median of %d rounds)" % len(sweep_rounds))
+    for size in SWEEP_SIZES:
+        mb = {fam: statistics.median(g[fam, size] for g in sweep_rounds) / 1e6
+              for fam in ("inet", "joyride")}
+        print("%-8s %13.1f %16.1f  %s" % (
+            "%d B" % size if size < 1024 else "%d KiB" % (size // 1024), mb["inet"],
+            mb["joyride"], summary([ratio(g["joyride", size], g["inet", size])
+                                    for g in sweep_rounds])))
 if ns_stats.get("stream_bytes"):
     mb = ns_stats["stream_bytes"] / 1e6
     print("netserver during the first AF_JOYRIDE stream (%.0f MB), per MB:" % mb)
@@ -194,6 +240,7 @@ print("apps: iperf3 %s inet, redis %s inet" % (
 # standby; this is a whole netserver's restart.
 print("recovery cold start: %.0f ms to first accept (median of %d kills)" % (
     statistics.median(times), len(times)))
+results.add("recovery", kind="cold start", ms=times)
 
 
 def cold_kill():
@@ -201,5 +248,9 @@ def cold_kill():
     subprocess.run([CTL, "start"], check=True, stdout=subprocess.DEVNULL)
 
 
-kills = survival(cold_kill)
+timelines = []
+kills = survival(cold_kill, timelines=timelines)
 print("survival cold start: %s" % "; ".join("%d/%d kept, blackout %.0f ms" % k for k in kills))
+for n, ((kept, total, blackout), timeline) in enumerate(zip(kills, timelines)):
+    results.add("survival", kind="cold start", kill=n + 1, kept=kept, total=total,
+                blackout_ms=blackout, **timeline)

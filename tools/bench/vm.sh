@@ -11,6 +11,11 @@
 # differs only in the stack the guest used.  See tools/bench/vm-guest.py for
 # the cases and Documentation/benchmarks.md for what the emulated CPU does
 # to the numbers.
+#
+# JR_BENCH_RESULTS (a directory): the guest scripts also write what they
+# measured there, as JSON lines (guestlib.Results), for tools/bench/plot.py;
+# the guest gets it as a read-write share.  JR_BENCH_SWEEP_SECONDS: the
+# length of each run of the throughput-by-write-size sweep (0: none).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,13 +31,20 @@ iperf3 -s -p 5201 >/dev/null 2>&1 &
 redis-server --port 6390 --bind 0.0.0.0 --save '' --appendonly no --protected-mode no >/dev/null &
 wait"
 
+results=()
+if [ -n "${JR_BENCH_RESULTS:-}" ]; then
+	mkdir -p "$JR_BENCH_RESULTS"
+	results=(--share "$JR_BENCH_RESULTS" --env "JR_BENCH_RESULTS=$(realpath "$JR_BENCH_RESULTS")")
+fi
+
 # JR_NETSERVER_ARGS (e.g. "--offloads none") reaches the guest's netserver.
 boot() {
 	"$src/tools/jr-vm" run --timeout 2400 \
 		${JR_NETSERVER_ARGS:+--netserver-args "$JR_NETSERVER_ARGS"} \
 		--env "JR_BENCH_SECONDS=${JR_BENCH_SECONDS:-5}" \
 		--env "JR_BENCH_ROUNDS=${JR_BENCH_ROUNDS:-3}" \
-		--peer-cmd "$peer" "$@"
+		--env "JR_BENCH_SWEEP_SECONDS=${JR_BENCH_SWEEP_SECONDS:-2}" \
+		"${results[@]}" --peer-cmd "$peer" "$@"
 }
 
 out=$(mktemp -d)
