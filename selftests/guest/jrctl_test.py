@@ -123,27 +123,25 @@ def recv_exact(s, n):
     return got
 
 
-t = Thread(lambda: recv_exact(peer, N))
-t.start()
-c.sendall(payload)
-t.join(60)
-check(t.result == N, "Linux received the %d bytes Joyride sent" % N)
-wait_until(lambda: engine_sum(stats(), "tx_bytes") - engine_sum(before, "tx_bytes") >= N,
-           10, "the engine's tx_bytes to count %d bytes" % N)
-mid = stats()
-tx = engine_sum(mid, "tx_bytes") - engine_sum(before, "tx_bytes")
-check(N <= tx <= N * HEADROOM, "tx_bytes moved by %d (sent %d, headroom %.0f %%)"
-      % (tx, N, (HEADROOM - 1) * 100))
-t = Thread(lambda: recv_exact(c, N))
-t.start()
-peer.sendall(payload)
-t.join(60)
-check(t.result == N, "Joyride received the %d bytes Linux sent" % N)
-wait_until(lambda: engine_sum(stats(), "rx_bytes") - engine_sum(mid, "rx_bytes") >= N,
-           10, "the engine's rx_bytes to count %d bytes" % N)
-after = stats()
-rx = engine_sum(after, "rx_bytes") - engine_sum(mid, "rx_bytes")
-check(N <= rx <= N * HEADROOM, "rx_bytes moved by %d (received %d)" % (rx, N))
+def transfer(sender, receiver, counter, since, what):
+    """N bytes from sender to receiver; the engines' counter once it has
+    counted them (it is published every 10 ms), as a dict of stats."""
+    t = Thread(lambda: recv_exact(receiver, N))
+    t.start()
+    sender.sendall(payload)
+    t.join(60)
+    check(t.result == N, "%s: the %d bytes arrived" % (what, N))
+    wait_until(lambda: engine_sum(stats(), counter) - engine_sum(since, counter) >= N,
+               10, "the engines' %s to count %d bytes" % (counter, N))
+    now = stats()
+    moved = engine_sum(now, counter) - engine_sum(since, counter)
+    check(N <= moved <= N * HEADROOM, "%s moved by %d for %d bytes (headers: at most %.0f %%)"
+          % (counter, moved, N, (HEADROOM - 1) * 100))
+    return now
+
+
+mid = transfer(c, peer, "tx_bytes", before, "Joyride to Linux")
+after = transfer(peer, c, "rx_bytes", mid, "Linux to Joyride")
 check(engine_sum(after, "rx_packets") - engine_sum(before, "rx_packets") >= N // 1514,
       "rx_packets moved by at least one per full frame")
 check(engine_sum(after, "tcp_opened") - engine_sum(before, "tcp_opened") == 1,
