@@ -26,9 +26,13 @@ def jr(kind):
     # sockaddr_in, so hand Python the descriptor as AF_INET.
     return socket.socket(socket.AF_INET, kind, 0, socket.socket(AF_JOYRIDE, kind).detach())
 
+JRCTL = os.path.join(os.environ.get("JR_BUILD_DIR", "build"), "tools", "jrctl")
+
 def proc_listing(title):
-    print("   " + title)
-    for line in open("/proc/net/joyride").read().splitlines():
+    # jrctl sockets is ss for Joyride sockets (/proc/net/joyride underneath).
+    print("   " + title + " (jrctl sockets -tanpe)")
+    out = subprocess.run([JRCTL, "sockets", "-tanpe"], stdout=subprocess.PIPE, text=True).stdout
+    for line in out.splitlines():
         print("     " + line)
 
 print("\n== A client: AF_JOYRIDE TCP socket to the peer's HTTP server %s:8080" % peer)
@@ -38,7 +42,7 @@ s.connect((peer, 8080))
 t1 = time.monotonic()
 print("   connected from %s:%d to %s:%d in %.1f ms (handshake through lwIP on DPDK)"
       % (s.getsockname() + s.getpeername() + ((t1 - t0) * 1000,)))
-proc_listing("the kernel's view (/proc/net/joyride):")
+proc_listing("the kernel's view:")
 s.sendall(b"GET / HTTP/1.0\r\nHost: peer\r\n\r\n")
 data = b""
 while True:
@@ -111,6 +115,8 @@ print("   (mostly the new netserver's DPDK start-up under emulation)")
 l.close()
 PY
 
+say "jrctl status: the device, the engine, the last recovery"
+"$JR_BUILD_DIR/tools/jrctl" status | sed 's/^/   /'
 say "Kernel log:"
 dmesg | grep 'joyride:' | sed 's/^/   /'
 say "Demo done: AF_JOYRIDE client and server, an unmodified curl, and a netserver restart."
