@@ -2834,8 +2834,10 @@ static void dispatch(struct ns_front *front, const struct jr_sqe *sqe)
  * RESTORE are unknown to lwIP, and their peers go on sending: lwIP would
  * answer each segment with a RST and end the very connection the kernel
  * is handing over.  So until every such frontend has had its REPLAY_DONE,
- * segments that match no pcb are dropped without one (the peer sends them
- * again; a SYN to a port with no listener yet is retried, not refused).
+ * segments that match no connection are dropped without one (the peer
+ * sends them again; a SYN to a port with no listener yet is retried, not
+ * refused).  That includes a segment that reaches its connection's
+ * listener, replayed before it: an ACK there would get a RST as well.
  */
 static unsigned int replays_pending;
 

@@ -120,10 +120,12 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
         c = socket.create_connection((jr_ip, port), timeout=30)
         clients.append(c)
         servers.append(lsock.accept()[0])
+    ports = [c.getsockname()[1] for c in clients]
     stop = threading.Event()
     last = [time.monotonic()] * conns      # the last receive, per connection
     gaps = [[] for _ in range(conns)]      # (when, gap, bytes) per connection
     failed = [None] * conns
+    reported = [False] * conns
 
     def sender(i):
         chunk = b"x" * 16384
@@ -164,6 +166,14 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
             time.sleep(0.05)
         time.sleep(settle)
         kept = [i for i in range(conns) if not failed[i] and last[i] > started]
+        # Say what became of the others (stderr: the tables stay as they are).
+        for i in range(conns):
+            if i not in kept and not reported[i]:
+                reported[i] = True
+                print("survival: connection %d (port %d) lost: %s" % (
+                    i, ports[i],
+                    failed[i] or "no data for %.1f s after the successor started"
+                    % (time.monotonic() - started)), file=sys.stderr)
         # The longest gap that ended after the kill: it spans the outage.
         worst = max((g for i in kept for w, g, _ in gaps[i] if w > t0), default=0.0)
         results.append((len(kept), conns, worst * 1000))

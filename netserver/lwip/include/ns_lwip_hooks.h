@@ -21,7 +21,8 @@ int ns_ip4_input_hook(struct pbuf *p, struct netif *inp);
 int ns_ip6_input_hook(struct pbuf *p, struct netif *inp);
 
 /*
- * A TCP segment that matches no pcb (patches/0002): non-zero drops it
+ * A TCP segment that matches no connection (patches/0002), whether or not
+ * it reached a listener: non-zero drops it
  * without the RST lwIP would send, while the kernel is still handing us
  * connections to restore (netserver/service.c).
  */
