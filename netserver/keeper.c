@@ -42,8 +42,6 @@ struct ns_keeper {
 	struct ns_keeper_info	*info;
 	bool			started;
 	uint64_t		drained[JR_MAX_ENGINES];	/* packets drained */
-	uint64_t		seen_since[JR_MAX_ENGINES];	/* keeper_kick_queues() */
-	uint64_t		kicks;		/* RSS configurations sent again */
 };
 
 /*
@@ -273,8 +271,6 @@ static void keeper_print_stats(struct ns_keeper *k, FILE *out)
 	struct rte_eth_stats st;
 
 	fprintf(out, "jr-netserver keeper statistics\n");
-	fprintf(out, "  queues that changed hands: RSS table sent again %llu time%s\n",
-		(unsigned long long)k->kicks, k->kicks == 1 ? "" : "s");
 	if (rte_eth_stats_get(k->port.id, &st) == 0) {
 		fprintf(out, "  port %u: rx %llu packets (%llu missed, %llu errors, %llu no mbuf), "
 			"tx %llu packets (%llu errors)\n", k->port.id,
@@ -357,52 +353,6 @@ static void keeper_drain_orphans(struct ns_keeper *k)
 		} while (n == RTE_DIM(pkts) &&
 			 __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE) == NS_KEEPER_DRAINING);
 	}
-}
-
-/*
- * A queue changed hands: a standby or a new engine claimed it after its
- * server stopped, maybe killed in the middle of its work.  The dead
- * server may have left the device waiting for a notification on that
- * queue: QEMU's virtio-net stops taking packets for a queue it found
- * without buffers until the driver kicks the queue, and virtio's PMD
- * kicks only when it refills, which a ring the dead server had just
- * filled never needs (DPDK's virtio_dev_start() notifies every RX queue
- * for the same reason).  The new owner then receives nothing, ever, and
- * the connections it restored stall.  No ethdev call kicks one queue;
- * sending the same RSS configuration again does what is needed (the device
- * looks at every queue's buffers once more: QEMU's virtio_net_set_status()
- * flushes what it held), and changes nothing on a NIC that did not stall.
- */
-static void keeper_kick_queues(struct ns_keeper *k)
-{
-	struct ns_keeper_info *ki = k->info;
-	struct rte_eth_rss_reta_entry64 reta[NS_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
-	bool changed = false;
-	int ret;
-
-	for (uint16_t q = 0; q < k->nr_queues; q++) {
-		uint64_t since = __atomic_load_n(&ki->engines[q].since_ns, __ATOMIC_ACQUIRE);
-
-		/* The first claim of a queue follows the port's start, which
-		 * kicked every queue already. */
-		if (since != k->seen_since[q] && k->seen_since[q])
-			changed = true;
-		k->seen_since[q] = since;
-	}
-	if (!changed || !ki->reta_size)
-		return;
-	memset(reta, 0, sizeof(reta));
-	for (unsigned int i = 0; i < ki->reta_size; i++) {
-		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
-		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = ki->reta[i];
-	}
-	ret = rte_eth_dev_rss_reta_update(k->port.id, reta, ki->reta_size);
-	if (ret) {
-		ns_warn("keeper: a queue changed hands; sending the RSS table again failed: %s",
-			rte_strerror(-ret));
-		return;
-	}
-	k->kicks++;
 }
 
 static void keeper_teardown(struct ns_keeper *k)
@@ -494,7 +444,6 @@ int ns_keeper_main(struct ns_config *cfg, int eal_argc, char **eal_argv)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		keeper_drain_orphans(&k);
-		keeper_kick_queues(&k);
 	}
 	ns_info("keeper: stopping");
 	keeper_print_stats(&k, stdout);
