@@ -580,15 +580,25 @@ static void usage(FILE *out)
 		"      jr-netserver --device-fd 3 --eal \"...\" --ip 198.18.0.2/24\n");
 }
 
-static int parse_uint(const char *name, const char *v, unsigned int *out)
+int jrctl_parse_count(const char *name, const char *v, long max, long *out)
 {
 	char *end;
-	unsigned long x = strtoul(v, &end, 10);
+	long x = strtol(v, &end, 10);
 
-	if (!*v || *end || x > 1000000) {
-		fprintf(stderr, "jrctl: %s: invalid value '%s' (accepted: 0..1000000)\n", name, v);
+	if (!*v || *end || x < 0 || x > max) {
+		fprintf(stderr, "jrctl: %s: invalid value '%s' (accepted: 0..%ld)\n", name, v, max);
 		return -1;
 	}
+	*out = x;
+	return 0;
+}
+
+static int parse_uint(const char *name, const char *v, unsigned int *out)
+{
+	long x;
+
+	if (jrctl_parse_count(name, v, 1000000, &x))
+		return -1;
 	*out = (unsigned int)x;
 	return 0;
 }

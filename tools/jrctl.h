@@ -13,4 +13,8 @@ int jrctl_sockets(int argc, char **argv);
 int jrctl_stats(int argc, char **argv);
 int jrctl_top(int argc, char **argv);
 
+/* A number 0..max from option `name`'s value; -1 after saying what is
+ * accepted (jrctl.c, for every command's options). */
+int jrctl_parse_count(const char *name, const char *v, long max, long *out);
+
 #endif /* _JRCTL_H */

@@ -870,19 +870,6 @@ static int parse_interval(const char *v, double *out)
 	return 0;
 }
 
-static int parse_count(const char *name, const char *v, long max, long *out)
-{
-	char *end;
-	long x = strtol(v, &end, 10);
-
-	if (!*v || *end || x < 0 || x > max) {
-		fprintf(stderr, "jrctl: %s: invalid value '%s' (accepted: 0..%ld)\n", name, v, max);
-		return -1;
-	}
-	*out = x;
-	return 0;
-}
-
 /* Sleep until `until` (monotonic seconds) or a signal. */
 static void sleep_until(double until)
 {
@@ -917,8 +904,8 @@ int jrctl_stats(int argc, char **argv)
 		case 'j': json = true; break;
 		case 'P': prom = true; break;
 		case 'i': if (parse_interval(optarg, &interval)) return 2; break;
-		case 'c': if (parse_count("count", optarg, 100000000, &count)) return 2; break;
-		case 'e': if (parse_count("engine", optarg, 15, &engine)) return 2; break;
+		case 'c': if (jrctl_parse_count("count", optarg, 100000000, &count)) return 2; break;
+		case 'e': if (jrctl_parse_count("engine", optarg, 15, &engine)) return 2; break;
 		case 'h': stats_usage(stdout); return 0;
 		default: stats_usage(stderr); return 2;
 		}
@@ -1123,7 +1110,7 @@ int jrctl_top(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "d:n:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': if (parse_interval(optarg, &delay)) return 2; break;
-		case 'n': if (parse_count("iterations", optarg, 100000000, &iterations)) return 2; break;
+		case 'n': if (jrctl_parse_count("iterations", optarg, 100000000, &iterations)) return 2; break;
 		case 'h': top_usage(stdout); return 0;
 		default: top_usage(stderr); return 2;
 		}
@@ -1414,8 +1401,8 @@ int jrctl_sockets(int argc, char **argv)
 		case 'e': ext = true; break;
 		case 'j': json = true; break;
 		case 's': state = optarg; break;
-		case 'S': if (parse_count("sport", optarg, 65535, &sport)) return 2; break;
-		case 'D': if (parse_count("dport", optarg, 65535, &dport)) return 2; break;
+		case 'S': if (jrctl_parse_count("sport", optarg, 65535, &sport)) return 2; break;
+		case 'D': if (jrctl_parse_count("dport", optarg, 65535, &dport)) return 2; break;
 		case 'h': sockets_usage(stdout); return 0;
 		default: sockets_usage(stderr); return 2;
 		}
