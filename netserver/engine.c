@@ -540,7 +540,7 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 		" loops=%llu sleeps=%llu kicks=%llu ev_rx=%llu ev_tx_space=%llu"
 		" op_tx=%llu op_rx_space=%llu tx_acks=%llu idle_us=%llu mbufs_free=%u"
 		" relayed_out=%llu relayed_in=%llu relay_full=%llu rss_syn_checked=%llu"
-		" rss_syn_other_queue=%llu rss_ports_tried=%llu tcp_restored=%llu\n"
+		" rss_syn_other_queue=%llu rss_ports_tried=%llu tcp_restored=%llu nudges=%llu\n"
 		"  frontends: %u\n",
 		p->id, queue, (unsigned long long)p->rx_packets, (unsigned long long)p->rx_dropped,
 		(unsigned long long)p->tx_packets, (unsigned long long)p->tx_dropped,
@@ -559,7 +559,7 @@ void ns_engine_print_stats(struct ns_engine *eng, FILE *out)
 		(unsigned long long)p->relayed_out, (unsigned long long)p->relayed_in,
 		(unsigned long long)p->relay_full, (unsigned long long)p->rss_syn_checked,
 		(unsigned long long)p->rss_syn_other_queue, (unsigned long long)p->rss_ports_tried,
-		(unsigned long long)eng->tcp_restored, nr_fronts);
+		(unsigned long long)eng->tcp_restored, (unsigned long long)p->nudges, nr_fronts);
 	for (struct ns_front *f = eng->fronts; f; f = f->next) {
 		struct jr_region *r = &f->region;
 		unsigned int open = 0;

@@ -32,6 +32,19 @@
 #include "keeper.h"
 #include "netserver.h"
 
+/*
+ * One queue, as keeper_watch_queues() follows it: its receive count when
+ * last looked at, since when it has not moved, and when the device is to
+ * be nudged next while it stays still (0: not watched, it was idle).
+ */
+struct ns_keeper_watch {
+	uint64_t	rx;
+	uint64_t	still_since_ns;
+	uint64_t	nudge_at_ns;
+	uint64_t	backoff_ns;
+	uint64_t	owner_since_ns;	/* ns_keeper_engine.since_ns seen */
+};
+
 struct ns_keeper {
 	struct ns_port		port;		/* id and offload flags only */
 	uint16_t		nr_queues;
@@ -42,6 +55,11 @@ struct ns_keeper {
 	struct ns_keeper_info	*info;
 	bool			started;
 	uint64_t		drained[JR_MAX_ENGINES];	/* packets drained */
+	struct ns_keeper_watch	watch[JR_MAX_ENGINES];	/* keeper_watch_queues() */
+	bool			soft_rss;	/* QEMU's virtio-net: see there */
+	uint64_t		watch_next_ns;
+	uint64_t		nudges;		/* RSS tables sent again */
+	uint64_t		nudge_errors;
 };
 
 /*
@@ -138,6 +156,8 @@ static int keeper_query_rss(struct ns_keeper *k)
 	}
 	ki->rss_key_len = info.hash_key_size;
 	ki->rss_hf = rc.rss_hf;
+	/* keeper_watch_queues(): QEMU's, the only one known to wedge. */
+	k->soft_rss = !strcmp(info.driver_name, "net_virtio");
 	ki->reta_size = info.reta_size;
 	for (unsigned int i = 0; i < info.reta_size; i++) {
 		uint16_t q = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
@@ -271,6 +291,10 @@ static void keeper_print_stats(struct ns_keeper *k, FILE *out)
 	struct rte_eth_stats st;
 
 	fprintf(out, "jr-netserver keeper statistics\n");
+	if (k->soft_rss)
+		fprintf(out, "  queues gone still: RSS table sent again %llu time%s (%llu failed)\n",
+			(unsigned long long)k->nudges, k->nudges == 1 ? "" : "s",
+			(unsigned long long)k->nudge_errors);
 	if (rte_eth_stats_get(k->port.id, &st) == 0) {
 		fprintf(out, "  port %u: rx %llu packets (%llu missed, %llu errors, %llu no mbuf), "
 			"tx %llu packets (%llu errors)\n", k->port.id,
@@ -353,6 +377,114 @@ static void keeper_drain_orphans(struct ns_keeper *k)
 		} while (n == RTE_DIM(pkts) &&
 			 __atomic_load_n(&ke->pid, __ATOMIC_ACQUIRE) == NS_KEEPER_DRAINING);
 	}
+}
+
+/*
+ * QEMU's virtio-net, when it spreads packets over the queues itself
+ * (software RSS), can wedge a tap queue for good.  A packet read from tap
+ * queue A for virtio queue B while B has no buffers is held on A, and A
+ * is read again only when the driver kicks virtio queue A (QEMU flushes
+ * the tap queue of the queue kicked) or sets the device status again.
+ * When B's buffers are back, a packet for B from another tap queue turns
+ * B's notifications off, so nobody kicks anything and A's flows stop.  It
+ * takes a queue left full: what a killed engine leaves until its
+ * successor polls.  Measured: 7 of 16 connections streaming into the
+ * killed engine's queue stopped for good, their retransmissions held in
+ * QEMU while the successor polled a queue with 255 free buffers (QEMU's
+ * `info virtio-queue-status`).
+ *
+ * No ethdev call kicks a queue.  Sending the same RSS table again makes
+ * QEMU set the status again, which flushes every tap queue, and changes
+ * nothing else.  The keeper does it when a queue that was receiving goes
+ * still (or changes hands), for as long as it stays still: after 20 ms,
+ * then at intervals doubling up to 640 ms, for 10 s.  A queue merely idle
+ * costs some control commands per pause; only virtio-net gets them.
+ */
+#define NS_MSEC			1000000ULL
+#define NS_WATCH_PERIOD_NS	(5 * NS_MSEC)
+#define NS_WATCH_STILL_NS	(50 * NS_MSEC)
+#define NS_WATCH_BACKOFF_MAX_NS	(1280 * NS_MSEC)
+#define NS_WATCH_GIVE_UP_NS	(10000 * NS_MSEC)
+
+static uint64_t keeper_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 * NS_MSEC + (uint64_t)ts.tv_nsec;
+}
+
+static void keeper_watch_arm(struct ns_keeper_watch *w, uint64_t now)
+{
+	w->still_since_ns = now;
+	w->backoff_ns = NS_WATCH_STILL_NS;
+	w->nudge_at_ns = now + NS_WATCH_STILL_NS;
+}
+
+/* The same RSS table again: QEMU flushes what its tap queues hold. */
+static void keeper_nudge(struct ns_keeper *k)
+{
+	struct ns_keeper_info *ki = k->info;
+	struct rte_eth_rss_reta_entry64 reta[NS_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	int ret;
+
+	memset(reta, 0, sizeof(reta));
+	for (unsigned int i = 0; i < ki->reta_size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = ki->reta[i];
+	}
+	ret = rte_eth_dev_rss_reta_update(k->port.id, reta, ki->reta_size);
+	if (ret) {
+		/* Said once: the next ones would say the same. */
+		if (!k->nudge_errors++)
+			ns_warn("keeper: sending the RSS table again failed: %s; a queue "
+				"QEMU wedged stays wedged", rte_strerror(-ret));
+		return;
+	}
+	k->nudges++;
+}
+
+static void keeper_watch_queues(struct ns_keeper *k)
+{
+	struct ns_keeper_info *ki = k->info;
+	struct rte_eth_stats st;
+	uint64_t now;
+	bool nudge = false;
+
+	if (!k->soft_rss)
+		return;
+	/* Asked for by a server that found its queue full (ns_port_poll). */
+	for (uint16_t q = 0; q < k->nr_queues; q++)
+		if (__atomic_exchange_n(&ki->engines[q].nudge, 0, __ATOMIC_ACQ_REL))
+			nudge = true;
+	now = keeper_now_ns();
+	if (now >= k->watch_next_ns && !rte_eth_stats_get(k->port.id, &st)) {
+		k->watch_next_ns = now + NS_WATCH_PERIOD_NS;
+		for (uint16_t q = 0; q < k->nr_queues && q < RTE_ETHDEV_QUEUE_STAT_CNTRS; q++) {
+			struct ns_keeper_watch *w = &k->watch[q];
+			uint64_t owner = __atomic_load_n(&ki->engines[q].since_ns,
+							 __ATOMIC_ACQUIRE);
+
+			if (st.q_ipackets[q] != w->rx || owner != w->owner_since_ns) {
+				w->rx = st.q_ipackets[q];
+				w->owner_since_ns = owner;
+				keeper_watch_arm(w, now);
+				continue;
+			}
+			if (!w->nudge_at_ns || now < w->nudge_at_ns)
+				continue;
+			if (now - w->still_since_ns >= NS_WATCH_GIVE_UP_NS) {
+				w->nudge_at_ns = 0;	/* idle: watched again once it moves */
+				continue;
+			}
+			nudge = true;
+			w->backoff_ns = w->backoff_ns * 2 < NS_WATCH_BACKOFF_MAX_NS ?
+					w->backoff_ns * 2 : NS_WATCH_BACKOFF_MAX_NS;
+			w->nudge_at_ns = now + w->backoff_ns;
+		}
+	}
+	if (nudge)
+		keeper_nudge(k);
 }
 
 static void keeper_teardown(struct ns_keeper *k)
@@ -444,6 +576,7 @@ int ns_keeper_main(struct ns_config *cfg, int eal_argc, char **eal_argv)
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
 		keeper_drain_orphans(&k);
+		keeper_watch_queues(&k);
 	}
 	ns_info("keeper: stopping");
 	keeper_print_stats(&k, stdout);

@@ -24,7 +24,7 @@
 
 #define NS_KEEPER_MZ		"jr_keeper"
 #define NS_KEEPER_MAGIC		0x4a524b4545504552ULL	/* "JRKEEPER" */
-#define NS_KEEPER_VERSION	2
+#define NS_KEEPER_VERSION	3
 
 /* Per queue K: "jr_mbufs_K", "jr_tso_K" (only with TSO), "jr_relay_K". */
 #define NS_KEEPER_POOL_FMT	"jr_mbufs_%u"
@@ -51,6 +51,10 @@ struct ns_keeper_engine {
 	uint64_t	since_ns;	/* CLOCK_MONOTONIC when it took the index */
 	uint32_t	takeovers;	/* standbys that took it after a death */
 	int32_t		dead_pid;	/* the last server, if it died (keeper) */
+	/* Set by the server after it found its queue full (ns_port_poll):
+	 * the keeper clears it and makes the device look again
+	 * (keeper_watch_queues). */
+	uint32_t	nudge;
 };
 
 struct ns_keeper_info {

@@ -35,6 +35,9 @@ struct pbuf;
 /* Frames waiting for room in the NIC's TX queue: when this many wait,
  * lwIP is told ERR_MEM and keeps its segments until the next turn. */
 #define NS_TX_QUEUE	(8 * NS_BURST)
+/* A full RX burst this long after the previous poll asks the keeper for a
+ * nudge (ns_port_poll). */
+#define NS_NUDGE_GAP_MS	10
 
 /*
  * The last queued frame, while later TCP segments of the same flow may
@@ -83,6 +86,10 @@ struct ns_port {
 	bool			tx_wait;	/* lwIP got ERR_MEM: retry */
 	uint16_t		csum_flags;	/* the netif's NETIF_CHECKSUM_* */
 	uint64_t		rx_packets, tx_packets, rx_dropped, tx_dropped;
+	/* TSC of the last RX poll, and how many times we asked the keeper to
+	 * nudge the device (ns_port_poll). */
+	uint64_t		rx_poll_tsc;
+	uint64_t		nudges;
 	uint64_t		rx_bytes, tx_bytes;	/* frames, headers included */
 	uint64_t		tx_segments;	/* on the wire, after TSO */
 	uint64_t		tx_busy;	/* lwIP told to wait: queue full */

@@ -972,7 +972,22 @@ unsigned int ns_port_poll(struct ns_engine *eng)
 	struct rte_mbuf *pkts[NS_BURST];
 	bool relay = port->queue == 0 && port->nr_queues > 1;
 	uint16_t n = rte_eth_rx_burst(port->id, port->queue, pkts, NS_BURST);
+	uint64_t tsc = rte_get_tsc_cycles();
 	unsigned int relayed = 0;
+
+	/*
+	 * A full burst after a long gap (or our first: a takeover): the queue
+	 * may have been full, and QEMU may hold, on another tap queue, a
+	 * packet for it that nothing will flush (keeper_watch_queues()).  The
+	 * burst just gave the queue buffers again; the keeper, asked, makes
+	 * the device look.
+	 */
+	if (n == NS_BURST && port->keeper &&
+	    tsc - port->rx_poll_tsc > rte_get_tsc_hz() / 1000 * NS_NUDGE_GAP_MS) {
+		__atomic_store_n(&port->keeper->engines[port->queue].nudge, 1, __ATOMIC_RELEASE);
+		port->nudges++;
+	}
+	port->rx_poll_tsc = tsc;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
