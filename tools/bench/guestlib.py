@@ -98,8 +98,8 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
     connections from the guest's Linux stack to a Joyride listener, each
     streaming Linux -> Joyride, through `kills` calls of kill() (which
     kills the netserver, or an engine, and returns once a successor was
-    started).  Per kill: how many connections still deliver data after it,
-    and the blackout, the longest gap between two receives on any of them
+    started).  Per kill: how many connections deliver data again after it
+    and still deliver `settle` seconds later, and the blackout, the longest gap between two receives on any of them
     from just before the kill until each delivered again; refill() runs
     after each measurement (a new standby).  Returns
     [(kept, total, blackout_ms), ...].  With a list as `timelines`, appends
@@ -165,15 +165,19 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
                 failed[i] or last[i] > started for i in range(conns)):
             time.sleep(0.05)
         time.sleep(settle)
-        kept = [i for i in range(conns) if not failed[i] and last[i] > started]
+        # Kept: delivering again after the successor started, and still
+        # delivering at the end of the settle time (not one segment and
+        # then a stall).
+        settled = time.monotonic() - settle
+        kept = [i for i in range(conns) if not failed[i] and last[i] > max(started, settled)]
         # Say what became of the others (stderr: the tables stay as they are).
         for i in range(conns):
             if i not in kept and not reported[i]:
                 reported[i] = True
                 print("survival: connection %d (port %d) lost: %s" % (
                     i, ports[i],
-                    failed[i] or "no data for %.1f s after the successor started"
-                    % (time.monotonic() - started)), file=sys.stderr)
+                    failed[i] or "no data since %.1f s after the kill, %.1f s ago"
+                    % (last[i] - t0, time.monotonic() - last[i])), file=sys.stderr)
         # The longest gap that ended after the kill: it spans the outage.
         worst = max((g for i in kept for w, g, _ in gaps[i] if w > t0), default=0.0)
         results.append((len(kept), conns, worst * 1000))

@@ -11,9 +11,8 @@ failed in 1 of 2 runs: it finds the regression often, not always.  After
 the takeover each connection delivers again, and the kernel restored all
 16.
 
-Not in engines_recover.list: with engines, a takeover under this load
-stalls the taken-over queue (Documentation/recovery.md, the open problem
-of connection survival); this test is the one that will show it fixed."""
+With engines, the same load through standby takeovers of one engine is
+engines_crowd_test.py (engines.list)."""
 import re
 import socket
 import subprocess
