@@ -99,8 +99,9 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
     streaming Linux -> Joyride, through `kills` calls of kill() (which
     kills the netserver, or an engine, and returns once a successor was
     started).  Per kill: how many connections deliver data again after it
-    and still deliver `settle` seconds later, and the blackout, the longest gap between two receives on any of them
-    from just before the kill until each delivered again; refill() runs
+    and still deliver `settle` seconds later, and the blackout, the longest
+    gap between two receives on any of them from just before the kill
+    until each delivered again; refill() runs
     after each measurement (a new standby).  Returns
     [(kept, total, blackout_ms), ...].  With a list as `timelines`, appends
     to it per kill the bytes delivered per 10 ms from TIMELINE_BEFORE
