@@ -44,18 +44,6 @@ CHUNK = 16384
 PATTERN = bytes(range(256)) * (65536 // 256 + 1)
 
 
-def engines():
-    """/proc/net/joyride_engines: {index: (state, pid)} and the standbys' pids."""
-    out, standby = {}, []
-    for line in open("/proc/net/joyride_engines").read().splitlines()[1:]:
-        f = line.split()
-        if f[0] == "-":
-            standby.append(int(f[2]))
-        else:
-            out[int(f[0])] = (f[1], int(f[2]))
-    return out, standby
-
-
 def engine_of(peer_port):
     for s in proc_sockets():
         if s["peer"].endswith(":%d" % peer_port):
@@ -186,18 +174,4 @@ check(restored == [on.count(1)] * KILLS and "not restored" not in log,
 print("ok: %d connections, %d MiB delivered byte-exact through %d takeovers"
       % (CONNS, sum(got) >> 20, KILLS))
 
-stop.set()
-for pair in pairs:
-    for s in pair:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-for t in threads:
-    t.join(30)
-for pair in pairs:
-    for s in pair:
-        s.close()
-l.close()
-wait_until(lambda: not proc_sockets(), 10, "no Joyride sockets left")
-print("ok: nothing leaked")
+end_streams(stop, pairs, threads, l)

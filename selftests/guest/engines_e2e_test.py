@@ -39,18 +39,6 @@ ECHO = 7           # peer.py's TCP echo
 PORT = 9600
 
 
-def engines():
-    """/proc/net/joyride_engines: {index: (state, pid)} and the standbys' pids."""
-    out, standby = {}, []
-    for line in open("/proc/net/joyride_engines").read().splitlines()[1:]:
-        f = line.split()
-        if f[0] == "-":
-            standby.append(int(f[2]))
-        else:
-            out[int(f[0])] = (f[1], int(f[2]))
-    return out, standby
-
-
 def engine_of(peer_port=None, local_port=None):
     """The engine=N of the socket whose peer (or local) port is given."""
     for s in proc_sockets():

@@ -124,8 +124,42 @@ def proc_sockets():
     for line in lines:
         f = line.split()
         out.append({"proto": f[0], "state": f[1], "slot": int(f[2]),
+                    "rxq": int(f[3]), "txq": int(f[4]),
                     "local": f[5], "peer": f[6], "flags": set(f[7:])})
     return out
+
+
+def engines():
+    """/proc/net/joyride_engines: {index: (state, pid)} and the standbys' pids."""
+    out, standby = {}, []
+    for line in open("/proc/net/joyride_engines").read().splitlines()[1:]:
+        f = line.split()
+        if f[0] == "-":
+            standby.append(int(f[2]))
+        else:
+            out[int(f[0])] = (f[1], int(f[2]))
+    return out, standby
+
+
+def end_streams(stop, pairs, threads, listener):
+    """Stop the threads streaming over pairs of sockets (stop: an Event
+    they watch), close everything, and check that no Joyride socket is
+    left."""
+    stop.set()
+    for pair in pairs:
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+    for t in threads:
+        t.join(30)
+    for pair in pairs:
+        for s in pair:
+            s.close()
+    listener.close()
+    wait_until(lambda: not proc_sockets(), 10, "no Joyride sockets left")
+    print("ok: nothing leaked")
 
 
 def listening(port):

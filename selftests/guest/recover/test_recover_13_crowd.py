@@ -89,18 +89,4 @@ restored = sum(int(m.group(1)) for m in re.finditer(r"(\d+) of them connections 
 check(restored == CONNS and "not restored" not in log,
       "the kernel restored all %d connections (%d)" % (CONNS, restored))
 
-stop.set()
-for pair in pairs:
-    for s in pair:
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-for t in threads:
-    t.join(30)
-for pair in pairs:
-    for s in pair:
-        s.close()
-l.close()
-wait_until(lambda: not proc_sockets(), 10, "no Joyride sockets left")
-print("ok: nothing leaked")
+end_streams(stop, pairs, threads, l)
