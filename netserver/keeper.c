@@ -5,11 +5,13 @@
  * The keeper is the DPDK primary: it probes the NIC, creates per queue an
  * mbuf pool (and a TSO pool) and a relay ring, configures --queues queue
  * pairs with RSS over TCP, starts the port and publishes the memzone
- * NS_KEEPER_MZ (keeper.h).  Then it sleeps in sigwaitinfo() until
- * SIGINT/SIGTERM.  It has no lwIP, attaches to nothing and never touches a
- * queue after start: with no data path and no untrusted input it has
- * little reason to crash, so engines can die and be replaced under it
- * without the port ever being reset.
+ * NS_KEEPER_MZ (keeper.h).  Then it waits for signals, waking every
+ * millisecond to drain the queues nobody serves (keeper_drain_orphans())
+ * and to nudge QEMU's virtio-net when a queue may be wedged
+ * (keeper_watch_queues()).  It has no lwIP, attaches to nothing and reads
+ * a queue only while nobody serves it: with no data path and no untrusted
+ * input it has little reason to crash, so engines can die and be replaced
+ * under it without the port ever being reset.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
