@@ -397,10 +397,12 @@ static void keeper_drain_orphans(struct ns_keeper *k)
  *
  * No ethdev call kicks a queue.  Sending the same RSS table again makes
  * QEMU set the status again, which flushes every tap queue, and changes
- * nothing else.  The keeper does it when a queue that was receiving goes
- * still (or changes hands), for as long as it stays still: after 20 ms,
- * then at intervals doubling up to 640 ms, for 10 s.  A queue merely idle
- * costs some control commands per pause; only virtio-net gets them.
+ * nothing else.  The keeper does it when a server asks (it found its queue
+ * full after a gap: ns_port_poll()), and, as a backstop, when a queue that
+ * was receiving goes still (or changes hands), for as long as it stays
+ * still: after 50 ms, then at intervals doubling up to 1.28 s, for 10 s.
+ * A queue merely idle costs some control commands per pause; only
+ * virtio-net gets them.
  */
 #define NS_MSEC			1000000ULL
 #define NS_WATCH_PERIOD_NS	(5 * NS_MSEC)

@@ -86,9 +86,11 @@ struct ns_port {
 	bool			tx_wait;	/* lwIP got ERR_MEM: retry */
 	uint16_t		csum_flags;	/* the netif's NETIF_CHECKSUM_* */
 	uint64_t		rx_packets, tx_packets, rx_dropped, tx_dropped;
-	/* TSC of the last RX poll, and how many times we asked the keeper to
-	 * nudge the device (ns_port_poll). */
+	/* With a keeper: TSC of the last RX poll, the gap after which a full
+	 * burst asks the keeper to nudge the device (NS_NUDGE_GAP_MS in TSC
+	 * cycles), and how many times we asked (ns_port_poll). */
 	uint64_t		rx_poll_tsc;
+	uint64_t		nudge_gap_tsc;
 	uint64_t		nudges;
 	uint64_t		rx_bytes, tx_bytes;	/* frames, headers included */
 	uint64_t		tx_segments;	/* on the wire, after TSO */

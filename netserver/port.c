@@ -689,6 +689,7 @@ static int ns_port_from_keeper(struct ns_port *port)
 		return -1;
 	ns_keeper_hand_fds();
 	port->keeper = ki;
+	port->nudge_gap_tsc = rte_get_tsc_hz() / 1000 * NS_NUDGE_GAP_MS;
 	port->id = ki->port_id;
 	port->nr_queues = ki->nr_queues;
 	port->tx_csum_ip = ki->tx_csum_ip;
@@ -972,7 +973,6 @@ unsigned int ns_port_poll(struct ns_engine *eng)
 	struct rte_mbuf *pkts[NS_BURST];
 	bool relay = port->queue == 0 && port->nr_queues > 1;
 	uint16_t n = rte_eth_rx_burst(port->id, port->queue, pkts, NS_BURST);
-	uint64_t tsc = rte_get_tsc_cycles();
 	unsigned int relayed = 0;
 
 	/*
@@ -980,14 +980,18 @@ unsigned int ns_port_poll(struct ns_engine *eng)
 	 * may have been full, and QEMU may hold, on another tap queue, a
 	 * packet for it that nothing will flush (keeper_watch_queues()).  The
 	 * burst just gave the queue buffers again; the keeper, asked, makes
-	 * the device look.
+	 * the device look.  The single netserver has no keeper and no cost.
 	 */
-	if (n == NS_BURST && port->keeper &&
-	    tsc - port->rx_poll_tsc > rte_get_tsc_hz() / 1000 * NS_NUDGE_GAP_MS) {
-		__atomic_store_n(&port->keeper->engines[port->queue].nudge, 1, __ATOMIC_RELEASE);
-		port->nudges++;
+	if (port->keeper) {
+		uint64_t tsc = rte_get_tsc_cycles();
+
+		if (n == NS_BURST && tsc - port->rx_poll_tsc > port->nudge_gap_tsc) {
+			__atomic_store_n(&port->keeper->engines[port->queue].nudge, 1,
+					 __ATOMIC_RELEASE);
+			port->nudges++;
+		}
+		port->rx_poll_tsc = tsc;
 	}
-	port->rx_poll_tsc = tsc;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];

@@ -29,10 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "recover"))
 from jrtest import *  # noqa: E402,F403
 
-require_netserver()
-if int(os.environ.get("JR_NETSERVER_ENGINES", "0")) != 2:
-    skip("needs tools/jr-vm run --engines 2 (JR_NETSERVER_ENGINES=%s)"
-         % os.environ.get("JR_NETSERVER_ENGINES", "0"))
+require_engines(2)
 set_survival(True)
 
 PORT = 9620
@@ -42,15 +39,6 @@ STEP = 128 << 10
 CHUNK = 16384
 # Byte k of every stream is k % 256: any slice is found at its offset here.
 PATTERN = bytes(range(256)) * (65536 // 256 + 1)
-
-
-def engine_of(peer_port):
-    for s in proc_sockets():
-        if s["peer"].endswith(":%d" % peer_port):
-            for flag in s["flags"]:
-                if flag.startswith("engine="):
-                    return int(flag[7:])
-    return None
 
 
 def instance_of(pid):

@@ -28,27 +28,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "recover"))
 from jrtest import *  # noqa: E402,F403
 
-require_netserver()
-if int(os.environ.get("JR_NETSERVER_ENGINES", "0")) != 2:
-    skip("needs tools/jr-vm run --engines 2 (JR_NETSERVER_ENGINES=%s)"
-         % os.environ.get("JR_NETSERVER_ENGINES", "0"))
+require_engines(2)
 set_survival(False)
 
 PEER_IP = "198.18.0.1"
 ECHO = 7           # peer.py's TCP echo
 PORT = 9600
-
-
-def engine_of(peer_port=None, local_port=None):
-    """The engine=N of the socket whose peer (or local) port is given."""
-    for s in proc_sockets():
-        addr = s["peer"] if peer_port else s["local"]
-        want = peer_port or local_port
-        if addr.endswith(":%d" % want) and s["state"] == "ESTAB":
-            for flag in s["flags"]:
-                if flag.startswith("engine="):
-                    return int(flag[7:])
-    return None
 
 
 def echo_roundtrip(s, size=65536):

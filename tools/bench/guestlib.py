@@ -101,8 +101,8 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
     started).  Per kill: how many connections deliver data again after it
     and still deliver `settle` seconds later, and the blackout, the longest
     gap between two receives on any of them from just before the kill
-    until each delivered again; refill() runs
-    after each measurement (a new standby).  Returns
+    until each delivered again; refill() runs after each measurement (a
+    new standby).  Returns
     [(kept, total, blackout_ms), ...].  With a list as `timelines`, appends
     to it per kill the bytes delivered per 10 ms from TIMELINE_BEFORE
     before the kill until `settle` after the last connection recovered:

@@ -129,6 +129,26 @@ def proc_sockets():
     return out
 
 
+def require_engines(n):
+    """Skip unless tools/jr-vm runs n engines (--engines n)."""
+    require_netserver()
+    if int(os.environ.get("JR_NETSERVER_ENGINES", "0")) != n:
+        skip("needs tools/jr-vm run --engines %d (JR_NETSERVER_ENGINES=%s)"
+             % (n, os.environ.get("JR_NETSERVER_ENGINES", "0")))
+
+
+def engine_of(peer_port=None, local_port=None):
+    """The engine=N of the connection whose peer (or local) port is given."""
+    for s in proc_sockets():
+        addr = s["peer"] if peer_port else s["local"]
+        want = peer_port or local_port
+        if addr.endswith(":%d" % want) and s["state"] == "ESTAB":
+            for flag in s["flags"]:
+                if flag.startswith("engine="):
+                    return int(flag[7:])
+    return None
+
+
 def engines():
     """/proc/net/joyride_engines: {index: (state, pid)} and the standbys' pids."""
     out, standby = {}, []
