@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct csock {
 	uint32_t		tx_cons_seen;
 	bool			rx_fin;
 	bool			shut_rd, shut_wr;
+	bool			connect_failed;	/* a CONNECT's reply was an error */
 	int			err;		/* pending error (reset) */
 	struct sockaddr_in	local, peer;
 	/* Listener: accepted children in arrival order. */
@@ -75,6 +77,11 @@ struct jr_client {
 	int			*free_slots;
 	unsigned int		nr_free;
 	bool			broken;		/* the netserver misbehaved or left */
+	size_t			shared_size;	/* JR_CLIENT_SHARED: the mapping */
+	jr_client_notify_fn	notify;
+	void			*notify_arg;
+	jr_client_wait_fn	wait;
+	void			*wait_arg;
 };
 
 static struct csock *csock(struct jr_client *c, int sd)
@@ -144,6 +151,8 @@ static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
 		}
 		s->state = CS_ACCEPT_READY;
 		s->type = SOCK_STREAM;
+		if (c->notify)
+			c->notify(c->notify_arg, s->listener);
 		jr_sockaddr_to_sin(&cqe->u.addr, &s->peer);
 		s->local = l->local;
 		l->acceptq[(l->acceptq_head + l->acceptq_nr++) %
@@ -157,6 +166,7 @@ static void handle_reply(struct jr_client *c, const struct jr_cqe *cqe)
 		} else if (s->type == SOCK_STREAM) {
 			s->state = CS_OPEN;
 			s->err = -cqe->res;
+			s->connect_failed = true;
 		}
 		break;
 	case JR_OP_BIND:
@@ -216,6 +226,8 @@ static int process_cq(struct jr_client *c)
 			handle_event(c, &cqe);
 		else
 			handle_reply(c, &cqe);
+		if (c->notify)
+			c->notify(c->notify_arg, (int)cqe.slot);
 	}
 	jr_ring_consume(&c->r.cq, (uint32_t)i);
 	return ready;
@@ -281,7 +293,7 @@ static int post(struct jr_client *c, struct jr_sqe *sqe)
 	while ((err = jr_owner_post(&c->r, sqe)) == -EAGAIN) {
 		/* SQ full: the netserver is behind; let it catch up. */
 		jr_owner_doorbell(&c->r);
-		err = wait_cq(c, 10);
+		err = c->wait ? c->wait(c->wait_arg, -1) : wait_cq(c, 10);
 		if (err && err != -ETIMEDOUT)
 			return err;
 	}
@@ -305,7 +317,7 @@ static int call(struct jr_client *c, int sd, struct jr_sqe *sqe)
 	if (err)
 		return err;
 	while (!s->done) {
-		err = wait_cq(c, -1);
+		err = c->wait ? c->wait(c->wait_arg, sd) : wait_cq(c, -1);
 		if (err)
 			return err;
 	}
@@ -354,27 +366,114 @@ static bool closes_pending(const struct jr_client *c)
 
 /* ------------------------------------------------------------- public */
 
-int jr_client_open(const char *path, struct jr_client **out)
+int jr_client_open_flags(const char *path, unsigned int flags,
+			 struct jr_client **out)
 {
-	struct jr_client *c = calloc(1, sizeof(*c));
+	struct jr_region r;
+	struct jr_client *c;
+	size_t size;
+	char *mem;
 	int err;
 
-	if (!c)
-		return -ENOMEM;
-	err = jr_ufront_connect(path, 0, 0, &c->r);
-	if (err) {
-		free(c);
+	if (flags & ~JR_CLIENT_SHARED)
+		return -EINVAL;
+	err = jr_ufront_connect(path, 0, 0, &r);
+	if (err)
 		return err;
+	/* One allocation: with JR_CLIENT_SHARED it is a shared mapping, so
+	 * that a fork()ed child sees the same sockets (the region itself is
+	 * a MAP_SHARED memfd already). */
+	size = sizeof(*c) + r.params.nr_slots * (sizeof(*c->socks) + sizeof(*c->free_slots));
+	if (flags & JR_CLIENT_SHARED) {
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (mem == MAP_FAILED)
+			mem = NULL;
+	} else {
+		mem = calloc(1, size);
 	}
-	c->socks = calloc(c->r.params.nr_slots, sizeof(*c->socks));
-	c->free_slots = calloc(c->r.params.nr_slots, sizeof(*c->free_slots));
-	if (!c->socks || !c->free_slots) {
-		jr_client_close(c);
+	if (!mem) {
+		jr_region_destroy(&r);
 		return -ENOMEM;
 	}
+	c = (struct jr_client *)mem;
+	c->r = r;
+	c->shared_size = flags & JR_CLIENT_SHARED ? size : 0;
+	c->socks = (struct csock *)(mem + sizeof(*c));
+	c->free_slots = (int *)(mem + sizeof(*c) + r.params.nr_slots * sizeof(*c->socks));
 	for (uint32_t i = c->r.params.nr_slots; i-- > 0;)
 		c->free_slots[c->nr_free++] = (int)i;
 	*out = c;
+	return 0;
+}
+
+int jr_client_open(const char *path, struct jr_client **out)
+{
+	return jr_client_open_flags(path, 0, out);
+}
+
+void jr_client_set_notify(struct jr_client *c, jr_client_notify_fn fn, void *arg)
+{
+	c->notify = fn;
+	c->notify_arg = arg;
+}
+
+unsigned int jr_client_nr_slots(const struct jr_client *c)
+{
+	return c->r.params.nr_slots;
+}
+
+void jr_client_set_wait(struct jr_client *c, jr_client_wait_fn fn, void *arg)
+{
+	c->wait = fn;
+	c->wait_arg = arg;
+}
+
+int jr_client_cq_fd(const struct jr_client *c)
+{
+	return c->r.cq_eventfd;
+}
+
+int jr_client_conn_fd(const struct jr_client *c)
+{
+	return c->r.conn_fd;
+}
+
+int jr_client_process(struct jr_client *c)
+{
+	return process_cq(c);
+}
+
+bool jr_client_prepare_sleep(struct jr_client *c)
+{
+	return !jr_ring_prepare_sleep(&c->r.cq);
+}
+
+void jr_client_finish_sleep(struct jr_client *c)
+{
+	jr_ring_finish_sleep(&c->r.cq);
+}
+
+bool jr_client_broken(const struct jr_client *c)
+{
+	return c->broken;
+}
+
+void jr_client_mark_broken(struct jr_client *c)
+{
+	c->broken = true;
+}
+
+int jr_client_drain_closes(struct jr_client *c, int timeout_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000;
+
+	while (!c->broken && closes_pending(c)) {
+		if (now_ns() >= deadline)
+			return -ETIMEDOUT;
+		if (wait_cq(c, 100) == -EIO)
+			return -EIO;
+	}
 	return 0;
 }
 
@@ -382,25 +481,20 @@ void jr_client_close(struct jr_client *c)
 {
 	if (!c)
 		return;
-	if (c->socks) {
-		for (uint32_t i = 0; i < c->r.params.nr_slots; i++)
-			if (csock(c, (int)i))
-				jr_close(c, (int)i);
-		/*
-		 * Like close(2), a CLOSE lets the netserver deliver what is
-		 * still in the tx ring; detaching now would reset those
-		 * connections.  Wait for the replies, within a bound.
-		 */
-		uint64_t deadline = now_ns() + CLIENT_CLOSE_WAIT_NS;
-
-		while (!c->broken && closes_pending(c) && now_ns() < deadline)
-			if (wait_cq(c, 100) == -EIO)
-				break;
-	}
+	for (uint32_t i = 0; i < c->r.params.nr_slots; i++)
+		if (csock(c, (int)i))
+			jr_close(c, (int)i);
+	/*
+	 * Like close(2), a CLOSE lets the netserver deliver what is still in
+	 * the tx ring; detaching now would reset those connections.  Wait
+	 * for the replies, within a bound.
+	 */
+	jr_client_drain_closes(c, CLIENT_CLOSE_WAIT_NS / 1000000);
 	jr_region_destroy(&c->r);
-	free(c->socks);
-	free(c->free_slots);
-	free(c);
+	if (c->shared_size)
+		munmap(c, c->shared_size);
+	else
+		free(c);
 }
 
 /* Sockets the application holds: not pre-posted accept slots, not
@@ -545,6 +639,58 @@ int jr_accept(struct jr_client *c, int sd, struct sockaddr_in *peer, int flags)
 	return child;
 }
 
+int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr)
+{
+	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (addr->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	if (s->state == CS_CONNECTING)
+		return -EALREADY;
+	if (s->state == CS_CONNECTED && s->type == SOCK_STREAM)
+		return -EISCONN;
+	if (s->state == CS_LISTEN)
+		return -EISCONN;
+	if (s->type == SOCK_DGRAM)
+		return jr_connect(c, sd, addr);
+	jr_sockaddr_from_sin(addr, &sqe.u.addr);
+	sqe.slot = (uint32_t)sd;
+	sqe.slot_gen = s->gen;
+	sqe.tag = s->tag = ++c->next_tag;
+	s->op = JR_OP_CONNECT;
+	s->done = false;
+	s->err = 0;
+	s->connect_failed = false;
+	s->state = CS_CONNECTING;
+	s->peer = *addr;
+	err = post(c, &sqe);
+	if (err) {
+		s->op = 0;
+		s->state = CS_OPEN;
+		return err;
+	}
+	return -EINPROGRESS;
+}
+
+int jr_connect_result(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+
+	if (!s)
+		return -EBADF;
+	process_cq(c);
+	if (s->state == CS_CONNECTING)
+		return -EINPROGRESS;
+	s->done = false;
+	if (s->state == CS_CONNECTED)
+		return 0;
+	return s->err ? -s->err : -ECONNREFUSED;
+}
+
 int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 {
 	struct jr_sqe sqe = { .op = JR_OP_CONNECT };
@@ -567,6 +713,40 @@ int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 	s->state = CS_CONNECTED;
 	s->peer = *addr;
 	return 0;
+}
+
+int jr_rx_avail(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t prod;
+	int fill;
+
+	if (!s)
+		return -EBADF;
+	prod = jr_load_acquire(&c->r.slots[sd].rx_prod);
+	fill = jr_bytes_fill(prod, s->rx_cons, c->r.params.rx_buf_size);
+	return fill < 0 ? -EIO : fill;
+}
+
+int jr_sock_type(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+
+	return s ? s->type : -EBADF;
+}
+
+bool jr_sock_listening(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+
+	return s && s->state == CS_LISTEN;
+}
+
+bool jr_sock_connected(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+
+	return s && s->state == CS_CONNECTED;
 }
 
 /* Bytes the netserver has put in the rx ring, or -EIO if it lies. */
@@ -949,6 +1129,10 @@ static short revents_of(struct jr_client *c, int sd, short events)
 		return s->acceptq_nr ? (events & JR_POLLIN) : 0;
 	if (s->err)
 		rev |= JR_POLLERR;
+	if (s->type == SOCK_STREAM && s->connect_failed && s->state == CS_OPEN)
+		/* As tcp_poll() after a refused connect: closed both ways. */
+		return rev | JR_POLLHUP |
+		       (events & (JR_POLLIN | JR_POLLOUT | JR_POLLRDHUP));
 	if (s->state == CS_CONNECTED || s->type == SOCK_DGRAM) {
 		int avail = rx_ready(c, s, sd);
 		int space = tx_space(c, s, sd);

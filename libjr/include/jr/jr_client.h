@@ -11,6 +11,7 @@
 #ifndef _JR_CLIENT_H
 #define _JR_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -42,14 +43,60 @@ struct jr_pollfd {
 
 /* Connect to a netserver's --listen socket; 0 or -errno. */
 int jr_client_open(const char *path, struct jr_client **out);
+/*
+ * JR_CLIENT_SHARED: the client's state lives in a MAP_SHARED mapping, so a
+ * fork()ed child shares its sockets.  Callers then serialise every call
+ * across both processes themselves (libjr-preload.so: a process-shared
+ * mutex).
+ */
+#define JR_CLIENT_SHARED	0x1
+int jr_client_open_flags(const char *path, unsigned int flags,
+			 struct jr_client **out);
 /* Close every socket and detach. */
 void jr_client_close(struct jr_client *c);
+
+/*
+ * For callers that wait on their own (libjr-preload.so): fn(arg, sd) is
+ * called for every completion or event naming socket sd (and for a
+ * listener when an accepted connection is queued on it), from whichever
+ * call consumed it.
+ */
+typedef void (*jr_client_notify_fn)(void *arg, int sd);
+void jr_client_set_notify(struct jr_client *c, jr_client_notify_fn fn, void *arg);
+/*
+ * And fn(arg, sd) replaces the client's own sleep on the CQ doorbell while
+ * a request on socket sd awaits its reply (sd < 0: the SQ is full).  It
+ * returns once anything may have changed (0) or with -errno to give up.
+ */
+typedef int (*jr_client_wait_fn)(void *arg, int sd);
+void jr_client_set_wait(struct jr_client *c, jr_client_wait_fn fn, void *arg);
+/* Socket numbers run from 0 to this - 1. */
+unsigned int jr_client_nr_slots(const struct jr_client *c);
+/* The CQ doorbell eventfd and the hand-over connection (hangs up when the
+ * netserver goes away). */
+int jr_client_cq_fd(const struct jr_client *c);
+int jr_client_conn_fd(const struct jr_client *c);
+/* Consume what is on the CQ: count, or -EIO once the netserver misbehaved. */
+int jr_client_process(struct jr_client *c);
+/* Ask for the CQ doorbell before sleeping on it: false if completions
+ * arrived meanwhile (process them instead).  finish after the sleep. */
+bool jr_client_prepare_sleep(struct jr_client *c);
+void jr_client_finish_sleep(struct jr_client *c);
+bool jr_client_broken(const struct jr_client *c);
+void jr_client_mark_broken(struct jr_client *c);
+/* Wait (at most timeout_ms) until every CLOSE posted has its reply. */
+int jr_client_drain_closes(struct jr_client *c, int timeout_ms);
 
 int jr_socket(struct jr_client *c, int type);		/* SOCK_STREAM/DGRAM */
 int jr_bind(struct jr_client *c, int sd, const struct sockaddr_in *addr);
 int jr_listen(struct jr_client *c, int sd, int backlog);
 int jr_accept(struct jr_client *c, int sd, struct sockaddr_in *peer, int flags);
 int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr);
+/* Non-blocking connect: -EINPROGRESS (then jr_connect_result(), or
+ * JR_POLLOUT from jr_poll), -EALREADY, -EISCONN or another -errno. */
+int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr);
+/* 0 connected, -EINPROGRESS still connecting, or why it failed. */
+int jr_connect_result(struct jr_client *c, int sd);
 ssize_t jr_send(struct jr_client *c, int sd, const void *buf, size_t len, int flags);
 ssize_t jr_recv(struct jr_client *c, int sd, void *buf, size_t len, int flags);
 ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
@@ -66,6 +113,13 @@ int jr_getpeername(struct jr_client *c, int sd, struct sockaddr_in *addr);
 /* Like poll(2); timeout_ms < 0 waits forever.  Returns ready count. */
 int jr_poll(struct jr_client *c, struct jr_pollfd *fds, unsigned int nfds,
 	    int timeout_ms);
+
+/* Bytes waiting in a socket's receive ring (FIONREAD), or -errno. */
+int jr_rx_avail(struct jr_client *c, int sd);
+/* SOCK_STREAM or SOCK_DGRAM, or -EBADF. */
+int jr_sock_type(struct jr_client *c, int sd);
+bool jr_sock_listening(struct jr_client *c, int sd);
+bool jr_sock_connected(struct jr_client *c, int sd);
 
 /* Sockets currently open (for leak checks in tests). */
 unsigned int jr_client_open_sockets(const struct jr_client *c);
