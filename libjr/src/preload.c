@@ -72,6 +72,7 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -88,7 +89,8 @@
 #define PL_EP_TAG		0x4a52000000000000ull	/* "JR" in the high bits */
 #define PL_EP_TAG_MASK		0xffff000000000000ull
 #define PL_REAP_MS		1000	/* how often a pump looks for dead processes */
-#define PL_MULTI_PROC_NAP_MS	100	/* pump's longest sleep when shared */
+/* Wakes another process's pump: blocked there, read from a signalfd. */
+#define PL_KICK_SIGNAL		(SIGRTMAX - 2)
 #define PL_EXIT_DRAIN_MS	5000	/* close()d data still being delivered */
 #define PL_IO_CHUNK		65536	/* sendfile's staging buffer */
 
@@ -186,6 +188,7 @@ struct pl_sock {
 
 struct pl_proc {
 	pid_t			pid;		/* 0: reserved by fork, not yet run */
+	pid_t			pump_tid;	/* 0: no pump yet */
 	bool			used;
 	uint64_t		reserved_ns;
 };
@@ -253,19 +256,27 @@ static void pl_lock(void)
 		pthread_mutex_consistent(&pl.sh->lock);
 }
 
-static bool pl_kick;	/* an event for a socket only others hold (locked) */
-static void eventfd_signal(int fd);
+static uint64_t pl_kick;	/* processes to wake for their sockets (locked) */
 
 static void pl_unlock(void)
 {
-	/* Events consumed for sockets that only other processes hold: ring
-	 * the CQ doorbell, so that their pumps wake and pass them on. */
-	bool kick = pl_kick;
+	/* Events consumed for sockets that other processes hold: wake their
+	 * pumps to pass them on to their eventfds. */
+	pid_t pid[PL_MAX_PROCS], tid[PL_MAX_PROCS];
+	int n = 0;
 
-	pl_kick = false;
+	for (int i = 0; pl_kick && i < PL_MAX_PROCS; i++) {
+		if (!(pl_kick & (1ull << i)))
+			continue;
+		pl_kick &= ~(1ull << i);
+		if (pl.sh->procs[i].used && pl.sh->procs[i].pump_tid) {
+			pid[n] = pl.sh->procs[i].pid;
+			tid[n++] = pl.sh->procs[i].pump_tid;
+		}
+	}
 	pthread_mutex_unlock(&pl.sh->lock);
-	if (kick)
-		eventfd_signal(jr_client_cq_fd(pl.c));
+	for (int i = 0; i < n; i++)
+		syscall(SYS_tgkill, pid[i], tid[i], PL_KICK_SIGNAL);
 }
 
 static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts)
@@ -383,7 +394,7 @@ static void on_event(void *arg, int sd)
 		eventfd_signal(pl.sd_fd[sd]);
 	} else {
 		ps->pending = true;
-		pl_kick = true;
+		pl_kick |= ps->holders;
 	}
 }
 
@@ -481,15 +492,26 @@ static void wake_everyone(void)
 
 static void *pump_main(void *arg)
 {
-	int cq_fd = jr_client_cq_fd(pl.c), conn_fd = jr_client_conn_fd(pl.c);
+	int cq_fd = jr_client_cq_fd(pl.c), conn_fd = jr_client_conn_fd(pl.c), kick_fd;
 	pid_t pid = (pid_t)(intptr_t)arg;
+	sigset_t kick;
 
+	/* Other processes wake us with PL_KICK_SIGNAL, which this thread
+	 * (like every pump) keeps blocked: it stays pending, whatever the
+	 * application's disposition, until read here. */
+	sigemptyset(&kick);
+	sigaddset(&kick, PL_KICK_SIGNAL);
+	kick_fd = signalfd(-1, &kick, SFD_NONBLOCK | SFD_CLOEXEC);
+	pl_lock();
+	pl.sh->procs[pl.me].pump_tid = kick_fd >= 0 ? (pid_t)syscall(SYS_gettid) : 0;
+	pl_unlock();
 	while (pl.pid == pid) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = cq_fd, .events = POLLIN },
 			{ .fd = conn_fd, .events = POLLIN },
+			{ .fd = kick_fd, .events = POLLIN },
 		};
-		bool can_sleep, broken, shared;
+		bool can_sleep, broken;
 
 		pl_lock();
 		/* The pump is the only sleeper on the doorbell, and touches
@@ -499,7 +521,6 @@ static void *pump_main(void *arg)
 		take_pending();
 		reap_dead();
 		broken = jr_client_broken(pl.c);
-		shared = shared_with_others();
 		can_sleep = jr_client_prepare_sleep(pl.c);
 		pl_unlock();
 		if (broken) {
@@ -510,9 +531,15 @@ static void *pump_main(void *arg)
 		}
 		if (!can_sleep)
 			continue;
-		/* Another process may consume the doorbell meant for us in the
-		 * moment before we sleep on it: nap, do not sleep, then. */
-		real_poll(pfd, 2, shared ? PL_MULTI_PROC_NAP_MS : PL_REAP_MS);
+		/* Without a signalfd, nap: a kick could not reach us. */
+		real_poll(pfd, kick_fd >= 0 ? 3 : 2,
+			  kick_fd >= 0 || !shared_with_others() ? PL_REAP_MS : 20);
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (real_read(kick_fd, &si, sizeof(si)) == sizeof(si))
+				;
+		}
 		if (pfd[0].revents & POLLIN)
 			eventfd_drain(cq_fd);
 		if (pfd[1].revents) {
@@ -522,6 +549,8 @@ static void *pump_main(void *arg)
 			pl_unlock();
 		}
 	}
+	if (kick_fd >= 0)
+		real_close(kick_fd);
 	return NULL;
 }
 
@@ -624,7 +653,7 @@ static int pl_start(void)
 /* Attach to the netserver on the first socket: 0 or -errno. */
 static int pl_ready(void)
 {
-	int err = 0;
+	int err;
 
 	if (pl.state == 1) {
 		pump_ensure();
@@ -640,7 +669,9 @@ static int pl_ready(void)
 	pthread_mutex_unlock(&pl.init_lock);
 	if (pl.state == 1)
 		pump_ensure();
-	return pl.state == 1 ? 0 : (err ? err : -EAFNOSUPPORT);
+	/* socket(2) has no errno for "the stack is not there": the reason
+	 * went to stderr once (pl_start), the caller gets the family's. */
+	return pl.state == 1 ? 0 : -EAFNOSUPPORT;
 }
 
 /* ---------------------------------------------------- fork, exec, exit */
@@ -690,6 +721,7 @@ static void pl_atfork_child(void)
 	pl.fork_idx = -1;
 	pl.pid = getpid();
 	pl.sh->procs[pl.me].pid = pl.pid;
+	pl.sh->procs[pl.me].pump_tid = 0;
 	pl.pump_running = false;
 	pl.init_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 }
@@ -2360,6 +2392,7 @@ PL_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int time
 {
 	if (pl.state != 1 || epfd < 0 || epfd >= pl.nfd || pl.fd_epregs[epfd] < 0)
 		return real_epoll_wait(epfd, events, max, timeout);
+	pump_ensure();
 	return pl_epoll_wait(epfd, events, max, timeout, NULL);
 }
 
@@ -2368,5 +2401,6 @@ PL_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max, int tim
 {
 	if (pl.state != 1 || epfd < 0 || epfd >= pl.nfd || pl.fd_epregs[epfd] < 0)
 		return real_epoll_pwait(epfd, events, max, timeout, mask);
+	pump_ensure();
 	return pl_epoll_wait(epfd, events, max, timeout, mask);
 }

@@ -26,9 +26,17 @@
 # numbers; run it on a quiet machine.
 #
 # Output: a table per round (JR_BENCH_ROUNDS, default 3, the order of the
-# two stacks alternating), then exactly one headline, each ratio the median
-# of the rounds' with its range (ratios > 1: Joyride faster):
+# two stacks alternating), then a headline, each ratio the median of the
+# rounds' with its range (ratios > 1: Joyride faster):
 #   host: rr <x>x (<lo>-<hi>) linux, stream <y>x (<lo>-<hi>) linux
+#
+# Then unmodified programs through libjr-preload.so (Documentation/
+# preload.md) against the same programs on Linux, same CPUs, same rounds:
+#   rr      wrk, one connection, against nginx serving 64 bytes (nginx
+#           preloaded, its socket served by the netserver): requests/s
+#   stream  iperf3 -c preloaded, sending to iperf3 -s on Linux: bytes/s
+#   preload: rr <x>x (<lo>-<hi>) linux, stream <y>x (<lo>-<hi>) linux
+# (skipped, saying so, when nginx, wrk or iperf3 is missing).
 #
 # Environment: JR_BUILD_DIR (default build/), JR_BENCH_SECONDS,
 # JR_BENCH_HOST_PMD (af_xdp or tap), JR_BENCH_RESULTS (a directory: every
@@ -41,6 +49,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${JR_BUILD_DIR:-$here/../../build}
 netserver=$build/netserver/jr-netserver
 bench=$build/tools/bench/jr-tcp-bench
+preload=$build/libjr/libjr-preload.so
 seconds=${JR_BENCH_SECONDS:-3}
 pmd=${JR_BENCH_HOST_PMD:-af_xdp}
 rounds=${JR_BENCH_ROUNDS:-3}
@@ -256,3 +265,125 @@ summary() {
 		printf "%.2fx (%.2f-%.2f)", m, v[1], v[NR] }'
 }
 echo "host: rr $(summary "${ratios_rr[@]}") linux, stream $(summary "${ratios_stream[@]}") linux"
+
+# ------------------------------------------------------------ preload
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null ||
+   ! command -v iperf3 >/dev/null || [[ ! -f $preload ]]; then
+	echo "preload: skipped (needs nginx, wrk, iperf3 and $preload; tools/jr-deps installs them)"
+	exit 0
+fi
+
+# nginx_conf DIR ADDR: a one-process nginx serving DIR/www/f (64 bytes) on
+# ADDR:8080, everything it writes kept in DIR.
+nginx_conf() {
+	local dir=$1 addr=$2
+
+	mkdir -p "$dir/www"
+	head -c 64 /dev/zero | tr '\0' x >"$dir/www/f"
+	cat >"$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/error.log;
+pid $dir/nginx.pid;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $dir;
+	proxy_temp_path $dir;
+	fastcgi_temp_path $dir;
+	uwsgi_temp_path $dir;
+	scgi_temp_path $dir;
+	server { listen $addr:8080; root $dir/www; }
+}
+EOF
+}
+
+# wait_http NS URL NAME PID: the server answers (bounded).
+wait_http() {
+	local i
+
+	for ((i = 0; i < 500; i++)); do
+		ip netns exec "$1" curl -s -o /dev/null --max-time 1 "$2" && return 0
+		kill -0 "$4" 2>/dev/null || die "$3 exited before it answered"
+		sleep 0.02
+	done
+	die "$3 does not answer $2 after 10 s"
+}
+
+nginx_conf "$tmp/nginx-jr" 0.0.0.0
+ip netns exec "$ns_jr" env LD_PRELOAD="$preload" JR_NETSERVER_SOCKET="$sock" \
+	$cpu_a nginx -p "$tmp/nginx-jr" -c "$tmp/nginx-jr/nginx.conf" \
+	>"$tmp/nginx-jr.out" 2>"$tmp/nginx-jr.err" &
+pids+=($!)
+wait_http "$ns_jr" http://198.18.0.2:8080/f "nginx (preloaded)" $!
+nginx_conf "$tmp/nginx-lx" 198.18.1.1
+ip netns exec "$ns_a" $cpu_b nginx -p "$tmp/nginx-lx" -c "$tmp/nginx-lx/nginx.conf" \
+	>"$tmp/nginx-lx.out" 2>"$tmp/nginx-lx.err" &
+pids+=($!)
+wait_http "$ns_b" http://198.18.1.1:8080/f "nginx (linux)" $!
+
+# iperf_server NS ADDR CPU: iperf3 -s for one test (-1), listening.
+iperf_server() {
+	local ns=$1 addr=$2 cpu=$3 i
+
+	ip netns exec "$ns" $cpu iperf3 -s -1 -B "$addr" -p 5201 >"$tmp/iperf-s.out" 2>&1 &
+	pids+=($!)
+	for ((i = 0; i < 500; i++)); do
+		ip netns exec "$ns" ss -Hltn 'sport = :5201' | grep -q . && return 0
+		sleep 0.02
+	done
+	die "iperf3 -s on $addr not listening after 10 s"
+}
+
+# measure_app jr|lx rr|stream: requests/s or bytes/s.
+measure_app() {
+	local who=$1 mode=$2 out
+
+	if [[ $mode == rr ]]; then
+		if [[ $who == jr ]]; then
+			out=$(ip netns exec "$ns_jr" $cpu_a wrk -t1 -c1 -d"${seconds}s" http://198.18.0.2:8080/f 2>&1)
+		else
+			out=$(ip netns exec "$ns_b" $cpu_a wrk -t1 -c1 -d"${seconds}s" http://198.18.1.1:8080/f 2>&1)
+		fi
+		! grep -q 'Non-2xx\|Socket errors' <<<"$out" || die "wrk ($who) saw errors: $out"
+		sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+	else
+		if [[ $who == jr ]]; then
+			iperf_server "$ns_jr" 198.18.0.1 "$cpu_a"
+			out=$(ip netns exec "$ns_jr" env LD_PRELOAD="$preload" JR_NETSERVER_SOCKET="$sock" \
+				$cpu_a iperf3 -c 198.18.0.1 -p 5201 -t "$seconds" -J 2>&1)
+		else
+			iperf_server "$ns_a" 198.18.1.1 "$cpu_b"
+			out=$(ip netns exec "$ns_b" $cpu_a iperf3 -c 198.18.1.1 -p 5201 -t "$seconds" -J 2>&1)
+		fi
+		python3 -c 'import json, sys
+d = json.loads(sys.stdin.read())
+if "error" in d:
+    sys.exit("iperf3: " + d["error"])
+print(d["end"]["sum_received"]["bits_per_second"] / 8)' <<<"$out" ||
+			die "iperf3 ($who) failed: $(tail -n 5 <<<"$out")"
+	fi
+}
+
+echo "unmodified programs (jr: libjr-preload.so)"
+printf '%-6s %-6s %14s %14s\n' round case "nginx req/s" "iperf3 MB/s"
+app_rr=() app_stream=()
+for ((r = 1; r <= rounds; r++)); do
+	if (( r % 2 )); then order="jr lx"; else order="lx jr"; fi
+	for c in $order; do
+		declare "app_${c}_rr=$(measure_app "$c" rr)"
+		declare "app_${c}_stream=$(measure_app "$c" stream)"
+	done
+	for c in jr lx; do
+		rr_var=app_${c}_rr
+		st_var=app_${c}_stream
+		printf '%-6s %-6s %14.0f %14.1f\n' "$r" "$([[ $c == jr ]] && echo jr || echo linux)" \
+			"${!rr_var}" "$(awk -v b="${!st_var}" 'BEGIN { print b / 1e6 }')"
+		record preload-rr "$r" "$c" "\"rps\": ${!rr_var}"
+		record preload-stream "$r" "$c" "\"bytes_per_s\": ${!st_var}"
+	done
+	app_rr+=("$(awk -v a="$app_jr_rr" -v b="$app_lx_rr" 'BEGIN { print a / b }')")
+	app_stream+=("$(awk -v a="$app_jr_stream" -v b="$app_lx_stream" 'BEGIN { print a / b }')")
+done
+echo "preload: rr $(summary "${app_rr[@]}") linux, stream $(summary "${app_stream[@]}") linux"
