@@ -60,6 +60,7 @@ struct csock {
 	bool			rx_fin;
 	bool			shut_rd, shut_wr;
 	bool			connect_failed;	/* a CONNECT's reply was an error */
+	bool			connect_seen;	/* its outcome was reported */
 	int			err;		/* pending error (reset) */
 	struct sockaddr_in	local, peer;
 	/* Listener: accepted children in arrival order. */
@@ -633,6 +634,7 @@ int jr_accept(struct jr_client *c, int sd, struct sockaddr_in *peer, int flags)
 	l->acceptq_head = (l->acceptq_head + 1) % (sizeof(l->acceptq) / sizeof(l->acceptq[0]));
 	l->acceptq_nr--;
 	c->socks[child].state = CS_CONNECTED;
+	c->socks[child].connect_seen = true;
 	if (peer)
 		*peer = c->socks[child].peer;
 	post_accept(c, sd);
@@ -651,8 +653,26 @@ int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr
 		return -EAFNOSUPPORT;
 	if (s->state == CS_CONNECTING)
 		return -EALREADY;
-	if (s->state == CS_CONNECTED && s->type == SOCK_STREAM)
+	/*
+	 * As __inet_stream_connect(): the first connect() after a
+	 * non-blocking one completed reports its outcome (0, or the error
+	 * unless SO_ERROR took it: ECONNABORTED); only the next one is
+	 * EISCONN or a new attempt.
+	 */
+	if (s->state == CS_CONNECTED && s->type == SOCK_STREAM) {
+		if (!s->connect_seen) {
+			s->connect_seen = true;
+			return 0;
+		}
 		return -EISCONN;
+	}
+	if (s->type == SOCK_STREAM && s->connect_failed && !s->connect_seen) {
+		int err = s->err ? s->err : ECONNABORTED;
+
+		s->connect_seen = true;
+		s->err = 0;
+		return -err;
+	}
 	if (s->state == CS_LISTEN)
 		return -EISCONN;
 	if (s->type == SOCK_DGRAM)
@@ -665,6 +685,7 @@ int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr
 	s->done = false;
 	s->err = 0;
 	s->connect_failed = false;
+	s->connect_seen = false;
 	s->state = CS_CONNECTING;
 	s->peer = *addr;
 	err = post(c, &sqe);
@@ -686,9 +707,15 @@ int jr_connect_result(struct jr_client *c, int sd)
 	if (s->state == CS_CONNECTING)
 		return -EINPROGRESS;
 	s->done = false;
+	/* A blocking connect reports the outcome itself. */
+	s->connect_seen = true;
 	if (s->state == CS_CONNECTED)
 		return 0;
-	return s->err ? -s->err : -ECONNREFUSED;
+	/* Reported here, so SO_ERROR is clear afterwards, as on Linux. */
+	int err = s->err ? s->err : ECONNREFUSED;
+
+	s->err = 0;
+	return -err;
 }
 
 int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
@@ -711,6 +738,7 @@ int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 		return err;
 	}
 	s->state = CS_CONNECTED;
+	s->connect_seen = true;
 	s->peer = *addr;
 	return 0;
 }
@@ -788,8 +816,12 @@ ssize_t jr_send(struct jr_client *c, int sd, const void *buf, size_t len, int fl
 		return -EBADF;
 	if (s->type == SOCK_DGRAM)
 		return jr_sendto(c, sd, buf, len, flags, NULL);
+	/* As tcp_sendmsg(): a connect under way is waited for (or EAGAIN),
+	 * any other state that is not a connection is a broken pipe. */
+	if (s->state == CS_CONNECTING)
+		return flags & JR_MSG_DONTWAIT ? -EAGAIN : -ENOTCONN;
 	if (s->state != CS_CONNECTED)
-		return -ENOTCONN;
+		return s->err ? -s->err : -EPIPE;
 	size = c->r.params.tx_buf_size;
 	while (done < len) {
 		int space;
@@ -1141,10 +1173,15 @@ static short revents_of(struct jr_client *c, int sd, short events)
 			rev |= events & JR_POLLIN;
 		if (s->rx_fin)
 			rev |= events & JR_POLLRDHUP;
-		if (space > 0 && !s->shut_wr)
+		/* Shut for sending: writable, as tcp_poll() has it, since a
+		 * send fails at once (EPIPE) rather than block. */
+		if (space > 0 || s->shut_wr)
 			rev |= events & JR_POLLOUT;
 		if (s->rx_fin && (s->shut_wr || s->err))
 			rev |= JR_POLLHUP;
+	} else if (s->type == SOCK_STREAM && s->state == CS_OPEN) {
+		/* Never connected: TCP_CLOSE, hung up and "writable". */
+		rev |= JR_POLLHUP | (events & JR_POLLOUT);
 	}
 	return rev;
 }
