@@ -859,58 +859,64 @@ static char **gather_args(const char *arg0, va_list ap, char ***envp)
 	return argv;
 }
 
-PL_EXPORT int execl(const char *path, const char *arg, ...)
+/* The l forms' common end: exec the gathered vector, or ENOMEM. */
+static int exec_gathered(char **argv, int (*exec)(const char *, char *const[], char *const[]),
+			 const char *path, char **envp)
 {
-	va_list ap;
-	char **argv;
 	int ret;
 
-	va_start(ap, arg);
-	argv = gather_args(arg, ap, NULL);
-	va_end(ap);
 	if (!argv) {
 		errno = ENOMEM;
 		return -1;
 	}
-	ret = execv(path, argv);
+	ret = exec(path, argv, envp);
 	free(argv);
 	return ret;
+}
+
+static int exec_v(const char *path, char *const argv[], char *const envp[])
+{
+	(void)envp;
+	return execv(path, argv);
+}
+
+static int exec_vp(const char *file, char *const argv[], char *const envp[])
+{
+	(void)envp;
+	return execvp(file, argv);
+}
+
+PL_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	char **argv;
+
+	va_start(ap, arg);
+	argv = gather_args(arg, ap, NULL);
+	va_end(ap);
+	return exec_gathered(argv, exec_v, path, NULL);
 }
 
 PL_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
 	char **argv;
-	int ret;
 
 	va_start(ap, arg);
 	argv = gather_args(arg, ap, NULL);
 	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
-	}
-	ret = execvp(file, argv);
-	free(argv);
-	return ret;
+	return exec_gathered(argv, exec_vp, file, NULL);
 }
 
 PL_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	char **argv, **envp;
+	char **argv, **envp = NULL;
 	va_list ap;
-	int ret;
 
 	va_start(ap, arg);
 	argv = gather_args(arg, ap, &envp);
 	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
-	}
-	ret = execve(path, argv, envp);
-	free(argv);
-	return ret;
+	return exec_gathered(argv, execve, path, envp);
 }
 
 /* ------------------------------------------------------------ helpers */

@@ -672,6 +672,42 @@ PL_TEST(fork_child_uses_inherited_socket)
 	close(fd);
 }
 
+/*
+ * exec: on Linux a socket without FD_CLOEXEC lives on in the new program;
+ * the preload closes its sockets first (Documentation/preload.md: the new
+ * program would have no library state for them).  Either way the parent's
+ * copy keeps working: the child's exec gives up only the child's hold.
+ * The exec'd program is the shell's `test`, asked whether the descriptor
+ * is still open there.
+ */
+PL_TEST(exec_keeps_or_closes_as_documented)
+{
+	int fd = connect_echo(_metadata, self), status = -1;
+	char path[64];
+	pid_t pid;
+
+	ASSERT_EQ(0, fcntl(fd, F_SETFD, 0));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", "test -e \"$0\"", path, (char *)NULL);
+		_exit(127);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	if (self->preloaded) {
+		EXPECT_EQ(1, WEXITSTATUS(status))
+			TH_LOG("the socket outlived exec under the preload");
+	} else {
+		EXPECT_EQ(0, WEXITSTATUS(status))
+			TH_LOG("Linux closed a socket without FD_CLOEXEC at exec");
+	}
+	echo_roundtrip(_metadata, fd, "after the child's exec");
+	close(fd);
+}
+
 /* ---------------------------------------------------------------- signals */
 
 /*
