@@ -227,6 +227,9 @@ static void ufront_request(const struct ns_engine *eng, struct jr_attach *req)
 	const struct ns_config *cfg = eng->cfg;
 
 	jr_attach_defaults(req);
+	/* IPv4 multicast for libjr-preload.so's sockets; the user frontend
+	 * has no IPv6 (jr_ufront_accept_start() drops it). */
+	req->features |= JR_F_MULTICAST;
 	req->nr_slots = cfg->slots;
 	req->rx_buf_size = cfg->rx_buf;
 	req->tx_buf_size = cfg->tx_buf;

@@ -63,6 +63,8 @@ struct csock {
 	bool			connect_seen;	/* its outcome was reported */
 	int			err;		/* pending error (reset) */
 	struct sockaddr_in	local, peer;
+	struct in_addr		bound_ip;	/* what bind() named */
+	uint64_t		tx_bytes, rx_bytes;	/* through the rings */
 	/* Listener: accepted children in arrival order. */
 	int			acceptq[64];
 	unsigned int		acceptq_head, acceptq_nr;
@@ -326,6 +328,15 @@ static int call(struct jr_client *c, int sd, struct jr_sqe *sqe)
 	return s->res;
 }
 
+static void post_notify_flags(struct jr_client *c, int sd, uint16_t op, uint16_t flags)
+{
+	struct jr_sqe sqe = {
+		.op = op, .flags = flags, .slot = (uint32_t)sd, .slot_gen = c->socks[sd].gen,
+	};
+
+	post(c, &sqe);
+}
+
 static void post_notify(struct jr_client *c, int sd, uint16_t op)
 {
 	struct jr_sqe sqe = {
@@ -544,13 +555,33 @@ int jr_socket(struct jr_client *c, int type)
 int jr_bind(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 {
 	struct jr_sqe sqe = { .op = JR_OP_BIND };
+	int err;
 
 	if (!csock(c, sd))
 		return -EBADF;
 	if (addr->sin_family != AF_INET)
 		return -EAFNOSUPPORT;
 	jr_sockaddr_from_sin(addr, &sqe.u.addr);
-	return call(c, sd, &sqe);
+	err = call(c, sd, &sqe);
+	if (!err)
+		c->socks[sd].bound_ip = addr->sin_addr;
+	return err;
+}
+
+/*
+ * Where a connect goes, as the kernel frontend's jr_connect_dest() and
+ * Linux's ip_route_connect(): 0.0.0.0 means this host, the bound address
+ * if there is one, else the loopback.  The netserver makes the same
+ * choice; the peer address a socket reports must agree with it.
+ */
+static struct sockaddr_in connect_dest(const struct csock *s, const struct sockaddr_in *addr)
+{
+	struct sockaddr_in dest = *addr;
+
+	if (dest.sin_addr.s_addr == htonl(INADDR_ANY))
+		dest.sin_addr.s_addr = s->bound_ip.s_addr ? s->bound_ip.s_addr
+							  : htonl(INADDR_LOOPBACK);
+	return dest;
 }
 
 static void post_accept(struct jr_client *c, int listener)
@@ -687,7 +718,7 @@ int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr
 	s->connect_failed = false;
 	s->connect_seen = false;
 	s->state = CS_CONNECTING;
-	s->peer = *addr;
+	s->peer = connect_dest(s, addr);
 	err = post(c, &sqe);
 	if (err) {
 		s->op = 0;
@@ -739,8 +770,38 @@ int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr)
 	}
 	s->state = CS_CONNECTED;
 	s->connect_seen = true;
-	s->peer = *addr;
+	s->peer = connect_dest(s, addr);
 	return 0;
+}
+
+int jr_disconnect(struct jr_client *c, int sd)
+{
+	struct jr_sqe sqe = { .op = JR_OP_CONNECT };	/* family 0 */
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM)
+		return -EOPNOTSUPP;
+	err = call(c, sd, &sqe);
+	if (err)
+		return err;
+	s->state = CS_OPEN;
+	memset(&s->peer, 0, sizeof(s->peer));
+	return 0;
+}
+
+int jr_tx_unacked(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+	int fill;
+
+	if (!s)
+		return -EBADF;
+	fill = jr_bytes_fill(s->tx_prod, jr_load_acquire(&c->r.slots[sd].tx_cons),
+			     c->r.params.tx_buf_size);
+	return fill < 0 ? -EIO : fill;
 }
 
 int jr_rx_avail(struct jr_client *c, int sd)
@@ -847,9 +908,13 @@ ssize_t jr_send(struct jr_client *c, int sd, const void *buf, size_t len, int fl
 		jr_bytes_copy_in(jr_slot_tx(&c->r, (uint32_t)sd), size, s->tx_prod,
 				 (const char *)buf + done, n);
 		s->tx_prod += n;
+		s->tx_bytes += n;
 		/* Release: the bytes are in the ring before tx_prod says so. */
 		jr_store_release(&c->r.slots[sd].tx_prod, s->tx_prod);
-		post_notify(c, sd, JR_OP_TX);
+		/* MSG_MORE holds only the call's last bytes, as Linux's
+		 * corked tail (and the kernel frontend). */
+		post_notify_flags(c, sd, JR_OP_TX,
+				  (flags & JR_MSG_MORE) && done + n == len ? JR_SQE_F_MORE : 0);
 		done += n;
 	}
 	return (ssize_t)done;
@@ -879,11 +944,14 @@ ssize_t jr_recv(struct jr_client *c, int sd, void *buf, size_t len, int flags)
 		if (avail) {
 			uint32_t n = len - done < (size_t)avail ? (uint32_t)(len - done) : (uint32_t)avail;
 
-			jr_bytes_copy_out(jr_slot_rx(&c->r, (uint32_t)sd), size, s->rx_cons,
-					  (char *)buf + done, n);
+			/* MSG_TRUNC on a stream: the bytes are dropped. */
+			if (!(flags & JR_MSG_TRUNC))
+				jr_bytes_copy_out(jr_slot_rx(&c->r, (uint32_t)sd), size,
+						  s->rx_cons, (char *)buf + done, n);
 			if (flags & JR_MSG_PEEK)
 				return (ssize_t)n;
 			s->rx_cons += n;
+			s->rx_bytes += n;
 			/* Release: we are done reading before the space is reused. */
 			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
 			if (jr_rx_space_due(s->rx_cons, s->rx_cons_told, size)) {
@@ -960,6 +1028,13 @@ ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
 ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 		    int flags, struct sockaddr_in *from, int *flags_out)
 {
+	return jr_recvfrom_meta(c, sd, buf, len, flags, from, flags_out, NULL);
+}
+
+ssize_t jr_recvfrom_meta(struct jr_client *c, int sd, void *buf, size_t len,
+			 int flags, struct sockaddr_in *from, int *flags_out,
+			 struct jr_dgram_meta *meta)
+{
 	struct csock *s = csock(c, sd);
 	uint32_t size;
 	int err;
@@ -971,6 +1046,8 @@ ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 	size = c->r.params.rx_buf_size;
 	if (flags_out)
 		*flags_out = 0;
+	if (meta)
+		memset(meta, 0, sizeof(*meta));
 	for (;;) {
 		int avail = rx_ready(c, s, sd);
 		uint32_t skip, record;
@@ -1006,15 +1083,19 @@ ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 			s->rx_cons += record;
 			continue;
 		}
-		/* Control messages (JR_DGRAM_F_META) are not offered here: the
-		 * payload follows them. */
+		/* Control messages (JR_DGRAM_F_META) precede the payload. */
 		size_t payload = jr_dgram_payload_len(&h);
+		size_t real = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : payload;
 		size_t n = payload < len ? payload : len;
 
-		memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) +
-		       jr_dgram_payload_off(&h), n);
+		if (n)
+			memcpy(buf, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)) +
+			       jr_dgram_payload_off(&h), n);
 		if (from)
 			jr_sockaddr_to_sin(&h.addr, from);
+		if (meta && (h.flags & JR_DGRAM_F_META))
+			memcpy(meta, jr_slot_rx(&c->r, (uint32_t)sd) +
+			       ((s->rx_cons + (uint32_t)sizeof(h)) & (size - 1)), sizeof(*meta));
 		if (flags_out && (n < payload || (h.flags & JR_DGRAM_F_TRUNC)))
 			*flags_out = JR_MSG_TRUNC;
 		if (!(flags & JR_MSG_PEEK)) {
@@ -1022,7 +1103,44 @@ ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 			jr_store_release(&c->r.slots[sd].rx_cons, s->rx_cons);
 			post_notify(c, sd, JR_OP_RX_SPACE);
 		}
-		return (ssize_t)n;
+		/* MSG_TRUNC asks for the datagram's real length, as on Linux. */
+		return (ssize_t)(flags & JR_MSG_TRUNC ? real : n);
+	}
+}
+
+int jr_next_dgram_len(struct jr_client *c, int sd)
+{
+	struct csock *s = csock(c, sd);
+	uint32_t size, pos;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_DGRAM)
+		return -EINVAL;
+	size = c->r.params.rx_buf_size;
+	pos = s->rx_cons;
+	for (;;) {
+		int avail = jr_bytes_fill(jr_load_acquire(&c->r.slots[sd].rx_prod), pos, size);
+		uint32_t skip, record;
+		struct jr_dgram_hdr h;
+
+		if (avail <= 0)
+			return avail < 0 ? -EIO : 0;
+		skip = jr_dgram_skip(pos, size);
+		if (skip) {
+			if ((uint32_t)avail < skip)
+				return -EIO;
+			pos += skip;
+			continue;
+		}
+		memcpy(&h, jr_slot_rx(&c->r, (uint32_t)sd) + (pos & (size - 1)), sizeof(h));
+		if (jr_validate_dgram(&h, pos, (uint32_t)avail, size, &c->r.limits, &record))
+			return -EIO;
+		if (h.flags & JR_DGRAM_F_PAD) {
+			pos += record;
+			continue;
+		}
+		return (int)jr_dgram_payload_len(&h);
 	}
 }
 
@@ -1046,10 +1164,19 @@ int jr_shutdown(struct jr_client *c, int sd, int how)
 		s->shut_rd = true;
 	if (how != SHUT_RD)
 		s->shut_wr = true;
+	/* As inet_shutdown(): an unconnected datagram socket is shut all
+	 * the same (its waiters wake), and the call says ENOTCONN. */
+	if (s->type == SOCK_DGRAM && s->state != CS_CONNECTED)
+		return -ENOTCONN;
 	return 0;
 }
 
 int jr_close(struct jr_client *c, int sd)
+{
+	return jr_close_abort(c, sd, false);
+}
+
+int jr_close_abort(struct jr_client *c, int sd, bool abort)
 {
 	struct jr_sqe sqe = { .op = JR_OP_CLOSE };
 	struct csock *s = csock(c, sd);
@@ -1074,6 +1201,8 @@ int jr_close(struct jr_client *c, int sd)
 	sqe.slot = (uint32_t)sd;
 	sqe.slot_gen = s->gen;
 	sqe.tag = s->tag = ++c->next_tag;
+	/* SO_LINGER on with 0 s: the peer gets a reset. */
+	sqe.u.close.linger_on = abort;
 	s->op = JR_OP_CLOSE;
 	s->state = CS_CLOSING;
 	post(c, &sqe);
@@ -1091,6 +1220,25 @@ int jr_setsockopt(struct jr_client *c, int sd, int level, int name, int value)
 	sqe.u.sockopt.level = (uint32_t)level;
 	sqe.u.sockopt.name = (uint32_t)name;
 	sqe.u.sockopt.value = (uint64_t)(int64_t)value;
+	return call(c, sd, &sqe);
+}
+
+int jr_setsockopt_group(struct jr_client *c, int sd, int level, int name, uint64_t value,
+			const struct in_addr *group)
+{
+	struct jr_sqe sqe = { .op = JR_OP_SETSOCKOPT };
+
+	if (!csock(c, sd))
+		return -EBADF;
+	if (!jr_sockopt_is_mcast((uint32_t)level, (uint32_t)name))
+		return -ENOPROTOOPT;
+	sqe.u.sockopt.level = (uint32_t)level;
+	sqe.u.sockopt.name = (uint32_t)name;
+	sqe.u.sockopt.value = value;
+	if (group) {
+		sqe.u.sockopt.addr.family = AF_INET;
+		memcpy(sqe.u.sockopt.addr.addr, group, 4);
+	}
 	return call(c, sd, &sqe);
 }
 
@@ -1122,6 +1270,42 @@ int jr_getsockopt(struct jr_client *c, int sd, int level, int name, int *value)
 	if (!err)
 		*value = (int)s->reply.u.sockopt.value;
 	return err;
+}
+
+int jr_tcp_info(struct jr_client *c, int sd, struct jr_tcp_info *info)
+{
+	struct jr_sqe sqe = { .op = JR_OP_GETSOCKOPT };
+	struct csock *s = csock(c, sd);
+	int err;
+
+	if (!s)
+		return -EBADF;
+	if (s->type != SOCK_STREAM)
+		return -ENOPROTOOPT;
+	sqe.u.sockopt.level = IPPROTO_TCP;
+	sqe.u.sockopt.name = TCP_INFO;
+	err = call(c, sd, &sqe);
+	if (!err)
+		*info = s->reply.u.tcp_info;
+	return err;
+}
+
+int jr_byte_counts(struct jr_client *c, int sd, uint64_t *acked, uint64_t *received)
+{
+	struct csock *s = csock(c, sd);
+	int unacked, unread;
+
+	if (!s)
+		return -EBADF;
+	unacked = jr_bytes_fill(s->tx_prod, jr_load_acquire(&c->r.slots[sd].tx_cons),
+				c->r.params.tx_buf_size);
+	unread = jr_bytes_fill(jr_load_acquire(&c->r.slots[sd].rx_prod), s->rx_cons,
+			       c->r.params.rx_buf_size);
+	if (unacked < 0 || unread < 0)
+		return -EIO;
+	*acked = s->tx_bytes - (uint64_t)unacked;
+	*received = s->rx_bytes + (uint64_t)unread;
+	return 0;
 }
 
 int jr_getsockname(struct jr_client *c, int sd, struct sockaddr_in *addr)

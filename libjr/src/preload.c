@@ -53,9 +53,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/futex.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -81,6 +81,7 @@
 #include <linux/sockios.h>
 
 #include "jr/jr_client.h"
+#include "jr/jr_sockopt.h"
 
 #define PL_EXPORT		__attribute__((visibility("default")))
 #define PL_MAX_PROCS		64	/* processes sharing one region */
@@ -172,6 +173,10 @@ __attribute__((constructor)) static void pl_resolve(void)
 
 /* ------------------------------------------------------- shared state */
 
+/* Group memberships a socket can have here (igmp_max_memberships is 20
+ * by default; a larger sysctl is capped at this). */
+#define PL_MC_MAX	64
+
 /* One Joyride socket, as every process sharing the region sees it. */
 struct pl_sock {
 	uint32_t		seq;		/* futex: bumped on every event */
@@ -184,6 +189,15 @@ struct pl_sock {
 	struct timeval		rcvtimeo, sndtimeo;
 	int			rcvbuf, sndbuf;	/* as set (0: never set) */
 	struct linger		linger;
+	int			opt[JR_O_NR];	/* jr_sockopt.h's options */
+	/* IPv4 multicast: IP_MULTICAST_IF as set, and the groups joined. */
+	struct in_addr		mc_addr;
+	int			mc_index;
+	unsigned int		mc_count;
+	struct pl_mc {
+		struct in_addr	group, ifaddr;
+		int		ifindex;
+	}			mc[PL_MC_MAX];
 };
 
 struct pl_proc {
@@ -349,7 +363,7 @@ static void sock_release(int sd)
 	ps->holders &= ~my_bit();
 	if (!ps->holders && ps->active) {
 		ps->active = false;
-		jr_close(pl.c, sd);
+		jr_close_abort(pl.c, sd, ps->linger.l_onoff && !ps->linger.l_linger);
 		/* Anyone still blocked on it sees the close. */
 		__atomic_add_fetch(&ps->seq, 1, __ATOMIC_RELEASE);
 		if (ps->waiters)
@@ -1043,7 +1057,7 @@ static bool sock_nonblock(int sd, int flags)
 }
 
 /* A new socket from the client for the application (locked). */
-static int sock_hand_out(int sd, int type, int flags)
+static int sock_hand_out(int sd, int type, int flags, int listener)
 {
 	struct pl_sock *ps = &pl.sh->socks[sd];
 	int fd;
@@ -1068,6 +1082,13 @@ static int sock_hand_out(int sd, int type, int flags)
 	memset(&ps->sndtimeo, 0, sizeof(ps->sndtimeo));
 	ps->rcvbuf = ps->sndbuf = 0;
 	memset(&ps->linger, 0, sizeof(ps->linger));
+	/* An accepted socket starts with its listener's options, as on
+	 * Linux (the netserver's child inherits them the same way). */
+	for (int i = 0; i < JR_O_NR; i++)
+		ps->opt[i] = listener >= 0 ? pl.sh->socks[listener].opt[i] : jr_opts[i].def;
+	ps->mc_addr.s_addr = 0;
+	ps->mc_index = 0;
+	ps->mc_count = 0;
 	ps->active = true;
 	fd_attach(fd, sd, flags & SOCK_CLOEXEC);
 	return fd;
@@ -1088,7 +1109,7 @@ PL_EXPORT int socket(int domain, int type, int protocol)
 		return fail(-sd);
 	pl_lock();
 	sd = jr_socket(pl.c, kind);
-	fd = sd < 0 ? sd : sock_hand_out(sd, kind, type);
+	fd = sd < 0 ? sd : sock_hand_out(sd, kind, type, -1);
 	pl_unlock();
 	return fd < 0 ? fail(-fd) : fd;
 }
@@ -1116,6 +1137,19 @@ static void sin_to(const struct sockaddr_in *sin, struct sockaddr *addr, socklen
 	*len = sizeof(*sin);
 }
 
+static int sysctl_int(const char *path, int def);
+
+/* Whether this thread's effective capabilities include cap. */
+static bool has_cap(unsigned int cap)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2];
+
+	if (syscall(SYS_capget, &hdr, caps))
+		return true;	/* unknown: leave the decision to the netserver */
+	return caps[cap / 32].effective & (1u << (cap % 32));
+}
+
 PL_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int sd = fd_sock(fd), err;
@@ -1124,6 +1158,13 @@ PL_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	if (sd < 0)
 		return real_bind(fd, addr, len);
 	err = sin_from(addr, len, &sin);
+	/* As inet_bind(): a port below ip_unprivileged_port_start needs
+	 * CAP_NET_BIND_SERVICE.  The caller's own capability: the netserver
+	 * cannot see it, and a process may only restrict itself here. */
+	if (!err && sin.sin_port && ntohs(sin.sin_port) <
+	    sysctl_int("/proc/sys/net/ipv4/ip_unprivileged_port_start", 1024) &&
+	    !has_cap(CAP_NET_BIND_SERVICE))
+		err = -EACCES;
 	if (!err) {
 		pl_lock();
 		err = jr_bind(pl.c, sd, &sin);
@@ -1154,6 +1195,8 @@ PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		return real_accept4(fd, addr, len, flags);
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return fail(EINVAL);
+	if (pl.sh->socks[sd].type != SOCK_STREAM)
+		return fail(EOPNOTSUPP);
 	pl_lock();
 	ms_deadline(&pl.sh->socks[sd].rcvtimeo, &deadline);
 	for (;;) {
@@ -1166,7 +1209,7 @@ PL_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		if (child)
 			break;
 	}
-	nfd = child < 0 ? child : sock_hand_out(child, SOCK_STREAM, flags);
+	nfd = child < 0 ? child : sock_hand_out(child, SOCK_STREAM, flags, sd);
 	if (nfd == -EAGAIN)
 		eventfd_drain(fd);	/* edge-triggered waiters get the next edge */
 	pl_unlock();
@@ -1191,6 +1234,19 @@ PL_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (sd < 0)
 		return real_connect(fd, addr, len);
+	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		/* Dissolve a datagram socket's association; an unconnected
+		 * TCP socket has none.  A connection is not aborted this way
+		 * here (preload.md). */
+		pl_lock();
+		if (pl.sh->socks[sd].type == SOCK_DGRAM)
+			err = jr_disconnect(pl.c, sd);
+		else
+			err = jr_sock_connected(pl.c, sd) || jr_sock_listening(pl.c, sd) ?
+			      -EOPNOTSUPP : 0;
+		pl_unlock();
+		return err ? fail(-err) : 0;
+	}
 	err = sin_from(addr, len, &sin);
 	if (err)
 		return fail(-err);
@@ -1297,6 +1353,213 @@ static int opt_timeval(const void *val, socklen_t len, struct timeval *out)
 	return 0;
 }
 
+/* A sysctl's integer value, or def if it cannot be read. */
+static int sysctl_int(const char *path, int def)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), v = def;
+	char buf[32];
+	ssize_t n;
+
+	if (fd < 0)
+		return def;
+	n = real_read(fd, buf, sizeof(buf) - 1);
+	real_close(fd);
+	if (n > 0) {
+		buf[n] = 0;
+		v = atoi(buf);
+	}
+	return v;
+}
+
+/* set_mc_opt(): not one of its options (a positive value, never an errno). */
+#define PL_NOT_MC	1
+
+static uint64_t mc_value4(struct in_addr addr, int ifindex)
+{
+	return (uint64_t)(uint32_t)ifindex << 32 | addr.s_addr;
+}
+
+/* ip_mc_join_group(): af_joyride.c's jr_mc_join(), IPv4 only.  Locked. */
+static int mc_join(int sd, struct in_addr group, struct in_addr ifaddr, int ifindex)
+{
+	struct pl_sock *ps = &pl.sh->socks[sd];
+	int limit = sysctl_int("/proc/sys/net/ipv4/igmp_max_memberships", 20), err;
+
+	if (!IN_MULTICAST(ntohl(group.s_addr)))
+		return -EINVAL;
+	if (ifindex < 0)
+		return -ENODEV;
+	for (unsigned int i = 0; i < ps->mc_count; i++)
+		if (ps->mc[i].group.s_addr == group.s_addr)
+			return -EADDRINUSE;
+	if ((int)ps->mc_count >= (limit < PL_MC_MAX ? limit : PL_MC_MAX))
+		return -ENOBUFS;
+	err = jr_setsockopt_group(pl.c, sd, SOL_IP, IP_ADD_MEMBERSHIP,
+				  mc_value4(ifaddr, ifindex), &group);
+	if (err)
+		return err;
+	ps->mc[ps->mc_count++] = (struct pl_mc){ group, ifaddr, ifindex };
+	return 0;
+}
+
+/* ip_mc_leave_group(): the first membership that matches the group and
+ * what the call names of the interface.  Locked. */
+static int mc_leave(int sd, struct in_addr group, struct in_addr ifaddr, int ifindex)
+{
+	struct pl_sock *ps = &pl.sh->socks[sd];
+	int err;
+
+	for (unsigned int i = 0; i < ps->mc_count; i++) {
+		struct pl_mc *m = &ps->mc[i];
+
+		if (m->group.s_addr != group.s_addr)
+			continue;
+		if (ifindex ? m->ifindex != ifindex : ifaddr.s_addr && m->ifaddr.s_addr != ifaddr.s_addr)
+			continue;
+		err = jr_setsockopt_group(pl.c, sd, SOL_IP, IP_DROP_MEMBERSHIP,
+					  mc_value4(m->ifaddr, m->ifindex), &group);
+		if (err)
+			return err;
+		*m = ps->mc[--ps->mc_count];
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/*
+ * The IPv4 multicast options that are not rows of jr_opts[], in
+ * do_ip_setsockopt()'s order of checks (af_joyride.c's jr_mc_setsockopt());
+ * PL_NOT_MC for any other.  Locked.
+ */
+static int set_mc_opt(int sd, int name, const void *val, socklen_t len)
+{
+	struct pl_sock *ps = &pl.sh->socks[sd];
+	bool stream = ps->type == SOCK_STREAM;
+	struct ip_mreqn mreq;
+	struct group_req gr;
+	int err;
+
+	memset(&mreq, 0, sizeof(mreq));
+	switch (name) {
+	case IP_MULTICAST_IF:
+		if (stream || len < sizeof(struct in_addr))
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		if (len >= sizeof(struct ip_mreqn))
+			memcpy(&mreq, val, sizeof(mreq));
+		else if (len >= sizeof(struct ip_mreq))
+			memcpy(&mreq, val, sizeof(struct ip_mreq));
+		else
+			memcpy(&mreq.imr_address, val, sizeof(struct in_addr));
+		if (mreq.imr_ifindex < 0)
+			return -EADDRNOTAVAIL;
+		err = jr_setsockopt_group(pl.c, sd, SOL_IP, IP_MULTICAST_IF,
+					  mc_value4(mreq.imr_address, mreq.imr_ifindex), NULL);
+		if (!err) {
+			ps->mc_addr = mreq.imr_address;
+			ps->mc_index = mreq.imr_ifindex;
+		}
+		return err;
+	case IP_ADD_MEMBERSHIP:
+	case IP_DROP_MEMBERSHIP:
+		if (stream)
+			return -EPROTO;
+		if (len < sizeof(struct ip_mreq))
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		memcpy(&mreq, val, len >= sizeof(struct ip_mreqn) ? sizeof(struct ip_mreqn)
+								  : sizeof(struct ip_mreq));
+		return name == IP_ADD_MEMBERSHIP
+		       ? mc_join(sd, mreq.imr_multiaddr, mreq.imr_address, mreq.imr_ifindex)
+		       : mc_leave(sd, mreq.imr_multiaddr, mreq.imr_address, mreq.imr_ifindex);
+	case MCAST_JOIN_GROUP:
+	case MCAST_LEAVE_GROUP: {
+		struct in_addr group, none = { 0 };
+
+		if (len < sizeof(gr))
+			return -EINVAL;
+		if (!val)
+			return -EFAULT;
+		memcpy(&gr, val, sizeof(gr));
+		if (gr.gr_group.ss_family != AF_INET)
+			return -EINVAL;
+		group = ((const struct sockaddr_in *)&gr.gr_group)->sin_addr;
+		return name == MCAST_JOIN_GROUP ? mc_join(sd, group, none, (int)gr.gr_interface)
+						: mc_leave(sd, group, none, (int)gr.gr_interface);
+	}
+	}
+	return PL_NOT_MC;
+}
+
+/*
+ * Options below SOL_SOCKET, with the kernel frontend's rules
+ * (jr_sockopt.h) in Linux's order of checks (af_joyride.c's
+ * jr_setsockopt()): the value is kept here, and forwarded when the
+ * netserver acts on it.  Locked.
+ */
+static int set_proto_opt(int sd, int level, int name, const void *val, socklen_t len)
+{
+	struct pl_sock *ps = &pl.sh->socks[sd];
+	bool stream = ps->type == SOCK_STREAM;
+	const struct jr_opt *o;
+	int id, v = 0, stored, err;
+
+	if (stream && level == SOL_TCP) {
+		if (name == TCP_CONGESTION || name == TCP_ULP) {
+			char alg[16] = "";
+
+			if (len < 1)
+				return -EINVAL;
+			if (!val)
+				return -EFAULT;
+			memcpy(alg, val, len < sizeof(alg) - 1 ? len : sizeof(alg) - 1);
+			/* lwIP's congestion control is Reno's; no ULP exists. */
+			return name == TCP_CONGESTION && !strcmp(alg, "reno") ? 0 : -ENOENT;
+		}
+		if (len < sizeof(int))
+			return -EINVAL;
+	} else if (!stream && level == SOL_UDP) {
+		return len < sizeof(int) ? -EINVAL : -ENOPROTOOPT;
+	} else if (level != SOL_IP) {
+		return -ENOPROTOOPT;
+	}
+	if (level == SOL_IP) {
+		err = set_mc_opt(sd, name, val, len);
+		if (err != PL_NOT_MC)
+			return err;
+	}
+	id = jr_opt_find(level, name);
+	if (id < 0)
+		return -ENOPROTOOPT;
+	o = &jr_opts[id];
+	if (len && !val)
+		return -EFAULT;
+	if (len >= sizeof(int))
+		memcpy(&v, val, sizeof(int));
+	else if (!o->min_byte)
+		return -EINVAL;
+	else if (len >= 1)
+		v = *(const unsigned char *)val;
+	if (!(o->types & (stream ? JR_OT_STREAM : JR_OT_DGRAM)))
+		return -EINVAL;
+	err = jr_opt_value(o, stream, ps->opt[id], len, v, &stored);
+	if (err)
+		return err;
+	if (o->forward) {
+		int wire = stored;
+
+		if (id == JR_O_IP_TTL && stored < 0)
+			wire = sysctl_int("/proc/sys/net/ipv4/ip_default_ttl", 64);
+		err = jr_setsockopt(pl.c, sd, level, name, wire);
+		if (err)
+			return err;
+	}
+	ps->opt[id] = stored;
+	return 0;
+}
+
 PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	int sd = fd_sock(fd), err = 0, v;
@@ -1309,7 +1572,8 @@ PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 	if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO)) {
 		err = opt_timeval(val, len, name == SO_RCVTIMEO ? &ps->rcvtimeo : &ps->sndtimeo);
 	} else if (level == SOL_SOCKET && name == SO_LINGER) {
-		/* Kept and reported; close() is always orderly here. */
+		/* On with 0 s: close() resets the connection.  Any other
+		 * linger time is kept and reported; close() does not wait. */
 		if (!val)
 			err = -EFAULT;
 		else if (len < sizeof(struct linger))
@@ -1328,13 +1592,12 @@ PL_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t
 		/* Generic socket options with nothing behind them in the
 		 * netserver: accepted, as the kernel frontend does. */
 		err = opt_int(val, len, &v);
-	} else if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP ||
-					   name == IP_MULTICAST_IF)) {
-		err = -ENOPROTOOPT;	/* no group operands on this path yet */
-	} else {
+	} else if (level == SOL_SOCKET) {
 		err = opt_int(val, len, &v);
 		if (!err)
 			err = jr_setsockopt(pl.c, sd, level, name, v);
+	} else {
+		err = set_proto_opt(sd, level, name, val, len);
 	}
 	pl_unlock();
 	return err ? fail(-err) : 0;
@@ -1349,6 +1612,146 @@ static int put_opt(void *val, socklen_t *len, const void *src, socklen_t size)
 	memcpy(val, src, *len < size ? *len : size);
 	*len = *len < size ? *len : size;
 	return 0;
+}
+
+/* tcpi_state's values (include/net/tcp_states.h), for what is reported. */
+enum { PL_TCP_ESTABLISHED = 1, PL_TCP_CLOSE = 7, PL_TCP_LISTEN = 10 };
+
+/* TCP_INFO as the kernel frontend's jr_get_tcp_info() builds it.  Locked. */
+static int tcp_info_of(int sd, struct tcp_info *ti)
+{
+	struct jr_tcp_info ji;
+	uint64_t acked, received;
+	int err;
+
+	jr_client_process(pl.c);
+	jr_tcp_info_init(ti, jr_sock_connected(pl.c, sd) ? PL_TCP_ESTABLISHED :
+			     jr_sock_listening(pl.c, sd) ? PL_TCP_LISTEN : PL_TCP_CLOSE);
+	if (ti->tcpi_state != PL_TCP_ESTABLISHED)
+		return 0;
+	memset(&ji, 0, sizeof(ji));
+	err = jr_tcp_info(pl.c, sd, &ji);
+	if (err)
+		return err;
+	jr_tcp_info_add(ti, &ji);
+	if (!jr_byte_counts(pl.c, sd, &acked, &received)) {
+		ti->tcpi_bytes_acked = acked;
+		ti->tcpi_bytes_received = received;
+	}
+	return 0;
+}
+
+/* An int-valued IP option as Linux returns it: one byte if asked. */
+static int put_ip_int(int v, void *val, socklen_t *len)
+{
+	int l = (int)*len;
+
+	if (l < (int)sizeof(int) && l > 0 && v >= 0 && v <= 255) {
+		unsigned char c = (unsigned char)v;
+
+		memcpy(val, &c, 1);
+		*len = 1;
+		return 0;
+	}
+	l = (unsigned int)l < sizeof(int) ? l : (int)sizeof(int);
+	memcpy(val, &v, (size_t)l);
+	*len = (socklen_t)l;
+	return 0;
+}
+
+/* The other side of set_proto_opt() (af_joyride.c's jr_getsockopt()). */
+static int get_proto_opt(int sd, int level, int name, void *val, socklen_t *len)
+{
+	struct pl_sock *ps = &pl.sh->socks[sd];
+	bool stream = ps->type == SOCK_STREAM;
+	int id, v, err;
+	unsigned int l;
+
+	if (!len || !val)
+		return -EFAULT;
+	l = *len;
+	if (stream && level == SOL_TCP) {
+		switch (name) {
+		case TCP_INFO: {
+			struct tcp_info ti;
+
+			err = tcp_info_of(sd, &ti);
+			if (err)
+				return err;
+			l = l < sizeof(ti) ? l : sizeof(ti);
+			memcpy(val, &ti, l);
+			*len = l;
+			return 0;
+		}
+		case TCP_CONGESTION: {
+			char alg[16] = "reno";	/* TCP_CA_NAME_MAX */
+
+			l = l < sizeof(alg) ? l : sizeof(alg);
+			memcpy(val, alg, l);
+			*len = l;
+			return 0;
+		}
+		case TCP_ULP:			/* none attached */
+			*len = 0;
+			return 0;
+		}
+		l = l < sizeof(int) ? l : sizeof(int);
+		id = jr_opt_find(level, name);
+		if (id < 0)
+			return -ENOPROTOOPT;
+		v = ps->opt[id];
+		if (name == TCP_MAXSEG) {
+			/* Connected: the segment size in use; else what was set. */
+			if (jr_sock_connected(pl.c, sd)) {
+				struct tcp_info ti;
+
+				err = tcp_info_of(sd, &ti);
+				if (err)
+					return err;
+				v = (int)ti.tcpi_snd_mss;
+			} else if (!v) {
+				v = JR_TCP_MSS_DEFAULT;
+			}
+		}
+		memcpy(val, &v, l);
+		*len = l;
+		return 0;
+	}
+	if (!stream && level == SOL_UDP)
+		return (int)l < 0 ? -EINVAL : -ENOPROTOOPT;
+	if (level != SOL_IP)
+		return -EOPNOTSUPP;
+	if ((int)l < 0)
+		return -EINVAL;
+	switch (name) {
+	case IP_OPTIONS:			/* none set */
+		*len = 0;
+		return 0;
+	case IP_MULTICAST_IF:			/* the address set, if any */
+		l = l < sizeof(ps->mc_addr) ? l : sizeof(ps->mc_addr);
+		memcpy(val, &ps->mc_addr, l);
+		*len = l;
+		return 0;
+	case IP_MTU:
+		if (!jr_sock_connected(pl.c, sd))
+			return -ENOTCONN;
+		if (stream) {
+			struct tcp_info ti;
+
+			err = tcp_info_of(sd, &ti);
+			if (err)
+				return err;
+			return put_ip_int((int)ti.tcpi_pmtu, val, len);
+		}
+		return put_ip_int(1500, val, len);	/* ETH_DATA_LEN */
+	}
+	id = jr_opt_find(level, name);
+	if (id < 0)
+		return -ENOPROTOOPT;
+	v = ps->opt[id];
+	if (id == JR_O_IP_TTL && v < 0)
+		v = sysctl_int("/proc/sys/net/ipv4/ip_default_ttl", 64);
+	return put_ip_int(v, val, len);
 }
 
 PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
@@ -1369,18 +1772,11 @@ PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		err = put_opt(val, len, &ps->linger, sizeof(ps->linger));
 		goto out;
 	}
-	if (level == IPPROTO_TCP && name == TCP_INFO && ps->type == SOCK_STREAM) {
-		/* The state only: the rest is the netserver's and is not
-		 * carried on the user frontend. */
-		struct tcp_info ti;
-
-		memset(&ti, 0, sizeof(ti));
-		ti.tcpi_state = jr_sock_connected(pl.c, sd) ? 1 /* ESTABLISHED */ :
-				jr_sock_listening(pl.c, sd) ? 10 /* LISTEN */ : 7 /* CLOSE */;
-		err = put_opt(val, len, &ti, sizeof(ti));
+	if (level != SOL_SOCKET) {
+		err = get_proto_opt(sd, level, name, val, len);
 		goto out;
 	}
-	if (level == SOL_SOCKET) {
+	{
 		switch (name) {
 		case SO_DOMAIN:		v = AF_INET; break;
 		case SO_PROTOCOL:	v = ps->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP; break;
@@ -1394,8 +1790,6 @@ PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 			err = jr_getsockopt(pl.c, sd, level, name, &v);
 			break;
 		}
-	} else {
-		err = jr_getsockopt(pl.c, sd, level, name, &v);
 	}
 	if (!err)
 		err = put_opt(val, len, &v, sizeof(v));
@@ -1430,7 +1824,7 @@ static ssize_t pl_send(int sd, int fd, const void *buf, size_t len, int flags,
 			n = jr_sendto(pl.c, sd, buf, len, JR_MSG_DONTWAIT, to);
 		else
 			n = jr_send(pl.c, sd, (const char *)buf + done, len - done,
-				    JR_MSG_DONTWAIT);
+				    JR_MSG_DONTWAIT | (flags & MSG_MORE ? JR_MSG_MORE : 0));
 		if (n >= 0 && pl.sh->socks[sd].type == SOCK_DGRAM)
 			break;
 		if (n > 0)
@@ -1454,20 +1848,24 @@ static ssize_t pl_send(int sd, int fd, const void *buf, size_t len, int flags,
 }
 
 static ssize_t pl_recv(int sd, int fd, void *buf, size_t len, int flags,
-		       struct sockaddr_in *from, int *flags_out)
+		       struct sockaddr_in *from, int *flags_out, struct jr_dgram_meta *meta)
 {
-	int jflags = JR_MSG_DONTWAIT | (flags & MSG_PEEK ? JR_MSG_PEEK : 0);
+	int jflags = JR_MSG_DONTWAIT | (flags & MSG_PEEK ? JR_MSG_PEEK : 0) |
+		     (flags & MSG_TRUNC ? JR_MSG_TRUNC : 0);
 	size_t done = 0;
 	uint64_t deadline;
 	ssize_t n;
 
+	/* No error queue is kept (no ICMP errors reach a socket here). */
+	if (flags & MSG_ERRQUEUE)
+		return fail(EAGAIN);
 	pl_lock();
 	ms_deadline(&pl.sh->socks[sd].rcvtimeo, &deadline);
 	for (;;) {
 		uint32_t seq = __atomic_load_n(&pl.sh->socks[sd].seq, __ATOMIC_ACQUIRE);
 
 		if (pl.sh->socks[sd].type == SOCK_DGRAM) {
-			n = jr_recvfrom(pl.c, sd, buf, len, jflags, from, flags_out);
+			n = jr_recvfrom_meta(pl.c, sd, buf, len, jflags, from, flags_out, meta);
 		} else {
 			n = jr_recv(pl.c, sd, (char *)buf + done, len - done, jflags);
 			if (n > 0) {
@@ -1515,7 +1913,26 @@ PL_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 
 	if (sd < 0)
 		return real_sendto(fd, buf, len, flags, addr, alen);
-	/* TCP ignores the address, as Linux's does. */
+	/* MSG_FASTOPEN: connect, then send (no data in the SYN here). */
+	if (addr && (flags & MSG_FASTOPEN) && pl.sh->socks[sd].type == SOCK_STREAM) {
+		if (jr_sock_connected(pl.c, sd))
+			return fail(EISCONN);
+		if (sock_nonblock(sd, flags)) {
+			/* No cookie, so no data in the SYN: the connect is
+			 * started and the data left unsent, as on Linux. */
+			err = sin_from(addr, alen, &sin);
+			if (!err) {
+				pl_lock();
+				err = jr_connect_start(pl.c, sd, &sin);
+				pl_unlock();
+			}
+			return fail(err ? -err : EINPROGRESS);
+		}
+		if (connect(fd, addr, alen))
+			return -1;
+		flags &= ~MSG_FASTOPEN;
+	}
+	/* TCP ignores the address otherwise, as Linux's does. */
 	if (!addr || pl.sh->socks[sd].type == SOCK_STREAM)
 		return pl_send(sd, fd, buf, len, flags, NULL);
 	err = sin_from(addr, alen, &sin);
@@ -1560,7 +1977,7 @@ static ssize_t pl_sendv(int sd, int fd, const struct iovec *iov, int n, int flag
 }
 
 static ssize_t pl_recvv(int sd, int fd, const struct iovec *iov, int n, int flags,
-			struct sockaddr_in *from, int *flags_out)
+			struct sockaddr_in *from, int *flags_out, struct jr_dgram_meta *meta)
 {
 	size_t total, off = 0;
 	ssize_t ret;
@@ -1569,14 +1986,21 @@ static ssize_t pl_recvv(int sd, int fd, const struct iovec *iov, int n, int flag
 	if (n < 0 || n > IOV_MAX)
 		return fail(EINVAL);
 	if (n == 1)
-		return pl_recv(sd, fd, iov[0].iov_base, iov[0].iov_len, flags, from, flags_out);
+		return pl_recv(sd, fd, iov[0].iov_base, iov[0].iov_len, flags, from, flags_out,
+			       meta);
 	total = iov_total(iov, n);
 	buf = malloc(total ? total : 1);
 	if (!buf)
 		return fail(ENOMEM);
-	ret = pl_recv(sd, fd, buf, total, flags, from, flags_out);
-	for (int i = 0; ret > 0 && i < n && off < (size_t)ret; i++) {
-		size_t k = (size_t)ret - off < iov[i].iov_len ? (size_t)ret - off : iov[i].iov_len;
+	ret = pl_recv(sd, fd, buf, total, flags, from, flags_out, meta);
+	/* MSG_TRUNC: ret may be a datagram's length, more than we have. */
+	size_t got = ret > 0 ? ((size_t)ret < total ? (size_t)ret : total) : 0;
+
+	if ((flags & MSG_TRUNC) && pl.sh->socks[sd].type == SOCK_STREAM)
+		got = 0;	/* a stream's bytes were dropped, not read */
+
+	for (int i = 0; i < n && off < got; i++) {
+		size_t k = got - off < iov[i].iov_len ? got - off : iov[i].iov_len;
 
 		memcpy(iov[i].iov_base, buf + off, k);
 		off += k;
@@ -1607,7 +2031,7 @@ PL_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 
 	if (sd < 0)
 		return real_recv(fd, buf, len, flags);
-	return pl_recv(sd, fd, buf, len, flags, NULL, NULL);
+	return pl_recv(sd, fd, buf, len, flags, NULL, NULL, NULL);
 }
 
 PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
@@ -1620,7 +2044,7 @@ PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 	if (sd < 0)
 		return real_recvfrom(fd, buf, len, flags, addr, alen);
 	memset(&sin, 0, sizeof(sin));
-	n = pl_recv(sd, fd, buf, len, flags, &sin, &out);
+	n = pl_recv(sd, fd, buf, len, flags, &sin, &out, NULL);
 	if (n >= 0 && addr && alen) {
 		if (pl.sh->socks[sd].type == SOCK_DGRAM) {
 			sin_to(&sin, addr, alen);
@@ -1629,25 +2053,88 @@ PL_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			*alen = 0;
 		}
 	}
-	/* MSG_TRUNC asks for the datagram's real length; not kept here. */
 	return n;
+}
+
+/*
+ * Append a control message as the kernel's put_cmsg() does: what does not
+ * fit is cut and MSG_CTRUNC set.  *used counts the bytes written so far.
+ */
+static void put_cmsg(struct msghdr *msg, size_t *used, int level, int type,
+		     const void *data, size_t len)
+{
+	size_t space = msg->msg_control && msg->msg_controllen > *used ?
+		       msg->msg_controllen - *used : 0;
+	struct cmsghdr hdr = { .cmsg_len = CMSG_LEN(len), .cmsg_level = level,
+			       .cmsg_type = type };
+	char *at = (char *)msg->msg_control + *used;
+
+	if (space < sizeof(hdr)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	if (space < CMSG_LEN(len)) {
+		msg->msg_flags |= MSG_CTRUNC;
+		len = space - CMSG_LEN(0);
+		hdr.cmsg_len = CMSG_LEN(len);
+	}
+	memcpy(at, &hdr, sizeof(hdr));
+	memcpy(CMSG_DATA((struct cmsghdr *)at), data, len);
+	*used += CMSG_SPACE(len) < space ? CMSG_SPACE(len) : space;
+}
+
+/*
+ * The control messages the socket asked for, as the kernel frontend gives
+ * them (af_joyride.c's jr_put_cmsgs() and TCP_CM_INQ).  Takes the lock.
+ */
+static void put_cmsgs(int sd, struct msghdr *msg, const struct jr_dgram_meta *m)
+{
+	const int *opt = pl.sh->socks[sd].opt;
+	size_t used = 0;
+
+	if (pl.sh->socks[sd].type == SOCK_STREAM && opt[JR_O_TCP_INQ]) {
+		int inq;
+
+		pl_lock();
+		inq = jr_rx_avail(pl.c, sd);
+		pl_unlock();
+		inq = inq < 0 ? 0 : inq;
+		put_cmsg(msg, &used, SOL_TCP, TCP_CM_INQ, &inq, sizeof(inq));
+	}
+	if (pl.sh->socks[sd].type == SOCK_DGRAM && m->dst.family == AF_INET) {
+		if (opt[JR_O_IP_PKTINFO]) {
+			struct in_pktinfo pi = { 0 };
+
+			memcpy(&pi.ipi_addr, m->dst.addr, 4);
+			pi.ipi_spec_dst = pi.ipi_addr;
+			put_cmsg(msg, &used, SOL_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (opt[JR_O_IP_RECVTTL]) {
+			int ttl = m->ttl;
+
+			put_cmsg(msg, &used, SOL_IP, IP_TTL, &ttl, sizeof(ttl));
+		}
+		if (opt[JR_O_IP_RECVTOS])
+			put_cmsg(msg, &used, SOL_IP, IP_TOS, &m->tos, 1);
+	}
+	msg->msg_controllen = used;
 }
 
 PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	int sd = fd_sock(fd), out = 0;
+	struct jr_dgram_meta meta;
 	struct sockaddr_in sin;
 	ssize_t n;
 
 	if (sd < 0)
 		return real_recvmsg(fd, msg, flags);
 	memset(&sin, 0, sizeof(sin));
-	n = pl_recvv(sd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &sin, &out);
+	n = pl_recvv(sd, fd, msg->msg_iov, (int)msg->msg_iovlen, flags, &sin, &out, &meta);
 	if (n < 0)
 		return n;
 	msg->msg_flags = out & JR_MSG_TRUNC ? MSG_TRUNC : 0;
-	/* No control messages on this path. */
-	msg->msg_controllen = 0;
+	put_cmsgs(sd, msg, &meta);
 	if (msg->msg_name) {
 		if (pl.sh->socks[sd].type == SOCK_DGRAM)
 			sin_to(&sin, msg->msg_name, &msg->msg_namelen);
@@ -1663,7 +2150,7 @@ PL_EXPORT ssize_t read(int fd, void *buf, size_t len)
 
 	if (sd < 0)
 		return real_read(fd, buf, len);
-	return pl_recv(sd, fd, buf, len, 0, NULL, NULL);
+	return pl_recv(sd, fd, buf, len, 0, NULL, NULL, NULL);
 }
 
 PL_EXPORT ssize_t write(int fd, const void *buf, size_t len)
@@ -1681,7 +2168,7 @@ PL_EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
 
 	if (sd < 0)
 		return real_readv(fd, iov, n);
-	return pl_recvv(sd, fd, iov, n, 0, NULL, NULL);
+	return pl_recvv(sd, fd, iov, n, 0, NULL, NULL, NULL);
 }
 
 PL_EXPORT ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -1937,16 +2424,27 @@ PL_EXPORT int ioctl(int fd, unsigned long req, ...)
 			return fail(EINVAL);
 		pl_lock();
 		jr_client_process(pl.c);
-		ret = jr_rx_avail(pl.c, sd);
+		/* A datagram socket's is the next datagram's length. */
+		ret = pl.sh->socks[sd].type == SOCK_STREAM ? jr_rx_avail(pl.c, sd)
+							   : jr_next_dgram_len(pl.c, sd);
 		pl_unlock();
 		if (ret < 0)
 			return fail(-ret);
-		*(int *)arg = pl.sh->socks[sd].type == SOCK_STREAM ? ret : (ret ? 1 : 0);
+		*(int *)arg = ret;
 		return 0;
 	case SIOCOUTQ:
 		if (!arg)
 			return fail(EFAULT);
-		*(int *)arg = 0;	/* not known here: the netserver's */
+		if (jr_sock_listening(pl.c, sd))
+			return fail(EINVAL);
+		/* Sent and not yet acknowledged: still in the tx ring. */
+		pl_lock();
+		jr_client_process(pl.c);
+		ret = jr_tx_unacked(pl.c, sd);
+		pl_unlock();
+		if (ret < 0)
+			return fail(-ret);
+		*(int *)arg = ret;
 		return 0;
 	default:
 		if (req >= 0x8910 && req <= 0x89ff) {

@@ -1098,7 +1098,7 @@ SOCK6_TEST(every_option_errno_matches_linux)
 
 	if (variant->family == AF_INET6)
 		SKIP(return, "compares AF_INET6 with AF_JOYRIDE_INET6: the joyride6 variant runs it");
-	opt_sweep(_metadata, AF_INET6, variant->family, levels,
+	opt_sweep(_metadata, AF_INET6, false, variant->family, levels,
 		  sizeof(levels) / sizeof(levels[0]), &o);
 	EXPECT_EQ(0, o.differ);
 }

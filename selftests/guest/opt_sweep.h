@@ -2,8 +2,8 @@
 /*
  * Every option number at every level of interest, on fresh TCP and UDP
  * sockets of a Linux family and of Joyride's side by side (socket_test.c:
- * AF_INET against AF_JOYRIDE; ipv6_test.c: AF_INET6 against
- * AF_JOYRIDE_INET6).  Joyride must answer as Linux answers, unless it does
+ * AF_INET against AF_JOYRIDE, or Linux's AF_INET against libjr-preload.so's;
+ * ipv6_test.c: AF_INET6 against AF_JOYRIDE_INET6).  Joyride must answer as Linux answers, unless it does
  * not implement the option at all, which it says with ENOPROTOOPT
  * whatever Linux would have said; each such option is logged, and
  * Documentation/sockets.md lists them.  Included by a kselftest-harness
@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct opt_gap {
@@ -74,17 +75,22 @@ static void opt_compare(struct __test_metadata *_metadata, struct opt_sweep *o,
 	}
 }
 
-/* Names 0..99 at each level, get (an int's room) and set (an int 0). */
+/*
+ * Names 0..99 at each level, get (an int's room) and set (an int 0).
+ * linux_raw: the Linux side's sockets come from the socket system call
+ * itself, past a socket() that LD_PRELOAD may have replaced.
+ */
 static void opt_sweep(struct __test_metadata *_metadata, int linux_family,
-		      int jr_family, const int *levels, size_t nr_levels,
-		      struct opt_sweep *o)
+		      bool linux_raw, int jr_family, const int *levels,
+		      size_t nr_levels, struct opt_sweep *o)
 {
 	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
 
 	for (size_t t = 0; t < 2; t++) {
 		for (size_t l = 0; l < nr_levels; l++) {
 			for (int name = 0; name < 100; name++) {
-				int lx = socket(linux_family, types[t], 0);
+				int lx = linux_raw ? (int)syscall(SYS_socket, linux_family, types[t], 0)
+						   : socket(linux_family, types[t], 0);
 				int jx = socket(jr_family, types[t], 0);
 				unsigned char lv[256] = { 0 }, jv[256] = { 0 };
 				socklen_t ll = 4, jl = 4;

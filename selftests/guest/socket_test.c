@@ -2750,16 +2750,22 @@ SOCK_TEST(tcp_info_of_an_unconnected_socket)
 	close(fd);
 }
 
-/* The option sweep (opt_sweep.h): AF_INET against AF_JOYRIDE. */
+/*
+ * The option sweep (opt_sweep.h): AF_INET against AF_JOYRIDE; and, in the
+ * inet variant under libjr-preload.so (JR_PRELOAD_SWEEP set), the
+ * kernel's AF_INET sockets against the preload's.
+ */
 SOCK_TEST(every_option_errno_matches_linux)
 {
 	static const int levels[] = { IPPROTO_IP, IPPROTO_TCP, IPPROTO_UDP,
 				      IPPROTO_IPV6, IPPROTO_RAW, 12345 };
+	bool preload = variant->family == AF_INET && getenv("JR_PRELOAD_SWEEP");
 	struct opt_sweep o = { 0 };
 
-	if (variant->family == AF_INET)
-		SKIP(return, "compares AF_INET with AF_JOYRIDE: the joyride variant runs it");
-	opt_sweep(_metadata, AF_INET, variant->family, levels,
+	if (variant->family == AF_INET && !preload)
+		SKIP(return, "compares AF_INET with AF_JOYRIDE (the joyride variant runs it), "
+		     "or with libjr-preload.so's AF_INET (JR_PRELOAD_SWEEP=1)");
+	opt_sweep(_metadata, AF_INET, preload, variant->family, levels,
 		  sizeof(levels) / sizeof(levels[0]), &o);
 	EXPECT_EQ(0, o.differ);
 }

@@ -248,6 +248,39 @@ jr_stat_slots_in_use() {
 	awk '/slots in use/ { split($0, a, ": "); split(a[2], b, "/"); n += b[1] } END { print n + 0 }'
 }
 
+# The netserver port's counters: "rx_frames rx_bytes tx_frames tx_bytes".
+jr_port_counters() {
+	local c
+
+	c=$(jr_stats | sed -n 's/.* rx_frames=\([0-9]*\) rx_bytes=\([0-9]*\) .* tx_frames=\([0-9]*\) tx_bytes=\([0-9]*\) .*/\1 \2 \3 \4/p')
+	[[ $c =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] ||
+		jr_fail "no port counters in the netserver's statistics: $(_jr_last_stats)"
+	echo "$c"
+}
+
+jr_mark_port() {
+	local c
+
+	c=$(jr_port_counters) || exit 1
+	read -r MARK_RXF MARK_RXB MARK_TXF MARK_TXB <<<"$c"
+}
+
+# jr_carried WHAT MIN_RX_BYTES MIN_TX_BYTES [MIN_RX_FRAMES MIN_TX_FRAMES]: the
+# port received (from Linux) and sent at least that much since jr_mark_port.
+jr_carried() {
+	local what=$1 min_rxb=$2 min_txb=$3 min_rxf=${4:-0} min_txf=${5:-0}
+	local rxf rxb txf txb c
+
+	c=$(jr_port_counters) || exit 1
+	read -r rxf rxb txf txb <<<"$c"
+	rxf=$((rxf - MARK_RXF)) rxb=$((rxb - MARK_RXB))
+	txf=$((txf - MARK_TXF)) txb=$((txb - MARK_TXB))
+	(( rxb >= min_rxb && txb >= min_txb && rxf >= min_rxf && txf >= min_txf )) ||
+		jr_fail "$what: the netserver's port moved rx $rxf frames/$rxb bytes," \
+			"tx $txf frames/$txb bytes; want at least rx $min_rxf/$min_rxb, tx $min_txf/$min_txb"
+	PORT_MOVED="rx $rxb, tx $txb bytes"
+}
+
 # jr_wait_stat FIELD VALUE TIMEOUT_S: poll the statistics until FIELD
 # (frontends, tcp_open, slots_in_use) has VALUE; the reaping of a
 # frontend that went away is asynchronous.

@@ -81,39 +81,6 @@ gen() {	# gen BYTES SEED FILE
 	"$JR_TEST_BIN/jr-ns-stream" gen --bytes "$1" --seed "$2" >"$3"
 }
 
-# The netserver port's counters: "rx_frames rx_bytes tx_frames tx_bytes".
-port_counters() {
-	local c
-
-	c=$(jr_stats | sed -n 's/.* rx_frames=\([0-9]*\) rx_bytes=\([0-9]*\) .* tx_frames=\([0-9]*\) tx_bytes=\([0-9]*\) .*/\1 \2 \3 \4/p')
-	[[ $c =~ ^[0-9]+\ [0-9]+\ [0-9]+\ [0-9]+$ ]] ||
-		jr_fail "no port counters in the netserver's statistics: $(_jr_last_stats)"
-	echo "$c"
-}
-
-mark_port() {
-	local c
-
-	c=$(port_counters) || exit 1
-	read -r MARK_RXF MARK_RXB MARK_TXF MARK_TXB <<<"$c"
-}
-
-# carried WHAT MIN_RX_BYTES MIN_TX_BYTES [MIN_RX_FRAMES MIN_TX_FRAMES]: the
-# port received (from Linux) and sent at least that much since mark_port.
-carried() {
-	local what=$1 min_rxb=$2 min_txb=$3 min_rxf=${4:-0} min_txf=${5:-0}
-	local rxf rxb txf txb c
-
-	c=$(port_counters) || exit 1
-	read -r rxf rxb txf txb <<<"$c"
-	rxf=$((rxf - MARK_RXF)) rxb=$((rxb - MARK_RXB))
-	txf=$((txf - MARK_TXF)) txb=$((txb - MARK_TXB))
-	(( rxb >= min_rxb && txb >= min_txb && rxf >= min_rxf && txf >= min_txf )) ||
-		jr_fail "$what: the netserver's port moved rx $rxf frames/$rxb bytes," \
-			"tx $txf frames/$txb bytes; want at least rx $min_rxf/$min_rxb, tx $min_txf/$min_txb"
-	PORT_MOVED="rx $rxb, tx $txb bytes"
-}
-
 # no_kernel_socket PROTO PORT: no kernel socket has the local port (a
 # preloaded program's sockets are the netserver's).
 no_kernel_socket() {
@@ -205,7 +172,7 @@ case_curl() {
 	local res
 
 	start_linux_http
-	mark_port
+	jr_mark_port
 	res=$(jr_preload -t 40 curl -sS --noproxy '*' --max-time 30 -o "$JR_TMP/curl.body" \
 		-w '%{http_code} %{size_download}' "http://$LX_IP:8000/data.bin") ||
 		jr_fail "preloaded curl failed (status $?)"
@@ -213,7 +180,7 @@ case_curl() {
 	[[ $(sha "$JR_TMP/curl.body") == "$(sha "$JR_TMP/lxwww/data.bin")" ]] ||
 		jr_fail "preloaded curl: sha256 differs from the served file"
 	linux_http_saw_jr "preloaded curl"
-	carried "preloaded curl" $LX_SIZE 0
+	jr_carried "preloaded curl" $LX_SIZE 0
 	stop_bg lxhttp
 	jr_wait_stat frontends 0 5
 	jr_log "curl (preloaded) GET from Linux http.server: 200, $LX_SIZE bytes, sha256 matches;" \
@@ -223,14 +190,14 @@ case_curl() {
 # 2. Preloaded wget -> Linux http.server.
 case_wget() {
 	start_linux_http
-	mark_port
+	jr_mark_port
 	jr_preload -t 40 wget -q --no-proxy --tries=1 --timeout=30 -O "$JR_TMP/wget.body" \
 		"http://$LX_IP:8000/data.bin" || jr_fail "preloaded wget failed (status $?)"
 	[[ $(stat -c %s "$JR_TMP/wget.body") == "$LX_SIZE" &&
 	   $(sha "$JR_TMP/wget.body") == "$(sha "$JR_TMP/lxwww/data.bin")" ]] ||
 		jr_fail "preloaded wget: $(stat -c %s "$JR_TMP/wget.body") bytes, sha256 differs"
 	linux_http_saw_jr "preloaded wget"
-	carried "preloaded wget" $LX_SIZE 0
+	jr_carried "preloaded wget" $LX_SIZE 0
 	stop_bg lxhttp
 	jr_wait_stat frontends 0 5
 	jr_log "wget (preloaded) GET from Linux http.server: $LX_SIZE bytes, sha256 matches;" \
@@ -248,7 +215,7 @@ case_pyserver() {
 	wait_http jrhttp "http://$JR_IP:8001/" 30
 	no_kernel_socket tcp 8001
 	frontends_while "python3 http.server (preloaded)"
-	mark_port
+	jr_mark_port
 	res=$(jr_ns timeout 40 curl -sS --noproxy '*' --max-time 30 -o "$JR_TMP/pyget.body" \
 		-w '%{http_code} %{size_download}' "http://$JR_IP:8001/data.bin") ||
 		jr_fail "Linux curl from the preloaded http.server failed"
@@ -257,7 +224,7 @@ case_pyserver() {
 		jr_fail "Linux curl from the preloaded http.server: sha256 differs"
 	grep -q "^$LX_IP - - .*\"GET /data.bin HTTP/1.1\" 200" "$JR_TMP/jrhttp.err" ||
 		jr_fail "the preloaded http.server logged no GET from $LX_IP"
-	carried "preloaded http.server" 0 $size
+	jr_carried "preloaded http.server" 0 $size
 	stop_bg jrhttp
 	jr_wait_stat frontends 0 5
 	jr_log "python3 http.server (preloaded, no kernel socket, $FRONTENDS frontend(s)) served" \
@@ -298,12 +265,12 @@ case_redis() {
 	jr_wait_until 30 "the preloaded redis-server to answer PING" _redis_pong
 	no_kernel_socket tcp 6379
 	frontends_while "redis-server (preloaded)"
-	mark_port
+	jr_mark_port
 	# Each request waits for its reply: at least a frame each way apiece.
 	jr_bg lxbench redis-benchmark -h "$JR_IP" -p 6379 -q -n 2000 -c 4 -t set,get
 	jr_wait_bg lxbench 60 || jr_fail "Linux redis-benchmark against the preloaded redis-server failed"
 	check_benchmark lxbench
-	carried "Linux redis-benchmark -> preloaded redis-server" 0 0 4000 4000
+	jr_carried "Linux redis-benchmark -> preloaded redis-server" 0 0 4000 4000
 	jr_log "redis-server (preloaded, no kernel socket, $FRONTENDS frontend(s)) served Linux" \
 		"redis-benchmark without errors ($BENCH); port $PORT_MOVED"
 
@@ -324,11 +291,11 @@ case_redis() {
 	jr_bg lxredis redis-server --port 6380 --save '' --appendonly no \
 		--bind "$LX_IP" --protected-mode no --dir "$JR_TMP"
 	jr_wait_listen tcp 6380
-	mark_port
+	jr_mark_port
 	jr_preload_bg jrbench redis-benchmark -h "$LX_IP" -p 6380 -q -n 2000 -c 4 -t set,get
 	jr_wait_bg jrbench 60 || jr_fail "preloaded redis-benchmark against Linux redis-server failed"
 	check_benchmark jrbench
-	carried "preloaded redis-benchmark -> Linux redis-server" 0 0 4000 4000
+	jr_carried "preloaded redis-benchmark -> Linux redis-server" 0 0 4000 4000
 	info=$(jr_preload -t 20 redis-cli -h "$LX_IP" -p 6380 CLIENT INFO) ||
 		jr_fail "preloaded redis-cli CLIENT INFO failed"
 	[[ $info == *"addr=$JR_IP:"* ]] ||
@@ -380,7 +347,7 @@ case_nginx() {
 	(( workers == 2 )) || jr_fail "nginx master $master has $workers worker processes, want 2"
 	frontends_while "nginx (preloaded)"
 
-	mark_port
+	jr_mark_port
 	jr_bg wrk timeout -k 5 30 wrk -t2 -c8 -d3s "http://$JR_IP:8080/file"
 	jr_wait_bg wrk 40 || jr_fail "wrk against the preloaded nginx failed"
 	if grep -Eq 'Non-2xx or 3xx responses|Socket errors' "$JR_TMP/wrk.out"; then
@@ -388,7 +355,7 @@ case_nginx() {
 	fi
 	requests=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$JR_TMP/wrk.out")
 	(( ${requests:-0} > 0 )) || jr_fail "wrk made no requests: $(cat "$JR_TMP/wrk.out")"
-	carried "wrk -> preloaded nginx" 0 $((requests * 16384)) "$requests" "$requests"
+	jr_carried "wrk -> preloaded nginx" 0 $((requests * 16384)) "$requests" "$requests"
 
 	for m in file big.bin; do
 		res=$(jr_ns timeout 40 curl -sS --noproxy '*' --max-time 30 -o "$JR_TMP/nginx.body" \
@@ -431,7 +398,7 @@ case_iperf3() {
 
 	jr_bg lxiperf iperf3 -s -B "$LX_IP" -p 5201 -1 --forceflush
 	jr_wait_listen tcp 5201
-	mark_port
+	jr_mark_port
 	jr_preload -t 40 iperf3 -c "$LX_IP" -p 5201 -t 3 -J >"$JR_TMP/jriperf.json" ||
 		jr_log "preloaded iperf3 client exited with status $?"
 	res=$(iperf_json "$JR_TMP/jriperf.json" 2>&1) ||
@@ -442,7 +409,7 @@ case_iperf3() {
 	jr_wait_bg lxiperf 15 || jr_fail "Linux iperf3 server failed"
 	grep -q "Accepted connection from $JR_IP," "$JR_TMP/lxiperf.out" ||
 		jr_fail "Linux iperf3 server accepted no connection from $JR_IP"
-	carried "preloaded iperf3 -> Linux" 0 "$received"
+	jr_carried "preloaded iperf3 -> Linux" 0 "$received"
 	jr_wait_stat frontends 0 5
 	jr_log "iperf3 client (preloaded) -> Linux server: $sent bytes sent, $received received," \
 		"from $JR_IP, no error; port $PORT_MOVED"
@@ -451,7 +418,7 @@ case_iperf3() {
 	jr_wait_output jriperf "Server listening on 5202" 20
 	no_kernel_socket tcp 5202
 	frontends_while "iperf3 -s (preloaded)"
-	mark_port
+	jr_mark_port
 	jr_ns timeout 40 iperf3 -c "$JR_IP" -p 5202 -t 3 -J >"$JR_TMP/lxiperf.json" ||
 		jr_log "Linux iperf3 client exited with status $?"
 	res=$(iperf_json "$JR_TMP/lxiperf.json" 2>&1) ||
@@ -461,7 +428,7 @@ case_iperf3() {
 	jr_wait_bg jriperf 15 || jr_fail "preloaded iperf3 server failed"
 	grep -q "Accepted connection from $LX_IP," "$JR_TMP/jriperf.out" ||
 		jr_fail "the preloaded iperf3 server accepted no connection from $LX_IP"
-	carried "Linux iperf3 -> preloaded server" "$received" 0
+	jr_carried "Linux iperf3 -> preloaded server" "$received" 0
 	jr_wait_stat frontends 0 5
 	jr_log "iperf3 server (preloaded, no kernel socket) <- Linux client: $sent bytes sent," \
 		"$received received, no error; port $PORT_MOVED"
@@ -480,7 +447,7 @@ case_netcat() {
 	wait_err jrsocat "listening on AF=2 0.0.0.0:7000" 20
 	no_kernel_socket tcp 7000
 	frontends_while "socat TCP-LISTEN (preloaded)"
-	mark_port
+	jr_mark_port
 	jr_ns timeout 30 nc -N "$JR_IP" 7000 <"$JR_TMP/nc.in" ||
 		jr_fail "Linux nc to the preloaded socat failed (status $?)"
 	jr_wait_bg jrsocat 20 || jr_fail "the preloaded socat receiver failed"
@@ -488,7 +455,7 @@ case_netcat() {
 		jr_fail "Linux nc -> preloaded socat: $(stat -c %s "$JR_TMP/socat.out") bytes received, sha256 differs"
 	grep -q "accepting connection from AF=2 $LX_IP:[0-9]* on AF=2 $JR_IP:7000" "$JR_TMP/jrsocat.err" ||
 		jr_fail "the preloaded socat logged no connection from $LX_IP to $JR_IP:7000"
-	carried "Linux nc -> preloaded socat" $size 0
+	jr_carried "Linux nc -> preloaded socat" $size 0
 	jr_wait_stat frontends 0 5
 	jr_log "Linux nc -> socat TCP-LISTEN (preloaded, no kernel socket): $size bytes," \
 		"sha256 matches; port $PORT_MOVED"
@@ -497,7 +464,7 @@ case_netcat() {
 	jr_bg lxsocat socat -d -d -u TCP-LISTEN:7001,bind="$LX_IP",reuseaddr \
 		OPEN:"$JR_TMP/lxsocat.data",creat,trunc
 	jr_wait_listen tcp 7001
-	mark_port
+	jr_mark_port
 	jr_preload -t 30 nc -N "$LX_IP" 7001 <"$JR_TMP/nc.in" ||
 		jr_fail "preloaded nc to Linux socat failed (status $?)"
 	jr_wait_bg lxsocat 20 || jr_fail "the Linux socat receiver failed"
@@ -505,7 +472,7 @@ case_netcat() {
 		jr_fail "preloaded nc -> Linux socat: $(stat -c %s "$JR_TMP/lxsocat.data") bytes received, sha256 differs"
 	grep -q "accepting connection from AF=2 $JR_IP:" "$JR_TMP/lxsocat.err" ||
 		jr_fail "Linux socat logged no connection from $JR_IP"
-	carried "preloaded nc -> Linux socat" 0 $size
+	jr_carried "preloaded nc -> Linux socat" 0 $size
 	jr_wait_stat frontends 0 5
 	jr_log "nc (preloaded) -> Linux socat: $size bytes from $JR_IP, sha256 matches; port $PORT_MOVED"
 

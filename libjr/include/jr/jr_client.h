@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <netinet/in.h>
 
@@ -26,7 +27,10 @@ struct jr_client;
 #define JR_MSG_DONTWAIT		0x40	/* MSG_DONTWAIT */
 #define JR_MSG_PEEK		0x02	/* MSG_PEEK */
 #define JR_MSG_WAITALL		0x100	/* MSG_WAITALL */
-#define JR_MSG_TRUNC		0x20	/* recvfrom: datagram was longer */
+#define JR_MSG_MORE		0x8000	/* MSG_MORE: jr_send holds the tail */
+#define JR_MSG_TRUNC		0x20	/* MSG_TRUNC: out, the datagram was
+					 * longer; in, return a datagram's
+					 * real length, drop stream bytes */
 
 /* Events for jr_poll (same values as POLL*). */
 #define JR_POLLIN		0x001
@@ -92,6 +96,8 @@ int jr_bind(struct jr_client *c, int sd, const struct sockaddr_in *addr);
 int jr_listen(struct jr_client *c, int sd, int backlog);
 int jr_accept(struct jr_client *c, int sd, struct sockaddr_in *peer, int flags);
 int jr_connect(struct jr_client *c, int sd, const struct sockaddr_in *addr);
+/* connect(AF_UNSPEC) on a datagram socket: the association is dissolved. */
+int jr_disconnect(struct jr_client *c, int sd);
 /* Non-blocking connect: -EINPROGRESS (then jr_connect_result(), or
  * JR_POLLOUT from jr_poll), -EALREADY, -EISCONN or another -errno. */
 int jr_connect_start(struct jr_client *c, int sd, const struct sockaddr_in *addr);
@@ -104,11 +110,28 @@ ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
 /* *flags_out gets JR_MSG_TRUNC when the datagram was cut. */
 ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 		    int flags, struct sockaddr_in *from, int *flags_out);
+/* And what the IP header said, if the socket asked (IP_PKTINFO,
+ * IP_RECVTOS, IP_RECVTTL); meta->dst.family 0 if the record has none. */
+struct jr_dgram_meta;
+ssize_t jr_recvfrom_meta(struct jr_client *c, int sd, void *buf, size_t len,
+			 int flags, struct sockaddr_in *from, int *flags_out,
+			 struct jr_dgram_meta *meta);
 int jr_shutdown(struct jr_client *c, int sd, int how);
 int jr_close(struct jr_client *c, int sd);
+/* abort: close as SO_LINGER {1, 0} does, with a reset to the peer. */
+int jr_close_abort(struct jr_client *c, int sd, bool abort);
 int jr_setsockopt(struct jr_client *c, int sd, int level, int name, int value);
 int jr_getsockopt(struct jr_client *c, int sd, int level, int name, int *value);
+/* A multicast option (IP_MULTICAST_IF, IP_ADD/DROP_MEMBERSHIP): value as
+ * the uapi's u.sockopt.value has it, group for memberships (else NULL). */
+int jr_setsockopt_group(struct jr_client *c, int sd, int level, int name, uint64_t value,
+			const struct in_addr *group);
 int jr_getsockname(struct jr_client *c, int sd, struct sockaddr_in *addr);
+struct jr_tcp_info;
+/* The netserver's view of a TCP connection (GETSOCKOPT TCP_INFO). */
+int jr_tcp_info(struct jr_client *c, int sd, struct jr_tcp_info *info);
+/* Bytes the peer acknowledged and bytes received, for TCP_INFO. */
+int jr_byte_counts(struct jr_client *c, int sd, uint64_t *acked, uint64_t *received);
 int jr_getpeername(struct jr_client *c, int sd, struct sockaddr_in *addr);
 /* Like poll(2); timeout_ms < 0 waits forever.  Returns ready count. */
 int jr_poll(struct jr_client *c, struct jr_pollfd *fds, unsigned int nfds,
@@ -116,6 +139,10 @@ int jr_poll(struct jr_client *c, struct jr_pollfd *fds, unsigned int nfds,
 
 /* Bytes waiting in a socket's receive ring (FIONREAD), or -errno. */
 int jr_rx_avail(struct jr_client *c, int sd);
+/* A datagram socket's next payload length (its FIONREAD), 0 if none. */
+int jr_next_dgram_len(struct jr_client *c, int sd);
+/* Bytes sent and not yet acknowledged (SIOCOUTQ), or -errno. */
+int jr_tx_unacked(struct jr_client *c, int sd);
 /* SOCK_STREAM or SOCK_DGRAM, or -EBADF. */
 int jr_sock_type(struct jr_client *c, int sd);
 bool jr_sock_listening(struct jr_client *c, int sd);

@@ -113,9 +113,9 @@ static inline bool jr_sockopt_is_mcast(__u32 level, __u32 name)
 }
 
 /*
- * Options the netserver may be asked to set or report.  The kernel keeps
- * every option's value itself (af_joyride.c, jr_opts[]); these are the ones
- * the netserver acts on.
+ * Options the netserver may be asked to set or report.  A frontend keeps
+ * every option's value itself (jr_sockopt.h's jr_opts[]); these are the
+ * ones the netserver acts on.
  */
 static inline bool jr_sockopt_known(__u32 level, __u32 name)
 {
