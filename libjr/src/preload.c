@@ -117,6 +117,8 @@ DECLARE_REAL(ssize_t, sendmsg, int, const struct msghdr *, int);
 DECLARE_REAL(ssize_t, recv, int, void *, size_t, int);
 DECLARE_REAL(ssize_t, recvfrom, int, void *, size_t, int, struct sockaddr *, socklen_t *);
 DECLARE_REAL(ssize_t, recvmsg, int, struct msghdr *, int);
+DECLARE_REAL(int, sendmmsg, int, struct mmsghdr *, unsigned int, int);
+DECLARE_REAL(int, recvmmsg, int, struct mmsghdr *, unsigned int, int, struct timespec *);
 DECLARE_REAL(ssize_t, read, int, void *, size_t);
 DECLARE_REAL(ssize_t, write, int, const void *, size_t);
 DECLARE_REAL(ssize_t, readv, int, const struct iovec *, int);
@@ -161,7 +163,8 @@ __attribute__((constructor)) static void pl_resolve(void)
 	RESOLVE(accept4); RESOLVE(connect); RESOLVE(getsockname);
 	RESOLVE(getpeername); RESOLVE(shutdown); RESOLVE(setsockopt);
 	RESOLVE(getsockopt); RESOLVE(send); RESOLVE(sendto); RESOLVE(sendmsg);
-	RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg); RESOLVE(read);
+	RESOLVE(recv); RESOLVE(recvfrom); RESOLVE(recvmsg); RESOLVE(sendmmsg);
+	RESOLVE(recvmmsg); RESOLVE(read);
 	RESOLVE(write); RESOLVE(readv); RESOLVE(writev); RESOLVE(sendfile);
 	RESOLVE(close); RESOLVE(dup); RESOLVE(dup2); RESOLVE(dup3);
 	RESOLVE(fcntl); RESOLVE(ioctl); RESOLVE(poll); RESOLVE(ppoll);
@@ -2142,6 +2145,75 @@ PL_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 			msg->msg_namelen = 0;
 	}
 	return n;
+}
+
+/*
+ * Several messages in one call, as __sys_sendmmsg() does them: one by
+ * one; an error after the first ends the batch and is not reported (the
+ * count is).  At most UIO_MAXIOV (1024) a call.
+ */
+PL_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	unsigned int i;
+
+	if (fd_sock(fd) < 0)
+		return real_sendmmsg(fd, vec, vlen, flags);
+	if (vlen > 1024)
+		vlen = 1024;
+	for (i = 0; i < vlen; i++) {
+		ssize_t n = sendmsg(fd, &vec[i].msg_hdr, flags);
+
+		if (n < 0)
+			return i ? (int)i : -1;
+		vec[i].msg_len = (unsigned int)n;
+	}
+	return (int)i;
+}
+
+/*
+ * And __sys_recvmmsg()'s rules: MSG_WAITFORONE makes every receive after
+ * the first non-blocking; the timeout is looked at after each datagram
+ * (so a blocking receive still waits for the first, as on Linux).
+ */
+PL_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+		       struct timespec *timeout)
+{
+	uint64_t deadline = 0;
+	unsigned int i;
+
+	if (fd_sock(fd) < 0)
+		return real_recvmmsg(fd, vec, vlen, flags, timeout);
+	if (timeout) {
+		if (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000)
+			return fail(EINVAL);
+		deadline = now_ns() + (uint64_t)timeout->tv_sec * 1000000000u +
+			   (uint64_t)timeout->tv_nsec;
+	}
+	if (vlen > 1024)
+		vlen = 1024;
+	for (i = 0; i < vlen; i++) {
+		int f = flags & ~MSG_WAITFORONE;
+		ssize_t n;
+
+		if (i && (flags & MSG_WAITFORONE))
+			f |= MSG_DONTWAIT;
+		n = recvmsg(fd, &vec[i].msg_hdr, f);
+		if (n < 0)
+			return i ? (int)i : -1;
+		vec[i].msg_len = (unsigned int)n;
+		if (timeout) {
+			/* What is left of it goes back, as on Linux. */
+			uint64_t now = now_ns(), left = now < deadline ? deadline - now : 0;
+
+			timeout->tv_sec = (time_t)(left / 1000000000u);
+			timeout->tv_nsec = (long)(left % 1000000000u);
+			if (!left) {
+				i++;
+				break;
+			}
+		}
+	}
+	return (int)i;
 }
 
 PL_EXPORT ssize_t read(int fd, void *buf, size_t len)

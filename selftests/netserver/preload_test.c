@@ -1083,6 +1083,55 @@ PL_TEST(threads_many_sockets)
 /* -------------------------------------------------------------------- UDP */
 
 /*
+ * sendmmsg() sends each message as its own datagram and says how many;
+ * recvmmsg() with MSG_WAITFORONE waits for the first, then takes what has
+ * come without waiting; every length is in its msg_len.
+ */
+PL_TEST(udp_sendmmsg_recvmmsg)
+{
+	struct sockaddr_in to = sin_of(self->peer, PORT_UDP_ECHO);
+	int fd = new_socket(_metadata, SOCK_DGRAM);
+	static const char *const words[] = { "one", "three", "seven!" };
+	char in[3][16];
+	struct iovec out_iov[3], in_iov[3];
+	struct mmsghdr out[3], rx[3];
+	int got = 0;
+
+	memset(out, 0, sizeof(out));
+	memset(rx, 0, sizeof(rx));
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < 3; i++) {
+		out_iov[i] = (struct iovec){ (void *)words[i], strlen(words[i]) };
+		out[i].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof(to),
+						  .msg_iov = &out_iov[i], .msg_iovlen = 1 };
+		in_iov[i] = (struct iovec){ in[i], sizeof(in[i]) };
+		rx[i].msg_hdr = (struct msghdr){ .msg_iov = &in_iov[i], .msg_iovlen = 1 };
+	}
+	ASSERT_EQ(3, sendmmsg(fd, out, 3, 0)) TH_LOG("sendmmsg: %s", strerror(errno));
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(strlen(words[i]), out[i].msg_len);
+	/* The echoes may come apart: gather all three, each call taking at
+	 * least one. */
+	while (got < 3) {
+		int n;
+
+		ASSERT_TRUE(poll_one(fd, POLLIN, WAIT_MS) & POLLIN) TH_LOG("%d echoes of 3", got);
+		n = recvmmsg(fd, rx + got, 3 - got, MSG_WAITFORONE, NULL);
+		ASSERT_LE(1, n) TH_LOG("recvmmsg: %s", strerror(errno));
+		got += n;
+	}
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(strlen(words[i]), rx[i].msg_len);
+		EXPECT_STREQ(words[i], in[i]);
+	}
+	/* Nothing more: a non-blocking batch is EAGAIN. */
+	errno = 0;
+	EXPECT_EQ(-1, recvmmsg(fd, rx, 3, MSG_DONTWAIT, NULL));
+	EXPECT_EQ(EAGAIN, errno);
+	close(fd);
+}
+
+/*
  * UDP: recvfrom() names the sender; a connected socket sends and receives
  * without addresses; a datagram larger than the buffer is cut, flagged
  * MSG_TRUNC, and its rest is gone (the next read is the next datagram).
