@@ -93,6 +93,29 @@ def delivered(receives, start, end):
     return bins
 
 
+def explain_losses(ports):
+    """What the kernel says of lost connections (stderr): their lines in
+    /proc/net/joyride, its survival counters, and its recent messages."""
+
+    def read(path):
+        try:
+            with open(path) as f:
+                return f.read().splitlines()
+        except OSError as e:
+            return ["(%s: %s)" % (path, e.strerror)]
+
+    wanted = ("conns_", "rejected.", "recover")
+    for line in read("/proc/net/joyride_stat"):
+        if line.startswith(wanted):
+            print("survival:   joyride_stat %s" % line, file=sys.stderr)
+    for line in read("/proc/net/joyride"):
+        if any(":%d " % p in line for p in ports):
+            print("survival:   %s" % line.strip(), file=sys.stderr)
+    dmesg = subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
+    for line in [l for l in dmesg if "joyride" in l][-12:]:
+        print("survival:   dmesg %s" % line, file=sys.stderr)
+
+
 def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timelines=None):
     """Connection survival under load (net.joyride.survival): `conns`
     connections from the guest's Linux stack to a Joyride listener, each
@@ -172,13 +195,17 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
         settled = time.monotonic() - settle
         kept = [i for i in range(conns) if not failed[i] and last[i] > max(started, settled)]
         # Say what became of the others (stderr: the tables stay as they are).
+        lost = []
         for i in range(conns):
             if i not in kept and not reported[i]:
                 reported[i] = True
+                lost.append(ports[i])
                 print("survival: connection %d (port %d) lost: %s" % (
                     i, ports[i],
                     failed[i] or "no data since %.1f s after the kill, %.1f s ago"
                     % (last[i] - t0, time.monotonic() - last[i])), file=sys.stderr)
+        if lost:
+            explain_losses(lost)
         # The longest gap that ended after the kill: it spans the outage.
         worst = max((g for i in kept for w, g, _ in gaps[i] if w > t0), default=0.0)
         results.append((len(kept), conns, worst * 1000))
