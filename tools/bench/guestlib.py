@@ -93,6 +93,10 @@ def delivered(receives, start, end):
     return bins
 
 
+# How long after the settle time a connection may take to deliver again.
+LATE_S = 30.0
+
+
 def explain_losses(ports):
     """What the kernel says of lost connections (stderr): their lines in
     /proc/net/joyride, its survival counters, and its recent messages."""
@@ -111,6 +115,12 @@ def explain_losses(ports):
     for line in read("/proc/net/joyride"):
         if any(":%d " % p in line for p in ports):
             print("survival:   %s" % line.strip(), file=sys.stderr)
+    # The Linux sender's side: its retransmission timer and back-off.
+    for p in ports:
+        ss = subprocess.run(["ss", "-tin", "sport = :%d" % p], capture_output=True,
+                            text=True).stdout.splitlines()
+        for line in ss[1:]:
+            print("survival:   ss %s" % line.strip(), file=sys.stderr)
     dmesg = subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
     for line in [l for l in dmesg if "joyride" in l][-12:]:
         print("survival:   dmesg %s" % line, file=sys.stderr)
@@ -122,9 +132,9 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
     streaming Linux -> Joyride, through `kills` calls of kill() (which
     kills the netserver, or an engine, and returns once a successor was
     started).  Per kill: how many connections deliver data again after it
-    and still deliver `settle` seconds later, and the blackout, the longest
-    gap between two receives on any of them from just before the kill
-    until each delivered again; refill() runs after each measurement (a
+    and again after `settle` seconds (within LATE_S more), and the
+    blackout, the longest gap between two receives on any of them that
+    ended after the kill; refill() runs after each measurement (a
     new standby).  Returns
     [(kept, total, blackout_ms), ...].  With a list as `timelines`, appends
     to it per kill the bytes delivered per 10 ms from TIMELINE_BEFORE
@@ -189,11 +199,17 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
                 failed[i] or last[i] > started for i in range(conns)):
             time.sleep(0.05)
         time.sleep(settle)
-        # Kept: delivering again after the successor started, and still
-        # delivering at the end of the settle time (not one segment and
-        # then a stall).
-        settled = time.monotonic() - settle
-        kept = [i for i in range(conns) if not failed[i] and last[i] > max(started, settled)]
+        # Kept: delivering again after the successor started, and again
+        # after the settle time (not one segment and then a stall for
+        # good).  After a long outage a Linux sender may pause once more
+        # for its backed-off retransmission timer: waited for (at most
+        # LATE_S), and that pause counts in the blackout.
+        settled = time.monotonic()
+        deadline = settled + LATE_S
+        while time.monotonic() < deadline and not all(
+                failed[i] or last[i] > settled for i in range(conns)):
+            time.sleep(0.05)
+        kept = [i for i in range(conns) if not failed[i] and last[i] > settled]
         # Say what became of the others (stderr: the tables stay as they are).
         lost = []
         for i in range(conns):
