@@ -536,6 +536,26 @@ static struct jr_server *jr_data_srv(struct jr_sock *jsk)
 }
 
 /*
+ * The socket's server died and jr_server_gone() has not judged the socket
+ * yet: it is neither kept (surviving) nor let go (unslotted, reset).  A
+ * reader or writer waits for the verdict (jr_server_gone() wakes it)
+ * instead of taking the missing server for an end of file or a broken
+ * pipe, which a connection that survives would then have reported.
+ */
+static bool jr_verdict_pending(struct jr_sock *jsk)
+{
+	struct jr_server *srv = READ_ONCE(jsk->srv);
+
+	return srv && READ_ONCE(srv->dead) && !READ_ONCE(jsk->surviving);
+}
+
+/* No server to move data with, and none to come: the connection ended. */
+static bool jr_data_gone(struct jr_sock *jsk)
+{
+	return !jr_data_srv(jsk) && !jr_verdict_pending(jsk);
+}
+
+/*
  * The socket's live server with a reference of the caller's own: whoever
  * posts to the SQ or waits holds one, because the netserver's death
  * unslots the socket (dropping the socket's reference) meanwhile.
@@ -3455,6 +3475,12 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 			break;
 		}
 		srv = jr_data_srv(jsk);
+		if (!srv && jr_verdict_pending(jsk)) {
+			err = jr_wait(sk, &timeo, !jr_verdict_pending(jsk) || sk->sk_err);
+			if (err)
+				break;
+			continue;
+		}
 		if (!srv) {
 			err = -EPIPE;
 			break;
@@ -3467,7 +3493,7 @@ static int jr_stream_sendmsg(struct socket *sock, struct msghdr *msg, size_t len
 			break;
 		}
 		if (!room) {
-			err = jr_wait(sk, &timeo, !jr_data_srv(jsk) || sk->sk_err ||
+			err = jr_wait(sk, &timeo, jr_data_gone(jsk) || sk->sk_err ||
 				      (sk->sk_shutdown & SEND_SHUTDOWN) ||
 				      jr_tx_room_now(jsk) != 0);
 			if (err)
@@ -3564,13 +3590,13 @@ static int jr_stream_recvmsg(struct socket *sock, struct msghdr *msg, size_t len
 				err = sock_error(sk);
 			break;
 		}
-		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_data_srv(jsk)) {
+		if (jsk->rx_fin || (sk->sk_shutdown & RCV_SHUTDOWN) || jr_data_gone(jsk)) {
 			if (!done)
 				err = jr_shutdown_error(sk);
 			break;
 		}
 		err = jr_wait(sk, &timeo, sk->sk_err || jsk->rx_fin ||
-			      (sk->sk_shutdown & RCV_SHUTDOWN) || !jr_data_srv(jsk) ||
+			      (sk->sk_shutdown & RCV_SHUTDOWN) || jr_data_gone(jsk) ||
 			      jr_rx_avail_now(jsk) != 0);
 		if (err)
 			break;
