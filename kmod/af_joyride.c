@@ -2722,14 +2722,6 @@ static int jr_opt_read(const struct jr_opt *o, sockptr_t optval,
 	return 0;	/* IP: no bytes means 0 */
 }
 
-/* The stored value for val, or -errno (jr_sockopt.h). */
-static int jr_opt_stored(struct sock *sk, int id, unsigned int optlen, int val,
-			 int *out)
-{
-	return jr_opt_value(&jr_opts[id], sk->sk_type == SOCK_STREAM,
-			    jr_sk(sk)->opt[id], optlen, val, out);
-}
-
 static int jr_opt_set(struct sock *sk, int id, sockptr_t optval,
 		      unsigned int optlen)
 {
@@ -2740,9 +2732,9 @@ static int jr_opt_set(struct sock *sk, int id, sockptr_t optval,
 	err = jr_opt_read(o, optval, optlen, &val);
 	if (err)
 		return err;
-	if (!(o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
+	if (!jr_opt_applies(o, sk->sk_type == SOCK_STREAM))
 		return -EINVAL;
-	err = jr_opt_stored(sk, id, optlen, val, &stored);
+	err = jr_opt_value(o, sk->sk_type == SOCK_STREAM, jsk->opt[id], optlen, val, &stored);
 	if (err)
 		return err;
 	lock_sock(sk);
@@ -3142,7 +3134,7 @@ static int jr_opts_replay(struct jr_sock *jsk)
 
 		if (o->forward && jsk->opt[i] != jr_opt_def(sk, i) &&
 		    (features & o->feature) == o->feature &&
-		    (o->types & (sk->sk_type == SOCK_STREAM ? JR_OT_STREAM : JR_OT_DGRAM)))
+		    jr_opt_applies(o, sk->sk_type == SOCK_STREAM))
 			err = jr_setopt(jsk, o->level, o->name,
 					jr_opt_wire(sk, i, jsk->opt[i]));
 	}

@@ -339,11 +339,7 @@ static void post_notify_flags(struct jr_client *c, int sd, uint16_t op, uint16_t
 
 static void post_notify(struct jr_client *c, int sd, uint16_t op)
 {
-	struct jr_sqe sqe = {
-		.op = op, .slot = (uint32_t)sd, .slot_gen = c->socks[sd].gen,
-	};
-
-	post(c, &sqe);
+	post_notify_flags(c, sd, op, 0);
 }
 
 static int slot_alloc(struct jr_client *c)
@@ -1025,6 +1021,39 @@ ssize_t jr_sendto(struct jr_client *c, int sd, const void *buf, size_t len,
 	return (ssize_t)len;
 }
 
+/*
+ * The datagram at *pos in socket sd's rx ring, or the first after it: the
+ * wrap's skip and padding records are stepped over (*pos moves past them).
+ * 1 with its header (validated) and record length, 0 if none has come,
+ * -EIO if the netserver's positions or records are nonsense.
+ */
+static int dgram_at(struct jr_client *c, int sd, uint32_t *pos, struct jr_dgram_hdr *h,
+		    uint32_t *record)
+{
+	uint32_t size = c->r.params.rx_buf_size;
+
+	for (;;) {
+		int avail = jr_bytes_fill(jr_load_acquire(&c->r.slots[sd].rx_prod), *pos, size);
+		uint32_t skip;
+
+		if (avail <= 0)
+			return avail < 0 ? -EIO : 0;
+		skip = jr_dgram_skip(*pos, size);
+		if (skip) {
+			if ((uint32_t)avail < skip)
+				return -EIO;
+			*pos += skip;
+			continue;
+		}
+		memcpy(h, jr_slot_rx(&c->r, (uint32_t)sd) + (*pos & (size - 1)), sizeof(*h));
+		if (jr_validate_dgram(h, *pos, (uint32_t)avail, size, &c->r.limits, record))
+			return -EIO;
+		if (!(h->flags & JR_DGRAM_F_PAD))
+			return 1;
+		*pos += *record;
+	}
+}
+
 ssize_t jr_recvfrom(struct jr_client *c, int sd, void *buf, size_t len,
 		    int flags, struct sockaddr_in *from, int *flags_out)
 {
@@ -1049,9 +1078,9 @@ ssize_t jr_recvfrom_meta(struct jr_client *c, int sd, void *buf, size_t len,
 	if (meta)
 		memset(meta, 0, sizeof(*meta));
 	for (;;) {
-		int avail = rx_ready(c, s, sd);
-		uint32_t skip, record;
+		int avail = rx_ready(c, s, sd), got;
 		struct jr_dgram_hdr h;
+		uint32_t record;
 
 		if (avail < 0)
 			return avail;
@@ -1069,20 +1098,11 @@ ssize_t jr_recvfrom_meta(struct jr_client *c, int sd, void *buf, size_t len,
 				return err;
 			continue;
 		}
-		skip = jr_dgram_skip(s->rx_cons, size);
-		if (skip) {
-			if ((uint32_t)avail < skip)
-				return -EIO;
-			s->rx_cons += skip;
-			continue;
-		}
-		memcpy(&h, jr_slot_rx(&c->r, (uint32_t)sd) + (s->rx_cons & (size - 1)), sizeof(h));
-		if (jr_validate_dgram(&h, s->rx_cons, (uint32_t)avail, size, &c->r.limits, &record))
-			return -EIO;
-		if (h.flags & JR_DGRAM_F_PAD) {
-			s->rx_cons += record;
-			continue;
-		}
+		got = dgram_at(c, sd, &s->rx_cons, &h, &record);
+		if (got < 0)
+			return got;
+		if (!got)
+			continue;	/* only padding had come */
 		/* Control messages (JR_DGRAM_F_META) precede the payload. */
 		size_t payload = jr_dgram_payload_len(&h);
 		size_t real = (h.flags & JR_DGRAM_F_TRUNC) ? h.orig_len : payload;
@@ -1111,37 +1131,17 @@ ssize_t jr_recvfrom_meta(struct jr_client *c, int sd, void *buf, size_t len,
 int jr_next_dgram_len(struct jr_client *c, int sd)
 {
 	struct csock *s = csock(c, sd);
-	uint32_t size, pos;
+	struct jr_dgram_hdr h;
+	uint32_t pos, record;
+	int got;
 
 	if (!s)
 		return -EBADF;
 	if (s->type != SOCK_DGRAM)
 		return -EINVAL;
-	size = c->r.params.rx_buf_size;
-	pos = s->rx_cons;
-	for (;;) {
-		int avail = jr_bytes_fill(jr_load_acquire(&c->r.slots[sd].rx_prod), pos, size);
-		uint32_t skip, record;
-		struct jr_dgram_hdr h;
-
-		if (avail <= 0)
-			return avail < 0 ? -EIO : 0;
-		skip = jr_dgram_skip(pos, size);
-		if (skip) {
-			if ((uint32_t)avail < skip)
-				return -EIO;
-			pos += skip;
-			continue;
-		}
-		memcpy(&h, jr_slot_rx(&c->r, (uint32_t)sd) + (pos & (size - 1)), sizeof(h));
-		if (jr_validate_dgram(&h, pos, (uint32_t)avail, size, &c->r.limits, &record))
-			return -EIO;
-		if (h.flags & JR_DGRAM_F_PAD) {
-			pos += record;
-			continue;
-		}
-		return (int)jr_dgram_payload_len(&h);
-	}
+	pos = s->rx_cons;	/* a look only: nothing is consumed */
+	got = dgram_at(c, sd, &pos, &h, &record);
+	return got > 0 ? (int)jr_dgram_payload_len(&h) : got;
 }
 
 int jr_shutdown(struct jr_client *c, int sd, int how)
@@ -1293,14 +1293,10 @@ int jr_tcp_info(struct jr_client *c, int sd, struct jr_tcp_info *info)
 int jr_byte_counts(struct jr_client *c, int sd, uint64_t *acked, uint64_t *received)
 {
 	struct csock *s = csock(c, sd);
-	int unacked, unread;
+	int unacked = jr_tx_unacked(c, sd), unread = jr_rx_avail(c, sd);
 
 	if (!s)
 		return -EBADF;
-	unacked = jr_bytes_fill(s->tx_prod, jr_load_acquire(&c->r.slots[sd].tx_cons),
-				c->r.params.tx_buf_size);
-	unread = jr_bytes_fill(jr_load_acquire(&c->r.slots[sd].rx_prod), s->rx_cons,
-			       c->r.params.rx_buf_size);
 	if (unacked < 0 || unread < 0)
 		return -EIO;
 	*acked = s->tx_bytes - (uint64_t)unacked;

@@ -1374,6 +1374,12 @@ static int sysctl_int(const char *path, int def)
 	return v;
 }
 
+/* IP_TTL's value while the socket has not set one. */
+static int default_ttl(void)
+{
+	return sysctl_int("/proc/sys/net/ipv4/ip_default_ttl", 64);
+}
+
 /* set_mc_opt(): not one of its options (a positive value, never an errno). */
 #define PL_NOT_MC	1
 
@@ -1545,7 +1551,7 @@ static int set_proto_opt(int sd, int level, int name, const void *val, socklen_t
 		return -EINVAL;
 	else if (len >= 1)
 		v = *(const unsigned char *)val;
-	if (!(o->types & (stream ? JR_OT_STREAM : JR_OT_DGRAM)))
+	if (!jr_opt_applies(o, stream))
 		return -EINVAL;
 	err = jr_opt_value(o, stream, ps->opt[id], len, v, &stored);
 	if (err)
@@ -1554,7 +1560,7 @@ static int set_proto_opt(int sd, int level, int name, const void *val, socklen_t
 		int wire = stored;
 
 		if (id == JR_O_IP_TTL && stored < 0)
-			wire = sysctl_int("/proc/sys/net/ipv4/ip_default_ttl", 64);
+			wire = default_ttl();
 		err = jr_setsockopt(pl.c, sd, level, name, wire);
 		if (err)
 			return err;
@@ -1644,6 +1650,19 @@ static int tcp_info_of(int sd, struct tcp_info *ti)
 	return 0;
 }
 
+/*
+ * Copy an option's value out with its length clamped as TCP's and IP's
+ * getsockopt clamp it: unsigned, so a negative length takes it all.
+ */
+static int put_clamped(void *val, socklen_t *len, const void *src, unsigned int size)
+{
+	unsigned int l = *len < size ? *len : size;
+
+	memcpy(val, src, l);
+	*len = l;
+	return 0;
+}
+
 /* An int-valued IP option as Linux returns it: one byte if asked. */
 static int put_ip_int(int v, void *val, socklen_t *len)
 {
@@ -1668,37 +1687,26 @@ static int get_proto_opt(int sd, int level, int name, void *val, socklen_t *len)
 	struct pl_sock *ps = &pl.sh->socks[sd];
 	bool stream = ps->type == SOCK_STREAM;
 	int id, v, err;
-	unsigned int l;
 
 	if (!len || !val)
 		return -EFAULT;
-	l = *len;
 	if (stream && level == SOL_TCP) {
 		switch (name) {
 		case TCP_INFO: {
 			struct tcp_info ti;
 
 			err = tcp_info_of(sd, &ti);
-			if (err)
-				return err;
-			l = l < sizeof(ti) ? l : sizeof(ti);
-			memcpy(val, &ti, l);
-			*len = l;
-			return 0;
+			return err ? err : put_clamped(val, len, &ti, sizeof(ti));
 		}
 		case TCP_CONGESTION: {
-			char alg[16] = "reno";	/* TCP_CA_NAME_MAX */
+			static const char alg[16] = "reno";	/* TCP_CA_NAME_MAX */
 
-			l = l < sizeof(alg) ? l : sizeof(alg);
-			memcpy(val, alg, l);
-			*len = l;
-			return 0;
+			return put_clamped(val, len, alg, sizeof(alg));
 		}
 		case TCP_ULP:			/* none attached */
 			*len = 0;
 			return 0;
 		}
-		l = l < sizeof(int) ? l : sizeof(int);
 		id = jr_opt_find(level, name);
 		if (id < 0)
 			return -ENOPROTOOPT;
@@ -1716,25 +1724,20 @@ static int get_proto_opt(int sd, int level, int name, void *val, socklen_t *len)
 				v = JR_TCP_MSS_DEFAULT;
 			}
 		}
-		memcpy(val, &v, l);
-		*len = l;
-		return 0;
+		return put_clamped(val, len, &v, sizeof(v));
 	}
 	if (!stream && level == SOL_UDP)
-		return (int)l < 0 ? -EINVAL : -ENOPROTOOPT;
+		return (int)*len < 0 ? -EINVAL : -ENOPROTOOPT;
 	if (level != SOL_IP)
 		return -EOPNOTSUPP;
-	if ((int)l < 0)
+	if ((int)*len < 0)
 		return -EINVAL;
 	switch (name) {
 	case IP_OPTIONS:			/* none set */
 		*len = 0;
 		return 0;
 	case IP_MULTICAST_IF:			/* the address set, if any */
-		l = l < sizeof(ps->mc_addr) ? l : sizeof(ps->mc_addr);
-		memcpy(val, &ps->mc_addr, l);
-		*len = l;
-		return 0;
+		return put_clamped(val, len, &ps->mc_addr, sizeof(ps->mc_addr));
 	case IP_MTU:
 		if (!jr_sock_connected(pl.c, sd))
 			return -ENOTCONN;
@@ -1753,7 +1756,7 @@ static int get_proto_opt(int sd, int level, int name, void *val, socklen_t *len)
 		return -ENOPROTOOPT;
 	v = ps->opt[id];
 	if (id == JR_O_IP_TTL && v < 0)
-		v = sysctl_int("/proc/sys/net/ipv4/ip_default_ttl", 64);
+		v = default_ttl();
 	return put_ip_int(v, val, len);
 }
 
@@ -1779,20 +1782,18 @@ PL_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 		err = get_proto_opt(sd, level, name, val, len);
 		goto out;
 	}
-	{
-		switch (name) {
-		case SO_DOMAIN:		v = AF_INET; break;
-		case SO_PROTOCOL:	v = ps->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP; break;
-		case SO_ACCEPTCONN:	v = jr_sock_listening(pl.c, sd); break;
-		case SO_RCVBUF:		v = ps->rcvbuf ? ps->rcvbuf : 2 * 131072; break;
-		case SO_SNDBUF:		v = ps->sndbuf ? ps->sndbuf : 2 * 131072; break;
-		case SO_REUSEPORT: case SO_PRIORITY: case SO_OOBINLINE:
-		case SO_TIMESTAMP:	v = 0; break;
-		case SO_RCVLOWAT: case SO_SNDLOWAT: v = 1; break;
-		default:
-			err = jr_getsockopt(pl.c, sd, level, name, &v);
-			break;
-		}
+	switch (name) {
+	case SO_DOMAIN:		v = AF_INET; break;
+	case SO_PROTOCOL:	v = ps->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP; break;
+	case SO_ACCEPTCONN:	v = jr_sock_listening(pl.c, sd); break;
+	case SO_RCVBUF:		v = ps->rcvbuf ? ps->rcvbuf : 2 * 131072; break;
+	case SO_SNDBUF:		v = ps->sndbuf ? ps->sndbuf : 2 * 131072; break;
+	case SO_REUSEPORT: case SO_PRIORITY: case SO_OOBINLINE:
+	case SO_TIMESTAMP:	v = 0; break;
+	case SO_RCVLOWAT: case SO_SNDLOWAT: v = 1; break;
+	default:
+		err = jr_getsockopt(pl.c, sd, level, name, &v);
+		break;
 	}
 	if (!err)
 		err = put_opt(val, len, &v, sizeof(v));

@@ -179,6 +179,12 @@ static const struct jr_opt jr_opts[JR_O_NR] = {
 		 JR_OK_BOOL, false, 1, 0, 0, JR_F_IPV6),
 };
 
+/* Whether option o exists for a socket of this type (else EINVAL). */
+static inline bool jr_opt_applies(const struct jr_opt *o, bool stream)
+{
+	return o->types & (stream ? JR_OT_STREAM : JR_OT_DGRAM);
+}
+
 static inline int jr_opt_find(int level, int name)
 {
 	int i;
