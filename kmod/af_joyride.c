@@ -100,7 +100,9 @@
  * slot back, keep their identity (local address, backlog, options) and
  * wait on their namespace's survivors list until the next netserver
  * attaches there in recovery mode, when a worker replays them
- * (jr_replay_work()); calls that need the netserver meanwhile wait up to
+ * (jr_replay_work(): other sockets one by one, then the surviving
+ * connections in parallel, jr_restore_conns()); calls that need the
+ * netserver meanwhile wait up to
  * net.joyride.recovery_timeout_ms, then fail with ENETDOWN.  Nothing waits
  * for a reply longer than net.joyride.request_timeout_ms.
  *
@@ -121,12 +123,14 @@
  * so rmmod is refused (EBUSY) while sockets exist; an attached netserver
  * pins it through its open file.
  */
+#include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/hashtable.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
+#include <linux/semaphore.h>
 #include <linux/seq_file.h>
 #include <linux/socket.h>
 #include <linux/sockios.h>
@@ -1848,14 +1852,19 @@ static void jr_replicate_listeners(struct jr_server *srv)
 
 /* ------------------------------------------------------------ recovery */
 
-/* Take the next survivor of an engine index off the list, or NULL. */
-static struct jr_sock *jr_survivor_take(struct jr_dev *dev, u16 engine)
+/*
+ * Take the next survivor of an engine index off the list, or NULL: with
+ * `conns`, only an established connection (a `surviving` one), else only
+ * the others.  The flag is read without the socket's lock, as a hint for
+ * the order; whoever takes the socket looks again under it.
+ */
+static struct jr_sock *jr_survivor_take(struct jr_dev *dev, u16 engine, bool conns)
 {
 	struct jr_sock *jsk, *found = NULL;
 
 	mutex_lock(&dev->survivors_lock);
 	list_for_each_entry(jsk, &dev->survivors, survivor_node) {
-		if (jsk->engine != engine)
+		if (jsk->engine != engine || READ_ONCE(jsk->surviving) != conns)
 			continue;
 		list_del_init(&jsk->survivor_node);
 		jsk->survivor = false;
@@ -1866,116 +1875,205 @@ static struct jr_sock *jr_survivor_take(struct jr_dev *dev, u16 engine)
 	return found;
 }
 
+/* Back on the survivors' list, for the next engine of the index. */
+static void jr_survivor_requeue(struct jr_dev *dev, struct jr_sock *jsk)
+{
+	mutex_lock(&dev->survivors_lock);
+	jsk->survivor = true;
+	list_add(&jsk->survivor_node, &dev->survivors);
+	mutex_unlock(&dev->survivors_lock);
+}
+
+/*
+ * Connections restored at once, each by its own worker: a RESTORE is one
+ * round trip to the new engine, and one after the other they add up to
+ * its loop turns times their number (5-60 ms each under emulation, with
+ * the engine's peers waiting).  Bounded, so that thousands of survivors
+ * do not make thousands of kernel threads.
+ */
+#define JR_RESTORES_IN_FLIGHT	32
+
 struct jr_replay {
 	struct work_struct	work;
 	struct jr_server	*srv;
 	bool			replay;
+	atomic_t		replayed, restored, failed;
+	struct semaphore	restore_slots;	/* JR_RESTORES_IN_FLIGHT */
+	atomic_t		restores;	/* running, +1 while queueing */
+	struct completion	restores_done;
 };
+
+struct jr_restore_work {
+	struct work_struct	work;
+	struct jr_replay	*rp;
+	struct jr_sock		*jsk;
+};
+
+/*
+ * Replay one survivor to rp->srv: a connection is restored, any other
+ * socket made again.  Takes the survivors' list reference.
+ */
+static void jr_replay_one(struct jr_replay *rp, struct jr_sock *jsk)
+{
+	struct jr_server *srv = rp->srv;
+	struct jr_dev *dev = srv->dev;
+	struct sock *sk = sk_jr(jsk);
+	bool conn;
+	int err;
+
+	lock_sock(sk);
+	conn = jsk->surviving;
+	if (conn && jsk->close_owed) {
+		/* Closed before or during the outage: finish the close. */
+		err = jr_restore_sock(jsk, srv);
+		if (!err) {
+			jsk->close_owed = false;
+			/* The reference kept for the CLOSE reply goes with it. */
+			jr_sock_close(jsk, false, jr_request_timeo());
+			atomic_inc(&rp->replayed);
+			atomic_inc(&rp->restored);
+		} else if (!(READ_ONCE(srv->dead) && (jsk->surviving || jsk->survivor))) {
+			atomic_inc(&rp->failed);
+			jsk->close_owed = false;
+			jr_sock_unslot(jsk);
+			sock_put(sk);		/* the CLOSE reply's */
+		}
+		goto out;
+	}
+	err = sock_flag(sk, SOCK_DEAD) ? 0 :
+	      conn ? jr_restore_sock(jsk, srv) : jr_replay_sock(jsk, srv);
+	if (sock_flag(sk, SOCK_DEAD)) {
+		/* Closed while its calls waited: jr_release() took
+		 * it over, slot and all. */
+	} else if (err && READ_ONCE(srv->dead)) {
+		/*
+		 * This engine died mid-replay: the socket survives for the
+		 * next one.  If it had a slot, the server's release has put
+		 * it back (jr_server_gone ran while jr_call() waited) or
+		 * will; if not, we do.
+		 */
+		if ((conn ? jsk->surviving : !jsk->srv) && !jsk->survivor) {
+			sock_hold(sk);
+			jr_survivor_requeue(dev, jsk);
+		}
+	} else if (err && conn) {
+		atomic_inc(&rp->failed);
+		pr_info_ratelimited("joyride: engine %u: connection not restored (%d); it resets\n",
+				    srv->engine, err);
+		jr_sock_unslot(jsk);	/* and the dead region's reference */
+		jr_conn_reset(jsk);
+		jr_sock_report(sk);
+	} else if (err) {
+		atomic_inc(&rp->failed);
+		jr_sock_unslot(jsk);
+		jr_set_state(sk, TCP_CLOSE);
+		jr_sock_fail(sk, -err);
+	} else {
+		atomic_inc(&rp->replayed);
+		if (conn)
+			atomic_inc(&rp->restored);
+	}
+out:
+	release_sock(sk);
+	/* Wake callers waiting in jr_wait_recovered(), and the socket's own
+	 * (poll, a blocked recv on a UDP survivor). */
+	wake_up_all(&dev->live_wait);
+	sk->sk_write_space(sk);
+	sk->sk_data_ready(sk);
+	sock_put(sk);	/* the survivors' list reference */
+}
+
+static void jr_restore_work(struct work_struct *work)
+{
+	struct jr_restore_work *rw = container_of(work, struct jr_restore_work, work);
+	struct jr_replay *rp = rw->rp;
+
+	jr_replay_one(rp, rw->jsk);
+	kfree(rw);
+	up(&rp->restore_slots);
+	/* The last one out lets jr_restore_conns() go on, and free rp. */
+	if (atomic_dec_and_test(&rp->restores))
+		complete(&rp->restores_done);
+}
+
+/* Restore the index's connections in parallel; back when all are done. */
+static void jr_restore_conns(struct jr_replay *rp)
+{
+	struct jr_server *srv = rp->srv;
+	struct jr_restore_work *rw;
+	struct jr_sock *jsk;
+
+	sema_init(&rp->restore_slots, JR_RESTORES_IN_FLIGHT);
+	atomic_set(&rp->restores, 1);
+	init_completion(&rp->restores_done);
+	for (;;) {
+		down(&rp->restore_slots);
+		jsk = jr_survivor_take(srv->dev, srv->engine, true);
+		if (jsk && READ_ONCE(srv->dead)) {
+			jr_survivor_requeue(srv->dev, jsk);
+			jsk = NULL;
+		}
+		if (!jsk) {
+			up(&rp->restore_slots);
+			break;
+		}
+		rw = kmalloc(sizeof(*rw), GFP_KERNEL);
+		if (!rw) {
+			jr_replay_one(rp, jsk);		/* one at a time, then */
+			up(&rp->restore_slots);
+			continue;
+		}
+		rw->rp = rp;
+		rw->jsk = jsk;
+		INIT_WORK(&rw->work, jr_restore_work);
+		atomic_inc(&rp->restores);
+		queue_work(jr_wq, &rw->work);
+	}
+	if (!atomic_dec_and_test(&rp->restores))
+		wait_for_completion(&rp->restores_done);
+}
 
 /*
  * An engine joined: replay the survivors of its index to it (if it takes a
  * replay), replicate the namespace's listeners onto it, then end its
  * recovery.  A worker does it, not the attach ioctl: posting may wait for
  * SQ room, which only the netserver, once it runs its loop, can make.
+ *
+ * Listening, bound and UDP sockets go first, one by one, in the order
+ * they died in: a listener binds its port again before the connections
+ * on that port exist in the new stack (lwIP, as Linux, refuses to bind a
+ * port in use).  The connections follow, all at once.
  */
 static void jr_replay_work(struct work_struct *work)
 {
 	struct jr_replay *rp = container_of(work, struct jr_replay, work);
 	struct jr_server *srv = rp->srv;
 	struct jr_dev *dev = srv->dev;
-	unsigned int replayed = 0, restored = 0, failed = 0;
 	struct jr_sock *jsk;
 
 	while (rp->replay) {
-		struct sock *sk;
-		bool conn;
-		int err;
-
-		jsk = jr_survivor_take(dev, srv->engine);
-		if (!jsk || READ_ONCE(srv->dead)) {
-			if (jsk) {
-				/* Back where it was: the next engine replays it. */
-				mutex_lock(&dev->survivors_lock);
-				jsk->survivor = true;
-				list_add(&jsk->survivor_node, &dev->survivors);
-				mutex_unlock(&dev->survivors_lock);
-			}
+		jsk = jr_survivor_take(dev, srv->engine, false);
+		if (!jsk)
+			break;
+		if (READ_ONCE(srv->dead)) {
+			jr_survivor_requeue(dev, jsk);
 			break;
 		}
-		sk = sk_jr(jsk);
-		lock_sock(sk);
-		conn = jsk->surviving;
-		if (conn && jsk->close_owed) {
-			/* Closed before or during the outage: finish the close. */
-			err = jr_restore_sock(jsk, srv);
-			if (!err) {
-				jsk->close_owed = false;
-				/* The reference kept for the CLOSE reply goes with it. */
-				jr_sock_close(jsk, false, jr_request_timeo());
-				replayed++;
-				restored++;
-			} else if (!(READ_ONCE(srv->dead) && (jsk->surviving || jsk->survivor))) {
-				failed++;
-				jsk->close_owed = false;
-				jr_sock_unslot(jsk);
-				sock_put(sk);		/* the CLOSE reply's */
-			}
-			goto next;
-		}
-		err = sock_flag(sk, SOCK_DEAD) ? 0 :
-		      conn ? jr_restore_sock(jsk, srv) : jr_replay_sock(jsk, srv);
-		if (sock_flag(sk, SOCK_DEAD)) {
-			/* Closed while its calls waited: jr_release() took
-			 * it over, slot and all. */
-		} else if (err && READ_ONCE(srv->dead)) {
-			/*
-			 * This engine died mid-replay: the socket survives
-			 * for the next one.  If it had a slot, the server's
-			 * release has put it back (jr_server_gone ran while
-			 * jr_call() waited) or will; if not, we do.
-			 */
-			if ((conn ? jsk->surviving : !jsk->srv) && !jsk->survivor) {
-				mutex_lock(&dev->survivors_lock);
-				jsk->survivor = true;
-				sock_hold(sk);
-				list_add(&jsk->survivor_node, &dev->survivors);
-				mutex_unlock(&dev->survivors_lock);
-			}
-		} else if (err && conn) {
-			failed++;
-			pr_info_ratelimited("joyride: engine %u: connection not restored (%d); it resets\n",
-					    srv->engine, err);
-			jr_sock_unslot(jsk);	/* and the dead region's reference */
-			jr_conn_reset(jsk);
-			jr_sock_report(sk);
-		} else if (err) {
-			failed++;
-			jr_sock_unslot(jsk);
-			jr_set_state(sk, TCP_CLOSE);
-			jr_sock_fail(sk, -err);
-		} else {
-			replayed += 1;
-			restored += conn;
-		}
-next:
-		release_sock(sk);
-		/* Wake callers waiting in jr_wait_recovered(), and the
-		 * socket's own (poll, a blocked recv on a UDP survivor). */
-		wake_up_all(&dev->live_wait);
-		sk->sk_write_space(sk);
-		sk->sk_data_ready(sk);
-		sock_put(sk);	/* the survivors' list reference */
+		jr_replay_one(rp, jsk);
 	}
-	atomic64_add(restored, &dev->conns_restored);
+	if (rp->replay && !READ_ONCE(srv->dead))
+		jr_restore_conns(rp);
+	atomic64_add(atomic_read(&rp->restored), &dev->conns_restored);
 	if (!READ_ONCE(srv->dead))
 		jr_replicate_listeners(srv);
 	if (rp->replay && !READ_ONCE(srv->dead)) {
 		jr_post_replay_done(srv);
 		pr_info("joyride: engine %u: replayed %u sockets, %u of them connections (%u failed)\n",
-			srv->engine, replayed, restored, failed);
+			srv->engine, atomic_read(&rp->replayed), atomic_read(&rp->restored),
+			atomic_read(&rp->failed));
 	} else if (rp->replay) {
 		pr_info("joyride: engine %u died during recovery (%u sockets replayed)\n",
-			srv->engine, replayed);
+			srv->engine, atomic_read(&rp->replayed));
 	}
 	jr_server_put(srv);
 	kfree(rp);
@@ -1996,7 +2094,8 @@ static void jr_recover(struct jr_server *srv, bool replay)
 	}
 	/* No replay: the survivors' identity cannot be restored. */
 	while (!replay || !rp) {
-		jsk = jr_survivor_take(dev, srv->engine);
+		jsk = jr_survivor_take(dev, srv->engine, false) ?:
+		      jr_survivor_take(dev, srv->engine, true);
 		if (!jsk)
 			break;
 		lock_sock(sk_jr(jsk));
