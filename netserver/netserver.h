@@ -287,6 +287,9 @@ struct ns_tcp_restore {
 struct tcp_pcb *ns_tcp_restore(const struct ns_tcp_restore *r);
 /* Its queued bytes count as sent once, to go out again from snd_una. */
 void ns_tcp_restore_resend(struct tcp_pcb *pcb);
+/* Duplicate ACKs that start the peer's fast retransmit (tcp_restore.c). */
+#define NS_RESTORE_DUPACKS	3
+void ns_tcp_restore_nudge_peer(struct tcp_pcb *pcb);
 
 /* ----------------------------------------------------------- frontends */
 

@@ -623,6 +623,12 @@ static int ns_port_stack_init(struct ns_engine *eng)
 	netif_set_link_up(&port->netif);
 	/* Announce ourselves so peers learn the MAC without asking. */
 	etharp_gratuitous(&port->netif);
+	/*
+	 * And ask for the gateway's before the first packet needs it: a
+	 * standby taking over has a connection's first ACKs to send at once.
+	 */
+	if (!ip4_addr_isany_val(gw))
+		etharp_request(&port->netif, &gw);
 	char queue[32] = "";
 
 	/* "port N up:" as ever for the single netserver: tests look for it. */

@@ -1794,7 +1794,8 @@ static int op_socket(struct ns_sock *s, const struct jr_sqe *sqe)
  * checked the checkpoint and the positions; they are checked again here,
  * because a user frontend could post this too.  The pcb is rebuilt at the
  * checkpoint's sequence numbers (tcp_restore.c) and everything from
- * snd_una on goes out again; an ACK tells the peer our window at once.
+ * snd_una on goes out again; an ACK tells the peer our window at once,
+ * and duplicates of it ask for what the peer had in flight.
  */
 static int op_restore(struct ns_sock *s, const struct jr_sqe *sqe)
 {
@@ -1868,6 +1869,7 @@ static int op_restore(struct ns_sock *s, const struct jr_sqe *sqe)
 	ns_tcp_restore_resend(pcb);
 	tcp_ack_now(pcb);
 	tcp_output(pcb);
+	ns_tcp_restore_nudge_peer(pcb);
 	return 0;
 }
 

@@ -23,6 +23,8 @@
  * - window scaling as negotiated, our window = the rx ring's free space.
  * - congestion state afresh (RFC 5681's restart after idle: the path may
  *   have changed while nobody sent), RTO estimators afresh.
+ * - then duplicate ACKs, so that the peer resends at once instead of at
+ *   its retransmission timeout (ns_tcp_restore_nudge_peer()).
  */
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
@@ -84,4 +86,24 @@ void ns_tcp_restore_resend(struct tcp_pcb *pcb)
 	pcb->snd_nxt = pcb->snd_lbb;
 	pcb->rto_end = pcb->snd_lbb;
 	tcp_set_flags(pcb, TF_RTO);
+}
+
+/*
+ * Whatever the peer had in flight when the netserver died is gone: the
+ * dead engine's queue held it, and nothing here had a pcb for it.  Left
+ * alone, the peer resends at its retransmission timeout, hundreds of
+ * milliseconds after the death (more once it has backed off).  What a
+ * receiver says when a segment is missing is a duplicate ACK (RFC 5681,
+ * 4.2), and three of them make the peer retransmit from the ACK at once
+ * (fast retransmit, RFC 5681 3.2; Linux does it for a connection without
+ * SACK, which lwIP does not offer).  The ACK that tcp_output() sent may
+ * have updated the peer's window, which is not a duplicate: these
+ * follow it with the same window.  A peer that has nothing in flight,
+ * or whose timeout already fired, ignores them.
+ */
+void ns_tcp_restore_nudge_peer(struct tcp_pcb *pcb)
+{
+	for (int i = 0; i < NS_RESTORE_DUPACKS; i++)
+		if (tcp_send_empty_ack(pcb) != ERR_OK)
+			break;
 }

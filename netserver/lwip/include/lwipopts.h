@@ -40,6 +40,13 @@
 #define LWIP_ARP			1
 #define ARP_TABLE_SIZE			512
 #define ARP_QUEUEING			1
+/*
+ * Packets held for one next hop while its address is resolved.  lwIP's
+ * default, 3, drops all but the last three: an engine that takes over
+ * sends an ACK and duplicates for every restored connection through the
+ * one gateway before its first ARP reply (tcp_restore.c).
+ */
+#define ARP_QUEUE_LEN			MEMP_NUM_ARP_QUEUE
 #define ETHARP_SUPPORT_STATIC_ENTRIES	1
 #define LWIP_ETHERNET			1
 #define LWIP_IPV4			1
