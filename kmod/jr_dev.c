@@ -45,7 +45,6 @@
 #include <linux/nsproxy.h>
 #include <linux/pid.h>
 #include <linux/proc_fs.h>
-#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -1102,42 +1101,6 @@ static void jr_death_work(struct work_struct *work)
 
 #ifdef CONFIG_MMU_NOTIFIER
 /*
- * Whether another server of the namespace serves on, or a parked standby
- * is about to: read without dev->lock, as a hint.
- */
-static bool jr_others_serve(const struct jr_server *srv)
-{
-	struct jr_dev *dev = srv->dev;
-	unsigned int i;
-
-	if (!list_empty_careful(&dev->standbys))
-		return true;
-	for (i = 0; i < JR_MAX_ENGINES; i++)
-		if (i != srv->engine && READ_ONCE(dev->engines[i]))
-			return true;
-	return false;
-}
-
-/*
- * The rest of a dead engine's exit, unmapping its region and DPDK's
- * memory, is hundreds of milliseconds of CPU under emulation (370-560 ms
- * measured), spent just when its successor takes over and the other
- * engines' connections go on: without this it takes a CPU from them, and
- * connections on a surviving engine stalled for half a second.  So the
- * exiting attacher yields (nice JR_DYING_NICE).  Not for a single
- * netserver, whose successor starts only once this one is gone, and never
- * for another task that happens to drop the last reference to the memory.
- */
-#define JR_DYING_NICE	10
-
-static void jr_exit_yields(struct jr_server *srv)
-{
-	if ((current->flags & PF_EXITING) && task_tgid(current) == srv->pid &&
-	    task_nice(current) < JR_DYING_NICE && jr_others_serve(srv))
-		set_user_nice(current, JR_DYING_NICE);
-}
-
-/*
  * The attacher's address space is going away (exit_mmap(), before any of
  * it is unmapped): no thread of that process runs user code any more, so
  * the engine is dead now, not when its files are closed at the end of the
@@ -1152,7 +1115,6 @@ static void jr_mm_gone(struct mmu_notifier *mn, struct mm_struct *mm)
 	kref_get(&srv->ref);
 	if (!queue_work(jr_dev_wq, &srv->death_work))
 		jr_server_put(srv);
-	jr_exit_yields(srv);
 }
 
 static const struct mmu_notifier_ops jr_mm_ops = {
