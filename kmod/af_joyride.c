@@ -94,8 +94,10 @@
  *
  * No netserver.  socket() fails with ENETDOWN while none has attached in
  * the caller's namespace.  When the netserver goes away
- * (jr_server_gone()), connected and connecting TCP sockets fail as on a
- * reset (ECONNRESET; send: EPIPE) and their blocked callers wake.
+ * (jr_server_gone()), established connections with a valid checkpoint
+ * survive with their rings (jr_conn_survives(), net.joyride.survival);
+ * other connected and connecting TCP sockets fail as on a reset
+ * (ECONNRESET; send: EPIPE) and their blocked callers wake.
  * Listening, bound and never-connected sockets survive: they give their
  * slot back, keep their identity (local address, backlog, options) and
  * wait on their namespace's survivors list until the next netserver
