@@ -44,6 +44,8 @@ def fail(why):
             continue
         print("--- %s (last %d lines)" % (log, len(lines)))
         print("\n".join(lines))
+    # Again last: a report that keeps only the end of the output keeps it.
+    print("FAIL: " + why)
     sys.exit(1)
 
 

@@ -59,6 +59,12 @@ try:
         client.kill(); server.kill()
         fail("iperf3 did not finish")
     report, sreport = json.loads(out), json.loads(sout)
+    # Per-second throughput on both ends: where a takeover stalled, and
+    # what each side said if one of them ended in error.
+    for name, rep in (("client", report), ("server", sreport)):
+        mbit = ["%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in rep.get("intervals", [])]
+        print("%s Mbit/s per second: %s%s" % (name, " ".join(mbit),
+              "; error: " + rep["error"] if "error" in rep else ""))
     check(client.returncode == 0 and "error" not in report,
           "iperf3 finished through three kills (exit %d%s)"
           % (client.returncode, ", " + report["error"] if "error" in report else ""))
