@@ -121,8 +121,13 @@ int jr_attach_kernel_fd(int fd, struct jr_attach *req, struct jr_region *r)
 	err = __jr_check_grant(req);
 	if (err)
 		goto err_close;
+	/*
+	 * Not populated: pages are mapped as they are first touched, so a
+	 * region whose slots are mostly unused costs little to map here and
+	 * to unmap when this process exits, which is in a recovery's path.
+	 */
 	base = mmap(NULL, req->layout.region_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_POPULATE, r->fd, 0);
+		    MAP_SHARED, r->fd, 0);
 	if (base == MAP_FAILED) {
 		err = -errno;
 		goto err_close;
