@@ -1157,6 +1157,25 @@ out:
 	return err;
 }
 
+/*
+ * The address an accepted connection's peer reached, where the netserver
+ * says (JR_F_ACCEPT_LOCAL; validation let only zeros through otherwise):
+ * on a wildcard listener the listener's own address says nothing, and a
+ * successor could not restore the connection on it.  The port stays the
+ * listener's.
+ */
+static void jr_accepted_local(const struct sock *sk, const struct jr_cqe *cqe,
+			      union jr_inaddr *local)
+{
+	struct jr_sockaddr wire = cqe->u.accepted.peer;
+
+	if (!memchr_inv(cqe->u.accepted.local, 0, sizeof(cqe->u.accepted.local)))
+		return;
+	memcpy(wire.addr, cqe->u.accepted.local, sizeof(wire.addr));
+	wire.port = local->v4.sin_port;		/* same offset in v6 */
+	jr_addr_from_wire(sk, &wire, local);
+}
+
 /* An ACCEPT completed (kick context): queue the child or drop it. */
 static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 {
@@ -1172,6 +1191,7 @@ static void jr_child_ready(struct jr_sock *child, const struct jr_cqe *cqe)
 	if (cqe->res == 0) {
 		jr_addr_from_wire(csk, &cqe->u.addr, &child->peer);
 		child->local = l->local;
+		jr_accepted_local(csk, cqe, &child->local);
 		child->bound = true;
 		child->ever_connected = true;
 		jr_set_state(csk, TCP_ESTABLISHED);

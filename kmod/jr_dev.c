@@ -588,7 +588,7 @@ static long jr_ioctl_attach(struct file *file, struct jr_attach __user *uarg)
 	a.abi_minor = JR_ABI_MINOR;
 	/* Grant what this kernel implements of what was asked for. */
 	a.features &= JR_F_TCP | JR_F_UDP | JR_F_IPV6 | JR_F_RECOVERY | JR_F_SOCKOPTS |
-		      JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS;
+		      JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS | JR_F_ACCEPT_LOCAL;
 	/* A connection survives to be replayed: no replay, no survival. */
 	if (!(a.features & JR_F_RECOVERY))
 		a.features &= ~JR_F_SURVIVAL;

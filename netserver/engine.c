@@ -137,6 +137,7 @@ int ns_engine_attach_kernel(struct ns_engine *eng)
 	req.features |= JR_F_MULTICAST;	/* IGMP, MLD */
 	req.features |= JR_F_SURVIVAL;	/* connections outlive us */
 	req.features |= JR_F_STATS;	/* publish_stats(), tcp_gauge_write() */
+	req.features |= JR_F_ACCEPT_LOCAL;	/* complete_accept() */
 	req.nr_slots = cfg->slots;
 	req.rx_buf_size = cfg->rx_buf;
 	req.tx_buf_size = cfg->tx_buf;

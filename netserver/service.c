@@ -191,6 +191,31 @@ static void from_jr_addr(const struct jr_sockaddr *sa, ip_addr_t *ip, u16_t *por
 	}
 }
 
+/*
+ * An ACCEPT's reply: the peer, and with JR_F_ACCEPT_LOCAL the address it
+ * reached, which the kernel keeps for getsockname() and for a successor's
+ * RESTORE (a wildcard listener's own address would match no segment).
+ */
+static void complete_accept(struct ns_sock *child, const struct tcp_pcb *pcb)
+{
+	struct jr_sockaddr peer, local;
+	struct jr_cqe cqe = {
+		.op = JR_OP_ACCEPT, .slot = child->slot, .tag = child->pending_tag,
+	};
+
+	if (child->pending_op != JR_OP_ACCEPT)
+		return;
+	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
+	cqe.u.accepted.peer = peer;
+	if (child->front->region.limits.features & JR_F_ACCEPT_LOCAL) {
+		to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
+		memcpy(cqe.u.accepted.local, local.addr, sizeof(cqe.u.accepted.local));
+	}
+	front_post(child->front, &cqe);
+	child->pending_op = 0;
+	child->pending_tag = 0;
+}
+
 /* The lwIP address type of a socket's pcb. */
 static u8_t sock_ip_type(const struct ns_sock *s)
 {
@@ -954,8 +979,7 @@ static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 	child->front->eng->tcp_accepted++;
 	tcp_ckpt_start(child);
 	tcp_gauge_write(child, pcb);
-	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
-	complete_pending(child, 0, &peer);
+	complete_accept(child, pcb);
 	tcp_rx_deliver(child);
 }
 
@@ -2861,8 +2885,12 @@ static void front_replay_ends(struct ns_front *front)
 
 int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr)
 {
-	(void)tcphdr;
-	return replays_pending != 0;
+	if (replays_pending)
+		return 1;
+	/* tcp_input() has the ports in host order by now. */
+	ns_dbg("tcp: reset: a segment from port %u to port %u (flags %#x) matches no connection",
+	       tcphdr->src, tcphdr->dest, TCPH_FLAGS(tcphdr));
+	return 0;
 }
 
 /* The engine of this process (one per process), for lwIP's hooks. */

@@ -118,6 +118,8 @@ static const struct field_pin fields[] = {
 	PIN(jr_cqe, res, 20, 4),
 	PIN(jr_cqe, u, 24, 40),
 	PIN(jr_cqe, u.addr, 24, 24),
+	PIN(jr_cqe, u.accepted.peer, 24, 24),
+	PIN(jr_cqe, u.accepted.local, 48, 16),
 	PIN(jr_cqe, u.tcp_info, 24, 40),
 	PIN(jr_cqe, u.tcp_info.state, 24, 1),
 	PIN(jr_cqe, u.tcp_info.wscale, 28, 1),
@@ -288,7 +290,7 @@ static void abi_constants(void)
 	JR_EXPECT(!strcmp(JR_DEVICE_NAME, "joyride"));
 	JR_EXPECT(!strcmp(JR_DEVICE_PATH, "/dev/joyride"));
 	JR_EXPECT_EQ(JR_ABI_MAJOR, 2);
-	JR_EXPECT_EQ(JR_ABI_MINOR, 2);
+	JR_EXPECT_EQ(JR_ABI_MINOR, 3);
 	JR_EXPECT_EQ(JR_MAX_ENGINES, 16);
 	JR_EXPECT_EQ(JR_ATTACH_F_STANDBY, 0x4);
 	JR_EXPECT_EQ(JR_IOC_STANDBY_WAIT, 0x8090B702u);
@@ -303,7 +305,8 @@ static void abi_constants(void)
 	JR_EXPECT_EQ(JR_F_MULTICAST, 0x40);
 	JR_EXPECT_EQ(JR_F_SURVIVAL, 0x80);
 	JR_EXPECT_EQ(JR_F_STATS, 0x100);
-	JR_EXPECT_EQ(JR_F_ALL, 0x1ff);
+	JR_EXPECT_EQ(JR_F_ACCEPT_LOCAL, 0x200);
+	JR_EXPECT_EQ(JR_F_ALL, 0x3ff);
 	JR_EXPECT_EQ(JR_CKPT_F_FIN_RCVD, 0x1);
 
 	JR_EXPECT_EQ(JR_RING_MIN_ENTRIES, 64);

@@ -664,7 +664,10 @@ static void validate_cqe_common(void)
 				c.u.raw[b] = v;
 				snprintf(what, sizeof(what), "%s byte %zu = %#x",
 					 event ? "event payload" : "union tail", b, v);
-				check_cqe(&c, &lim_all, -EINVAL, what);
+				/* An ACCEPT's tail is its local address when
+				 * JR_F_ACCEPT_LOCAL was granted (rows below). */
+				check_cqe(&c, op == JR_OP_ACCEPT ? &lim_v4 : &lim_all,
+					  -EINVAL, what);
 			}
 		}
 	}
@@ -694,6 +697,18 @@ struct cqe_case {
 static const struct cqe_case cqe_cases[] = {
 	ADDR_REPLY_ROWS(JR_OP_BIND),
 	ADDR_REPLY_ROWS(JR_OP_ACCEPT),
+	{ "local address, JR_F_ACCEPT_LOCAL", JR_OP_ACCEPT, &lim_all,
+	  { CQ(u.accepted.local[0], 198), CQ(u.accepted.local[3], 2) }, 0 },
+	{ "local address, not negotiated", JR_OP_ACCEPT, &lim_v4,
+	  { CQ(u.accepted.local[0], 198) }, -EINVAL },
+	{ "AF_INET local, local[4] set", JR_OP_ACCEPT, &lim_all,
+	  { CQ(u.accepted.local[4], 1) }, -EINVAL },
+	{ "AF_INET local, local[15] set", JR_OP_ACCEPT, &lim_all,
+	  { CQ(u.accepted.local[15], 0x80) }, -EINVAL },
+	{ "AF_INET6 local", JR_OP_ACCEPT, &lim_all,
+	  { CQ(u.accepted.peer.family, AF_INET6), CQ(u.accepted.local[15], 1) }, 0 },
+	{ "AF_INET6 local, bad peer family", JR_OP_ACCEPT, &lim_all,
+	  { CQ(u.accepted.peer.family, AF_UNIX), CQ(u.accepted.local[15], 1) }, -EAFNOSUPPORT },
 	ADDR_REPLY_ROWS(JR_OP_CONNECT),
 	ADDR_REPLY_ROWS(JR_OP_GETNAME),
 

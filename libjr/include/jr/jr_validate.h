@@ -421,6 +421,14 @@ static inline int jr_validate_cqe(const struct jr_cqe *cqe,
 		return -EINVAL;
 	if (cqe->op == JR_OP_REPLAY_DONE && cqe->slot)
 		return -EINVAL;
+	if (cqe->res == 0 && cqe->op == JR_OP_ACCEPT &&
+	    (lim->features & JR_F_ACCEPT_LOCAL)) {
+		/* The local address is the peer's family: IPv4 in 4 bytes. */
+		if (cqe->u.accepted.peer.family == AF_INET &&
+		    !jr_bytes_zero(cqe->u.accepted.local + 4, 12))
+			return -EINVAL;
+		return jr_validate_sockaddr(&cqe->u.accepted.peer, lim);
+	}
 	if (cqe->res == 0 && jr_op_reply_has_addr(cqe->op)) {
 		if (!JR_UNION_TAIL_ZERO(cqe->u, sizeof(cqe->u.addr)))
 			return -EINVAL;

@@ -45,6 +45,9 @@
  *      connection's slot shows its round-trip time, congestion window and
  *      retransmissions (struct jr_tcp_gauge, in netserver-owned padding).
  *      Display only: the kernel prints them, never acts on them.
+ * 2.3: JR_F_ACCEPT_LOCAL: an ACCEPT's reply also carries the address the
+ *      peer connected to (u.accepted.local), which a listener on the
+ *      wildcard address does not know; a connection is restored on it.
  */
 #ifndef _UAPI_LINUX_JOYRIDE_H
 #define _UAPI_LINUX_JOYRIDE_H
@@ -85,7 +88,7 @@
 #define JR_DEVICE_PATH		"/dev/joyride"
 
 #define JR_ABI_MAJOR		2	/* incompatible changes */
-#define JR_ABI_MINOR		2	/* compatible additions */
+#define JR_ABI_MINOR		3	/* compatible additions */
 
 /*
  * Engines (ABI 2).  A namespace may be served by several netserver
@@ -137,9 +140,13 @@
 						 * jr_stats, 2.2 part) and each
 						 * connection's jr_tcp_gauge;
 						 * display only */
+#define JR_F_ACCEPT_LOCAL	(1ULL << 9)	/* 2.3: an ACCEPT's reply carries
+						 * the local address too
+						 * (u.accepted) */
 #define JR_F_ALL		(JR_F_TCP | JR_F_UDP | JR_F_IPV6 | \
 				 JR_F_RECOVERY | JR_F_LOOPBACK | JR_F_SOCKOPTS | \
-				 JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS)
+				 JR_F_MULTICAST | JR_F_SURVIVAL | JR_F_STATS | \
+				 JR_F_ACCEPT_LOCAL)
 
 /*
  * Limits.  Sizes are powers of two so that indices wrap with a mask.
@@ -245,7 +252,8 @@ enum {
 	JR_OP_LISTEN,		/* u.listen */
 	JR_OP_ACCEPT,		/* slot is the child to fill; u.accept names the
 				 * listener; reply when a connection arrives,
-				 * u.addr = peer address */
+				 * u.addr = peer address (u.accepted with
+				 * JR_F_ACCEPT_LOCAL) */
 	JR_OP_CONNECT,		/* u.addr; reply when established or failed,
 				 * u.addr = local address */
 	JR_OP_SHUTDOWN,		/* u.shutdown */
@@ -392,6 +400,15 @@ struct jr_cqe {
 	__s32	res;			/* 0 or a positive count, or -errno */
 	union {
 		struct jr_sockaddr addr;
+		/*
+		 * ACCEPT with JR_F_ACCEPT_LOCAL: the peer as in addr, then
+		 * the local address in the peer's family (an IPv4 one in
+		 * local[0..3]); the port is the listener's.
+		 */
+		struct {
+			struct jr_sockaddr peer;
+			__u8	local[16];
+		} accepted;
 		struct {
 			__u64	value;
 		} sockopt;
