@@ -23,6 +23,10 @@
  *   cps-client --connect A:P  against an rr-server: connect, one request
  *                             and response, close, repeat for --seconds;
  *                             reports connections/s
+ *   stream-gaps --port P --connect A:P
+ *                             (backend linux) --conns N connections to our
+ *                             own listener, streaming, until stdin closes;
+ *                             prints when data arrived (stream_gaps())
  * --family inet|joyride (backend linux): the kernel socket family, AF_INET
  * or AF_JOYRIDE (joyride.ko in a guest; tools/bench/vm.sh).
  * Options: --seconds N (default 3), --size BYTES (rr, default 64),
@@ -45,6 +49,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -569,6 +574,151 @@ static void cps_client(const struct opts *o)
 	free(buf);
 }
 
+/*
+ * stream-gaps: the load of a survival measurement (tools/bench/guestlib.py).
+ * --conns N AF_INET connections to our own listener (of --family) on
+ * --port, reached at --connect, each streaming client -> server, all in
+ * one poll() loop, until standard input closes.  One thread between the
+ * sockets and the clock: a harness of a thread per socket measured its own
+ * scheduling, gaps of 200-600 ms in steady state on a 2-CPU guest.
+ * Prints, with CLOCK_MONOTONIC times in ns (Python's time.monotonic()):
+ *   ready <client port> ...      connected, the clients' ports in order
+ *   bin <t> <bytes> <mask>       bytes received in the BIN_NS from t, and
+ *                                (hex) the connections that received any;
+ *                                bins with nothing are left out
+ *   gap <i> <t> <ns>             connection i received at t after ns with
+ *                                nothing (only gaps of a bin or more)
+ *   fail <i> <reason>            connection i failed (and is left alone)
+ */
+#define GAPS_BIN_NS	10000000ull
+#define GAPS_MAX_CONNS	64
+
+struct gaps_bin {
+	uint64_t	start, bytes, mask;
+};
+
+static void gaps_bin_flush(struct gaps_bin *b, uint64_t now)
+{
+	if (now < b->start + GAPS_BIN_NS)
+		return;
+	if (b->bytes)
+		printf("bin %llu %llu %llx\n", (unsigned long long)b->start,
+		       (unsigned long long)b->bytes, (unsigned long long)b->mask);
+	b->start = now - (now - b->start) % GAPS_BIN_NS;
+	b->bytes = 0;
+	b->mask = 0;
+}
+
+static void gaps_fail(struct pollfd *pfd, unsigned int i, const char *what, int err)
+{
+	printf("fail %u %s: %s\n", i, what, err ? strerror(err) : "end of file");
+	pfd[1 + 2 * i].fd = -1;
+	pfd[2 + 2 * i].fd = -1;
+}
+
+static void stream_gaps(const struct opts *o)
+{
+	struct sockaddr_in to = parse_addr(o->connect), a = { .sin_family = AF_INET };
+	unsigned int n = o->conns, i, j, nfds = 1 + 2 * n;
+	struct pollfd *pfd = calloc(nfds, sizeof(*pfd));
+	uint64_t *last = calloc(n, sizeof(*last));
+	uint16_t *port = calloc(n, sizeof(*port));
+	char *buf = calloc(1, o->chunk), sink[65536];
+	struct gaps_bin bin;
+	socklen_t len;
+	int one = 1, l;
+
+	if (n > GAPS_MAX_CONNS)
+		die("stream-gaps: at most %d connections", GAPS_MAX_CONNS);
+	a.sin_port = htons((uint16_t)o->port);
+	l = socket(lx_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, (int)n))
+		die("listen on port %u: %s", o->port, strerror(errno));
+	for (i = 0; i < n; i++) {
+		int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		len = sizeof(a);
+		if (c < 0 || connect(c, (struct sockaddr *)&to, sizeof(to)) ||
+		    getsockname(c, (struct sockaddr *)&a, &len))
+			die("connect %u to %s: %s", i, o->connect, strerror(errno));
+		port[i] = ntohs(a.sin_port);
+		pfd[1 + 2 * i] = (struct pollfd){ .fd = c, .events = POLLOUT };
+	}
+	/* Accepted in any order: each is matched to its client by port. */
+	for (j = 0; j < n; j++) {
+		int s;
+
+		len = sizeof(a);
+		s = accept4(l, (struct sockaddr *)&a, &len, SOCK_CLOEXEC);
+		if (s < 0)
+			die("accept: %s", strerror(errno));
+		for (i = 0; i < n && port[i] != ntohs(a.sin_port); i++)
+			;
+		if (i == n || pfd[2 + 2 * i].events)
+			die("accepted a connection from port %u, not one of ours",
+			    ntohs(a.sin_port));
+		pfd[2 + 2 * i] = (struct pollfd){ .fd = s, .events = POLLIN };
+	}
+	for (i = 1; i < nfds; i++)
+		if (fcntl(pfd[i].fd, F_SETFL, O_NONBLOCK))
+			die("O_NONBLOCK: %s", strerror(errno));
+	pfd[0] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("ready");
+	for (i = 0; i < n; i++)
+		printf(" %u", port[i]);
+	printf("\n");
+	bin = (struct gaps_bin){ .start = now_ns() };
+	for (i = 0; i < n; i++)
+		last[i] = bin.start;
+
+	for (;;) {
+		if (poll(pfd, nfds, (int)(GAPS_BIN_NS / 1000000)) < 0 && errno != EINTR)
+			die("poll: %s", strerror(errno));
+		if (pfd[0].revents && read(STDIN_FILENO, sink, sizeof(sink)) <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			struct pollfd *c = &pfd[1 + 2 * i], *s = &pfd[2 + 2 * i];
+			ssize_t got;
+			uint64_t t;
+
+			if (c->fd >= 0 && c->revents &&
+			    send(c->fd, buf, o->chunk, MSG_NOSIGNAL) < 0 &&
+			    errno != EAGAIN) {
+				gaps_fail(pfd, i, "send", errno);
+				continue;
+			}
+			if (s->fd < 0 || !s->revents)
+				continue;
+			got = recv(s->fd, sink, sizeof(sink), 0);
+			if (got <= 0) {
+				if (got < 0 && errno == EAGAIN)
+					continue;
+				gaps_fail(pfd, i, "recv", got ? errno : 0);
+				continue;
+			}
+			t = now_ns();
+			gaps_bin_flush(&bin, t);
+			if (t - last[i] >= GAPS_BIN_NS)
+				printf("gap %u %llu %llu\n", i, (unsigned long long)t,
+				       (unsigned long long)(t - last[i]));
+			last[i] = t;
+			bin.bytes += (uint64_t)got;
+			bin.mask |= 1ull << i;
+		}
+		gaps_bin_flush(&bin, now_ns());
+	}
+	for (i = 1; i < nfds; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	close(l);
+	free(pfd);
+	free(last);
+	free(port);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -612,7 +762,8 @@ int main(int argc, char **argv)
 	if (optind != argc - 1 || !o.size || !o.chunk || o.seconds <= 0 ||
 	    !o.conns || o.conns > 4096) {
 		fprintf(stderr, "usage: jr-tcp-bench --backend linux|jr [--sock PATH] "
-			"rr-server|rr-client|stream-server|stream-client [options]\n");
+			"rr-server|rr-client|stream-server|stream-client|cps-client|stream-gaps "
+			"[options]\n");
 		return 2;
 	}
 	mode = argv[optind];
@@ -630,7 +781,7 @@ int main(int argc, char **argv)
 		die("unknown backend '%s' (linux or jr)", backend);
 	}
 	if ((!strcmp(mode, "rr-client") || !strcmp(mode, "stream-client") ||
-	     !strcmp(mode, "cps-client")) && !o.connect)
+	     !strcmp(mode, "cps-client") || !strcmp(mode, "stream-gaps")) && !o.connect)
 		die("%s needs --connect A.B.C.D:PORT", mode);
 	if (!strcmp(mode, "rr-server"))
 		rr_server(&o);
@@ -642,6 +793,8 @@ int main(int argc, char **argv)
 		stream_client(&o);
 	else if (!strcmp(mode, "cps-client"))
 		cps_client(&o);
+	else if (!strcmp(mode, "stream-gaps") && be == &linux_backend)
+		stream_gaps(&o);
 	else
 		die("unknown mode '%s'", mode);
 	if (jc)

@@ -158,7 +158,8 @@ if STANDBYS and ENGINES >= 2:
     new_standby()
     timelines = []
     kills = survival(kill_engine1, refill=new_standby, timelines=timelines)
-    print("survival standby: %s" % "; ".join("%d/%d kept, blackout %.0f ms" % k for k in kills))
-    for n, ((kept, total, blackout), timeline) in enumerate(zip(kills, timelines)):
+    print("survival standby: %s" % "; ".join(
+        "%d/%d kept, blackout %.0f ms (%.0f ms before the kill)" % k for k in kills))
+    for n, ((kept, total, blackout, steady), timeline) in enumerate(zip(kills, timelines)):
         results.add("survival", kind="standby", kill=n + 1, kept=kept, total=total,
-                    blackout_ms=blackout, **timeline)
+                    blackout_ms=blackout, steady_ms=steady, **timeline)

@@ -250,7 +250,8 @@ def cold_kill():
 
 timelines = []
 kills = survival(cold_kill, timelines=timelines)
-print("survival cold start: %s" % "; ".join("%d/%d kept, blackout %.0f ms" % k for k in kills))
-for n, ((kept, total, blackout), timeline) in enumerate(zip(kills, timelines)):
+print("survival cold start: %s" % "; ".join(
+    "%d/%d kept, blackout %.0f ms (%.0f ms before the kill)" % k for k in kills))
+for n, ((kept, total, blackout, steady), timeline) in enumerate(zip(kills, timelines)):
     results.add("survival", kind="cold start", kill=n + 1, kept=kept, total=total,
-                blackout_ms=blackout, **timeline)
+                blackout_ms=blackout, steady_ms=steady, **timeline)

@@ -77,14 +77,16 @@ def survival(name, what):
     m = re.search(r"survival %s: (.*)" % what, open(os.path.join(d, name)).read())
     if not m:
         return None
-    k = [tuple(map(float, x)) for x in re.findall(r"(\d+)/(\d+) kept, blackout (\d+) ms", m.group(1))]
+    k = [tuple(map(float, x)) for x in re.findall(
+        r"(\d+)/(\d+) kept, blackout (\d+) ms \((\d+) ms before the kill\)", m.group(1))]
     return k
 s_hot, s_cold = survival("two", "standby"), survival("single", "cold start")
 if s_hot:
     print("survival: %d/%d connections kept, blackout %.0f ms (median of %d kills with 16 "
-          "connections under load, a standby taking over: %s ms; cold start: %s)" % (
+          "connections under load, a standby taking over: %s ms; the longest gap in the 2 s "
+          "before each kill: %s ms; cold start: %s)" % (
               min(x[0] for x in s_hot), s_hot[0][1], statistics.median(x[2] for x in s_hot), len(s_hot),
-              ", ".join("%.0f" % x[2] for x in s_hot),
+              ", ".join("%.0f" % x[2] for x in s_hot), ", ".join("%.0f" % x[3] for x in s_hot),
               "%d/%d kept, blackout %.0f ms" % (min(x[0] for x in s_cold), s_cold[0][1],
                                                  statistics.median(x[2] for x in s_cold))
               if s_cold else "?"))
