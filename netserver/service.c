@@ -954,8 +954,6 @@ static err_t tcp_connected_cb(void *arg, struct tcp_pcb *pcb, err_t err)
 static void accept_into(struct ns_sock *child, const struct ns_sock *l,
 			struct tcp_pcb *pcb, struct pbuf *rx_pending, bool fin)
 {
-	struct jr_sockaddr peer;
-
 	/* Children inherit the listener's TCP options, as on Linux. */
 	child->nodelay = l->nodelay;
 	child->keep_idle_ms = l->keep_idle_ms;
