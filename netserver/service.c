@@ -198,15 +198,14 @@ static void from_jr_addr(const struct jr_sockaddr *sa, ip_addr_t *ip, u16_t *por
  */
 static void complete_accept(struct ns_sock *child, const struct tcp_pcb *pcb)
 {
-	struct jr_sockaddr peer, local;
+	struct jr_sockaddr local;
 	struct jr_cqe cqe = {
 		.op = JR_OP_ACCEPT, .slot = child->slot, .tag = child->pending_tag,
 	};
 
 	if (child->pending_op != JR_OP_ACCEPT)
 		return;
-	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &peer);
-	cqe.u.accepted.peer = peer;
+	to_jr_addr(&pcb->remote_ip, pcb->remote_port, &cqe.u.accepted.peer);
 	if (child->front->region.limits.features & JR_F_ACCEPT_LOCAL) {
 		to_jr_addr(&pcb->local_ip, pcb->local_port, &local);
 		memcpy(cqe.u.accepted.local, local.addr, sizeof(cqe.u.accepted.local));

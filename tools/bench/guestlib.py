@@ -163,19 +163,21 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
 
     def reader():
         for line in load.stdout:
-            f = line.split(None, 2)
-            if f[0] == "bin":
-                when, mask = int(f[1]) / 1e9, int(f[2].split()[1], 16)
-                bins.append((when, int(f[2].split()[0])))
+            kind, rest = line.split(None, 1)
+            if kind == "bin":
+                when, n, mask = rest.split()
+                when, mask = int(when) / 1e9, int(mask, 16)
+                bins.append((when, int(n)))
                 for i in range(conns):
                     if mask >> i & 1:
                         last[i] = max(last[i], when)
-            elif f[0] == "gap":
-                i, when, gap = (int(x) for x in line.split()[1:])
+            elif kind == "gap":
+                i, when, gap = map(int, rest.split())
                 gaps[i].append((when / 1e9, gap / 1e9))
                 last[i] = max(last[i], when / 1e9)
-            elif f[0] == "fail":
-                failed[int(f[1])] = failed[int(f[1])] or f[2].strip()
+            elif kind == "fail":
+                i, why = rest.split(None, 1)
+                failed[int(i)] = failed[int(i)] or why.strip()
 
     threading.Thread(target=reader, daemon=True).start()
     results = []

@@ -612,6 +612,8 @@ static void gaps_bin_flush(struct gaps_bin *b, uint64_t now)
 static void gaps_fail(struct pollfd *pfd, unsigned int i, const char *what, int err)
 {
 	printf("fail %u %s: %s\n", i, what, err ? strerror(err) : "end of file");
+	close(pfd[1 + 2 * i].fd);
+	close(pfd[2 + 2 * i].fd);
 	pfd[1 + 2 * i].fd = -1;
 	pfd[2 + 2 * i].fd = -1;
 }
