@@ -125,12 +125,23 @@ def explain_losses(ports):
         print("survival:   dmesg %s" % line, file=sys.stderr)
 
 
+def engine_of(peer_port):
+    """engine=N of the Joyride connection from peer_port (/proc/net/joyride)."""
+    for line in open("/proc/net/joyride").read().splitlines()[1:]:
+        f = line.split()
+        if len(f) > 6 and f[6].endswith(":%d" % peer_port):
+            for flag in f[7:]:
+                if flag.startswith("engine="):
+                    return int(flag[7:])
+    return None
+
+
 def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timelines=None):
     """Connection survival under load (net.joyride.survival): `conns`
     connections from the guest's Linux stack to a Joyride listener, each
     streaming Linux -> Joyride, through `kills` calls of kill() (which
     kills the netserver, or an engine, and returns once a successor was
-    started).  Per kill: how many connections deliver data again after it
+    started, with the time.monotonic() of the kill or None).  Per kill: how many connections deliver data again after it
     and again after `settle` seconds (within LATE_S more), and the
     blackout, the longest gap between two receives on any of them that
     ended after the kill; refill() runs after each measurement (a
@@ -183,8 +194,10 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
     results = []
     for _ in range(kills):
         time.sleep(settle)
+        # The kill's own moment, if kill() knows it (it may run a program
+        # first, hundreds of milliseconds under TCG).
         t0 = time.monotonic()
-        kill()
+        t0 = kill() or t0
         # Each connection delivers again after the successor started, or
         # has failed, or 60 s pass.
         started = time.monotonic()
@@ -218,6 +231,17 @@ def survival(kill, kills=3, conns=16, port=9510, settle=2.0, refill=None, timeli
             explain_losses(lost)
         # The longest gap that ended after the kill: it spans the outage.
         worst = max((g for i in kept for w, g in gaps[i] if w > t0), default=0.0)
+        # Where it was, and when each connection delivered again (stderr).
+        where = max(((g, w, i) for i in kept for w, g in gaps[i] if w > t0), default=None)
+        if where:
+            g, w, i = where
+            spans = sorted(max(((g2, w2) for w2, g2 in gaps[j] if w2 > t0), default=(0.0, t0))
+                           for j in kept)
+            print("survival: the longest gap: connection %d (port %d, engine %s), from %+.0f to "
+                  "%+.0f ms around the kill; each connection's longest: %s" % (
+                      i, ports[i], engine_of(ports[i]), (w - g - t0) * 1000, (w - t0) * 1000,
+                      " ".join("%+.0f..%+.0f" % ((w2 - g2 - t0) * 1000, (w2 - t0) * 1000)
+                               for g2, w2 in spans)), file=sys.stderr)
         # The same measure over the settle time before the kill: what the
         # load, the machine and the engines make of a gap with nothing
         # killed (the floor under a blackout).

@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from guestlib import STACK, Results, fields, run, survival, tcp_bench  # noqa: E402
+from guestlib import STACK, Results, engine_of, fields, run, survival, tcp_bench  # noqa: E402
 
 ENGINES = int(os.environ.get("JR_NETSERVER_ENGINES", "0"))
 STANDBYS = int(os.environ.get("JR_NETSERVER_STANDBY", "0"))
@@ -65,17 +65,6 @@ def engines():
         if f[0] != "-":
             out[int(f[0])] = (f[1], int(f[2]))
     return out
-
-
-def engine_of(peer_port):
-    """engine=N of the Joyride connection from peer_port."""
-    for line in open("/proc/net/joyride").read().splitlines()[1:]:
-        f = line.split()
-        if len(f) > 6 and f[6].endswith(":%d" % peer_port):
-            for flag in f[7:]:
-                if flag.startswith("engine="):
-                    return int(flag[7:])
-    return None
 
 
 def instance_of(pid):
@@ -145,7 +134,9 @@ if STANDBYS and ENGINES >= 2:
 def kill_engine1():
     victim = engines()[1][1]
     run([CTL, "expect", instance_of(victim)])
+    t_kill = time.monotonic()
     os.kill(victim, 9)
+    return t_kill
 
 
 def new_standby():
