@@ -53,6 +53,7 @@ void ns_config_defaults(struct ns_config *cfg)
 	cfg->cq_entries = JR_DEFAULT_CQ_ENTRIES;
 	cfg->poll = NS_POLL_ADAPTIVE;
 	cfg->idle_us = 200;
+	cfg->takeover_nice = NS_TAKEOVER_NICE_DEFAULT;
 	cfg->offloads = NS_OFFLOAD_DEFAULT;
 	cfg->log_level = NS_LOG_INFO;
 	cfg->mode = NS_MODE_SINGLE;
@@ -287,6 +288,19 @@ static int set_idle_us(struct ns_config *cfg, const char *name, const char *valu
 	return 0;
 }
 
+static int set_takeover_nice(struct ns_config *cfg, const char *name, const char *value)
+{
+	long v;
+	char *end;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < -20 || v > 19)
+		return bad(name, value, "a nice value from -20 to 19");
+	cfg->takeover_nice = (int)v;
+	return 0;
+}
+
 /* "all", "none", or a comma-separated list of tx-csum, tso, rx-csum, lro. */
 static int set_offloads(struct ns_config *cfg, const char *name, const char *value)
 {
@@ -433,6 +447,9 @@ static const struct ns_option ns_options[] = {
 	  "busy (never sleep) or adaptive (sleep when idle; default)" },
 	{ "idle-us", "USEC", set_idle_us,
 	  "adaptive: idle time before sleeping (default 200)" },
+	{ "takeover-nice", "NICE", set_takeover_nice,
+	  "nice value while taking over (starting, a standby's promotion, a replay), "
+	  "where allowed; back to the nice it had 1 s after the replay (default -10)" },
 	{ "user", "NAME", set_user, "user to run as after set-up" },
 	{ "allow-root", NULL, set_allow_root, "keep running as root" },
 	{ "log-level", "LEVEL", set_log_level, "error, warn, info (default), debug" },

@@ -33,6 +33,12 @@ enum ns_log_level {
 				 NS_OFFLOAD_RX_CSUM | NS_OFFLOAD_LRO)
 /* LRO is opt-in: DPDK 22.11's virtio PMD stalled its receive queue under
  * it in our tests (Documentation/netserver.md, "Offloads"). */
+/*
+ * A takeover runs ahead of the applications (engine.c, ns_engine_boost()):
+ * the nice value of a netserver while it starts or takes over.
+ */
+#define NS_TAKEOVER_NICE_DEFAULT	(-10)
+
 #define NS_OFFLOAD_DEFAULT	(NS_OFFLOAD_TX_CSUM | NS_OFFLOAD_TSO | NS_OFFLOAD_RX_CSUM)
 
 /*
@@ -76,6 +82,7 @@ struct ns_config {
 	/* Engine */
 	enum ns_poll_mode poll;
 	uint32_t	idle_us;
+	int		takeover_nice;		/* -20..19; engine.c, ns_engine_boost() */
 	/* Process */
 	char		*user;
 	bool		allow_root;

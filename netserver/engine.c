@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -660,6 +661,70 @@ static void learn_idle(struct ns_engine *eng, uint64_t gap_us)
 	eng->idle_us = idle > eng->cfg->idle_us ? idle : eng->cfg->idle_us;
 }
 
+/*
+ * A takeover (a netserver starting in recovery, a standby promoted) races
+ * the peers' retransmission timers, and under load it shares the CPUs
+ * with the applications, the other engines and the dead engine's exit
+ * (its address space and region going away): in the guest a promoted
+ * standby's first 64 loop turns took 470 ms, preempted.  With the
+ * segments of a takeover held (replay_hold.c), survival's blackout was
+ * 142-344 ms at nice -10 (9 kills) and 271-1105 ms at nice 0 (3 kills;
+ * Documentation/benchmarks.md).  So an
+ * engine runs at cfg->takeover_nice from its start (a standby: from when
+ * it parks) until NS_BOOST_HOLD_US after the last replay ended (the
+ * peers' retransmissions arrive then), and then goes back to the nice it
+ * had.  Raising one's priority needs CAP_SYS_NICE or an RLIMIT_NICE that
+ * allows it (jrctl supervise grants one); without, the takeover runs at
+ * the nice it has, said once.  Only this thread (the lcore's) is raised:
+ * DPDK's own threads were made before and keep theirs.
+ */
+#define NS_BOOST_HOLD_US	1000000
+
+void ns_engine_boost(struct ns_engine *eng)
+{
+	int want = eng->cfg->takeover_nice, now;
+
+	if (eng->boosted)
+		return;
+	errno = 0;
+	now = getpriority(PRIO_PROCESS, 0);
+	if (now == -1 && errno)
+		return;
+	if (want >= now)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, want)) {
+		ns_info("takeover-nice: staying at nice %d, not %d: %s (needs CAP_SYS_NICE "
+			"or RLIMIT_NICE)", now, want, strerror(errno));
+		return;
+	}
+	eng->boosted = true;
+	eng->nice_normal = now;
+	eng->boost_quiet_us = 0;
+	ns_info("takeover-nice: nice %d until 1 s after the replay", want);
+}
+
+/* Back to the normal nice once no replay was pending for NS_BOOST_HOLD_US. */
+static void boost_check(struct ns_engine *eng, uint64_t now)
+{
+	for (struct ns_front *f = eng->fronts; f; f = f->next) {
+		if (f->replaying) {
+			eng->boost_quiet_us = 0;
+			return;
+		}
+	}
+	if (!eng->boost_quiet_us)
+		eng->boost_quiet_us = now;
+	if (now - eng->boost_quiet_us < NS_BOOST_HOLD_US)
+		return;
+	eng->boosted = false;
+	/* Lowering one's own priority needs no privilege. */
+	if (setpriority(PRIO_PROCESS, 0, eng->nice_normal))
+		ns_warn("takeover-nice: cannot go back to nice %d: %s", eng->nice_normal,
+			strerror(errno));
+	else
+		ns_info("takeover over: back to nice %d", eng->nice_normal);
+}
+
 int ns_engine_run(struct ns_engine *eng)
 {
 	uint64_t last_work = now_us(), last_check = 0, last_handover = 0, now;
@@ -697,6 +762,8 @@ int ns_engine_run(struct ns_engine *eng)
 			}
 			reap_fronts(eng);
 			publish_stats(eng);
+			if (eng->boosted)
+				boost_check(eng, now);
 		}
 		if (eng->print_stats) {
 			eng->print_stats = 0;
@@ -746,6 +813,7 @@ void ns_engine_shutdown(struct ns_engine *eng)
 		eng->fronts = f->next;
 		ns_front_destroy(f);
 	}
+	ns_replay_hold_free();	/* a replay that never ended */
 	while (eng->nr_handovers)
 		close(eng->handovers[--eng->nr_handovers].fd);
 	if (eng->ring_ready)

@@ -80,6 +80,8 @@ int ns_ip4_input_hook(struct pbuf *p, struct netif *inp)
 	unsigned int ihl, tot, icmp_len, in_ihl;
 	uint32_t dst, in_src, in_dst;
 
+	if (ns_replays_pending() && ns_replay_hold(p, inp))
+		return 1;	/* eaten: held until its connection is restored */
 	/* The common case first, from the first buffer only: not ICMP. */
 	if (p->len < IP4_HDR_MIN || (h[0] >> 4) != 4 || h[9] != IP_PROTO_ICMP)
 		return 0;
@@ -184,6 +186,8 @@ int ns_ip6_input_hook(struct pbuf *p, struct netif *inp)
 	unsigned int tot, icmp_len;
 	ip_addr_t dst, in_src, in_dst;
 
+	if (ns_replays_pending() && ns_replay_hold(p, inp))
+		return 1;
 	if (p->len < IP6_HDR_LEN || (h[0] >> 4) != 6 || h[6] != IP6_NEXTH_ICMP6)
 		return 0;
 	tot = IP6_HDR_LEN + get16(h + 4);

@@ -129,6 +129,8 @@ static int standby_take_over(struct ns_engine *eng, struct timespec *handover)
 
 	ns_info("standby: parked; waiting for an engine %s to die",
 		ns_config_kernel(eng->cfg) ? "of this namespace" : "of the keeper");
+	/* Parked at the takeover's priority: woken, it runs at once. */
+	ns_engine_boost(eng);
 	/* Tests wait for this line on stdout: the standby is ready to take over. */
 	printf("jr-netserver: ready\n");
 	fflush(stdout);
@@ -215,6 +217,9 @@ int main(int argc, char **argv)
 	if (ns_port_init(&eng, eal_argc, eal_argv))
 		goto out;
 	t_port = ms_since(&t0);
+	/* A start may be a recovery: lwIP, the attach and the replay ahead. */
+	if (cfg.mode != NS_MODE_STANDBY)
+		ns_engine_boost(&eng);
 	if (ns_engine_init(&eng))
 		goto out_port;
 	t_engine = ms_since(&t0);

@@ -317,6 +317,12 @@ void ns_front_flush(struct ns_front *front);		/* events + kick */
 void ns_front_shutdown(struct ns_front *front);		/* close everything */
 /* The kernel replays (and may RESTORE connections) to this front. */
 void ns_front_replay_begins(struct ns_front *front);
+bool ns_replays_pending(void);
+/* replay_hold.c: segments of connections not restored yet. */
+int ns_replay_hold(struct pbuf *p, struct netif *inp);
+void ns_replay_release(const struct tcp_pcb *pcb);
+void ns_replay_release_all(void);
+void ns_replay_hold_free(void);
 
 /* ICMP or ICMPv6 (v6) destination unreachable for one of our datagrams
  * or segments (icmp.c parsed it; ports in host order). */
@@ -359,6 +365,10 @@ struct ns_engine {
 	uint64_t		idle_us;	/* learned; engine.c */
 	uint64_t		gap_avg_us;
 	uint64_t		kick_value;	/* 1: what a kick writes */
+	/* A takeover's priority (engine.c, ns_engine_boost()). */
+	bool			boosted;
+	int			nice_normal;	/* to go back to */
+	uint64_t		boost_quiet_us;	/* no replay pending since; 0: one is */
 	unsigned int		kicks_queued;
 #define NS_MAX_SLEEP_FDS	256
 	uint64_t		doorbell_buf[NS_MAX_SLEEP_FDS];
@@ -367,6 +377,7 @@ struct ns_engine {
 };
 
 int ns_engine_run(struct ns_engine *eng);
+void ns_engine_boost(struct ns_engine *eng);
 void ns_engine_kick(struct ns_engine *eng, struct ns_front *front);
 void ns_engine_print_stats(struct ns_engine *eng, FILE *out);
 

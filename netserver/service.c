@@ -1888,6 +1888,10 @@ static int op_restore(struct ns_sock *s, const struct jr_sqe *sqe)
 	 */
 	tcp_tx_queue(s, false);
 	ns_tcp_restore_resend(pcb);
+	/* What its peer sent since the death, before we answer it. */
+	ns_replay_release(pcb);
+	if (s->pcb.tcp != pcb)
+		return 0;	/* a held RST ended it: the socket has its event */
 	tcp_ack_now(pcb);
 	tcp_output(pcb);
 	ns_tcp_restore_nudge_peer(pcb);
@@ -2877,7 +2881,13 @@ static void front_replay_ends(struct ns_front *front)
 	if (!front->replaying)
 		return;
 	front->replaying = false;
-	replays_pending--;
+	if (!--replays_pending)
+		ns_replay_release_all();
+}
+
+bool ns_replays_pending(void)
+{
+	return replays_pending;
 }
 
 int ns_tcp_no_pcb_hook(const struct tcp_hdr *tcphdr)

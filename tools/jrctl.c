@@ -52,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -148,6 +149,34 @@ static void write_pidfile(const char *path, pid_t pid)
 	fclose(f);
 }
 
+/*
+ * A netserver raises its priority while it takes over (its --takeover-nice,
+ * -10 by default; Documentation/recovery.md), which an unprivileged one may
+ * only as far as RLIMIT_NICE allows (the limit reads 20 - nice).  Raised
+ * here, in the supervisor, for every child it will start; the hard limit
+ * needs CAP_SYS_RESOURCE, and without it the netserver's takeovers run at
+ * its normal priority: said, not fatal.
+ */
+#define JRCTL_TAKEOVER_NICE	(-10)
+
+static void allow_takeover_nice(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NICE, &rl))
+		return;
+	/* RLIM_INFINITY is the largest value: no special case. */
+	if (rl.rlim_cur >= 20 - JRCTL_TAKEOVER_NICE)
+		return;
+	rl.rlim_cur = 20 - JRCTL_TAKEOVER_NICE;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NICE, &rl))
+		fprintf(stderr, "jrctl: user: cannot allow nice %d (RLIMIT_NICE): %s; "
+			"takeovers run at the normal priority\n", JRCTL_TAKEOVER_NICE,
+			strerror(errno));
+}
+
 /* --user: a name, or a uid with or without a passwd entry; never root. */
 static int resolve_user(struct policy *p, const char *spec)
 {
@@ -193,6 +222,7 @@ static int resolve_user(struct policy *p, const char *spec)
 			spec);
 		return -1;
 	}
+	allow_takeover_nice();
 	return 0;
 }
 

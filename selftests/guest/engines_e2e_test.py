@@ -15,7 +15,9 @@ multi-queue virtio-net NIC, and a standby).
   takes index 1, and the listener accepts on both engines again;
 - the same kill with survival on: the second standby takes index 1 and
   both engines' transfers go on byte-exact; the port keeper never
-  restarts.
+  restarts;
+- standbys park at the takeover's nice (-10), and engines are back at
+  nice 0 once their start or takeover is over.
 """
 import hashlib
 import os
@@ -51,9 +53,22 @@ def echo_roundtrip(s, size=65536):
     return bytes(got) == data
 
 
+def nice_of(pid):
+    """The nice value of pid's main thread (the engine's loop)."""
+    stat = open("/proc/%d/stat" % pid).read()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
 state, standbys = engines()
 check(state.get(0, ("",))[0] == "live" and state.get(1, ("",))[0] == "live",
       "engines 0 and 1 serve: %s" % state)
+# A takeover runs ahead of the applications (--takeover-nice, -10 by
+# default): parked standbys wait at that nice; engines whose start is over
+# are back at their own.
+check(standbys and all(nice_of(p) == -10 for p in standbys),
+      "the parked standbys wait at nice -10: %s" % [nice_of(p) for p in standbys])
+wait_until(lambda: nice_of(state[0][1]) == 0 and nice_of(state[1][1]) == 0, 10,
+           "engines 0 and 1 back at nice 0")
 keeper = int(ctl("pid", "keeper"))
 
 # 1. A listener accepts on both engines: 16 connections from the peer side
@@ -158,6 +173,9 @@ os.kill(victim, 9)
 wait_until(lambda: engines()[0].get(1, ("",))[0] == "live"
            and engines()[0][1][1] in standbys, 10, "the standby to serve index 1")
 t_live = time.monotonic()
+successor = engines()[0][1][1]
+wait_until(lambda: nice_of(successor) == 0, 10,
+           "the standby that took index 1 back at nice 0 after the replay")
 for t in threads:
     t.join(60)
 print("engine 0 stream: %s; engine 1 stream: %s" % (result.get(0), result.get(1)))

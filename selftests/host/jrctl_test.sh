@@ -69,17 +69,26 @@ grep -q "^jrctl: user: no such user 'jr-no-such-user'" "$tmp/log5" ||
 	fail "--user unknown: $(cat "$tmp/log5")"
 
 # 6. --user: the child runs as that uid, with no capabilities and
-#    no_new_privs.  Switching users needs root.
+#    no_new_privs, and may raise its priority to nice -10 (RLIMIT_NICE,
+#    for jr-netserver --takeover-nice).  Switching users needs root.
 if [ "$(id -u)" -eq 0 ]; then
+	# Raising the hard limit needs CAP_SYS_RESOURCE, which a container's
+	# root may lack: then jrctl says so and the child keeps nice 0.
+	if (ulimit -e 30) 2>/dev/null; then nice="Nice: -10"; else nice="Nice: 0"; fi
 	"$jrctl" supervise --user 65534 -- \
-		sh -c 'grep -E "^(Uid|Gid|CapPrm|CapEff|CapAmb|NoNewPrivs):" /proc/self/status' \
+		sh -c 'grep -E "^(Uid|Gid|CapPrm|CapEff|CapAmb|NoNewPrivs):" /proc/self/status
+			echo "Nice: $(nice -n -10 nice 2>/dev/null)"' \
 		> "$tmp/status6" 2> "$tmp/log6" || fail "--user: $(cat "$tmp/log6")"
 	for want in "Uid:.65534.65534.65534.65534" "Gid:.65534.65534.65534.65534" \
 		    "CapPrm:.0000000000000000" "CapEff:.0000000000000000" \
-		    "CapAmb:.0000000000000000" "NoNewPrivs:.1"; do
+		    "CapAmb:.0000000000000000" "NoNewPrivs:.1" "$nice"; do
 		grep -q "^$want\$" "$tmp/status6" ||
 			fail "--user: no '$want' in: $(cat "$tmp/status6")"
 	done
+	if [ "$nice" != "Nice: -10" ]; then
+		grep -q "^jrctl: user: cannot allow nice -10 (RLIMIT_NICE)" "$tmp/log6" ||
+			fail "--user: no word on RLIMIT_NICE in: $(cat "$tmp/log6")"
+	fi
 else
 	echo "jrctl: --user case skipped (needs root)"
 fi
