@@ -151,7 +151,8 @@ each_delivers("before the first kill")
 open("/dev/kmsg", "w").write("jrtest: engines_crowd kills engine 1\n")
 for k in range(KILLS):
     victim = engines()[0][1][1]
-    ctl("expect", instance_of(victim))
+    victim_inst = instance_of(victim)
+    ctl("expect", victim_inst)
     t_kill = time.monotonic()
     os.kill(victim, 9)
     wait_until(lambda: engines()[0].get(1, ("", victim))[0] == "live"
@@ -170,7 +171,13 @@ for k in range(KILLS):
           "delivering again %.0f ms after it" % (k + 1, (t_live - t_kill) * 1000,
                                                  (max(f or stamp[i] for i, f in enumerate(first)) - t_kill) * 1000))
     if k + 1 < KILLS:
-        ctl("start")    # the killed instance parks as the next standby
+        # The killed instance parks as the next standby: once its exit is
+        # recorded (until then `start` counts it as running; its exit,
+        # next to a successor at nice -10, took over a second in CI).
+        wait_until(lambda: subprocess.run([os.environ["JR_NETSERVER_CTL"], "pid", victim_inst],
+                                          capture_output=True, text=True).stdout.strip()
+                   != str(victim), 60, "the killed engine's exit to be recorded")
+        ctl("start")
         wait_until(lambda: engines()[1], STANDBY_START_S, "the next standby to park")
         print("ok: the next standby parked, %.0f s into the test" % (time.monotonic() - T0))
 

@@ -131,9 +131,13 @@ if STANDBYS and ENGINES >= 2:
                   if "joyride: engine 1" in x or "standby" in x)[-2000:], end="")
 
 
+killed = []    # (instance, pid) of the last kill_engine1()
+
+
 def kill_engine1():
     victim = engines()[1][1]
-    run([CTL, "expect", instance_of(victim)])
+    killed[:] = [(instance_of(victim), victim)]
+    run([CTL, "expect", killed[0][0]])
     t_kill = time.monotonic()
     os.kill(victim, 9)
     return t_kill
@@ -141,7 +145,13 @@ def kill_engine1():
 
 def new_standby():
     # The killed instance (a standby that had taken index 1) starts again
-    # as a standby; an index a standby took is not missing.
+    # as a standby; an index a standby took is not missing.  Once its exit
+    # is recorded: until then `start` counts it as running.
+    for inst, pid in killed:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and subprocess.run(
+                [CTL, "pid", inst], capture_output=True, text=True).stdout.strip() == str(pid):
+            time.sleep(0.05)
     subprocess.run([CTL, "start"], check=True, stdout=subprocess.DEVNULL)
 
 
