@@ -669,11 +669,10 @@ static void learn_idle(struct ns_engine *eng, uint64_t gap_us)
  * standby's first 64 loop turns took 470 ms, preempted.  With the
  * segments of a takeover held (replay_hold.c), survival's blackout was
  * 142-344 ms at nice -10 (9 kills) and 271-1105 ms at nice 0 (3 kills;
- * Documentation/benchmarks.md).  So an
- * engine runs at cfg->takeover_nice from its start (a standby: from when
- * it parks) until NS_BOOST_HOLD_US after the last replay ended (the
- * peers' retransmissions arrive then), and then goes back to the nice it
- * had.  Raising one's priority needs CAP_SYS_NICE or an RLIMIT_NICE that
+ * Documentation/benchmarks.md).  So an engine runs at cfg->takeover_nice
+ * from its start (a standby: from when it parks) until NS_BOOST_HOLD_US
+ * after the last replay ended (the peers' retransmissions arrive then),
+ * and then goes back to the nice it had.  Raising one's priority needs CAP_SYS_NICE or an RLIMIT_NICE that
  * allows it (jrctl supervise grants one); without, the takeover runs at
  * the nice it has, said once.  Only this thread (the lcore's) is raised:
  * DPDK's own threads were made before and keep theirs.
@@ -706,11 +705,9 @@ void ns_engine_boost(struct ns_engine *eng)
 /* Back to the normal nice once no replay was pending for NS_BOOST_HOLD_US. */
 static void boost_check(struct ns_engine *eng, uint64_t now)
 {
-	for (struct ns_front *f = eng->fronts; f; f = f->next) {
-		if (f->replaying) {
-			eng->boost_quiet_us = 0;
-			return;
-		}
+	if (ns_replays_pending()) {
+		eng->boost_quiet_us = 0;
+		return;
 	}
 	if (!eng->boost_quiet_us)
 		eng->boost_quiet_us = now;
@@ -813,7 +810,6 @@ void ns_engine_shutdown(struct ns_engine *eng)
 		eng->fronts = f->next;
 		ns_front_destroy(f);
 	}
-	ns_replay_hold_free();	/* a replay that never ended */
 	while (eng->nr_handovers)
 		close(eng->handovers[--eng->nr_handovers].fd);
 	if (eng->ring_ready)

@@ -322,7 +322,7 @@ bool ns_replays_pending(void);
 int ns_replay_hold(struct pbuf *p, struct netif *inp);
 void ns_replay_release(const struct tcp_pcb *pcb);
 void ns_replay_release_all(void);
-void ns_replay_hold_free(void);
+void ns_replay_drop_all(void);
 
 /* ICMP or ICMPv6 (v6) destination unreachable for one of our datagrams
  * or segments (icmp.c parsed it; ports in host order). */

@@ -36,6 +36,9 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 
 #include "netserver.h"
@@ -57,52 +60,49 @@ static struct held_segment feeding[NS_REPLAY_HOLD_MAX];
 /* For the log line at the end of a replay. */
 static unsigned int held_total, held_restored, held_dropped;
 
-#define IP4_HLEN_MIN	20
-#define IP6_HLEN	40
-#define TCP_HLEN_MIN	20
-#define IP4_MF_OFFSET	0x3fff
-
-static u16_t get16(const u8_t *b)
-{
-	return (u16_t)(b[0] << 8 | b[1]);
-}
-
 /*
  * The 4-tuple and TCP flags of an IPv4 or IPv6 TCP segment; false if p is
  * not one (another protocol, a fragment, an IPv6 extension header, too
- * short): those go on to lwIP as usual.
+ * short): those go on to lwIP as usual.  The headers are copied out: they
+ * may span pbufs.
  */
 static bool parse_tcp(struct pbuf *p, struct held_segment *h, u8_t *flags)
 {
-	u8_t hdr[60 + TCP_HLEN_MIN];
-	unsigned int l3;
+	union {
+		struct ip_hdr	ip4;
+		struct ip6_hdr	ip6;
+	} ip;
+	struct tcp_hdr tcp;
+	u16_t l3;
 
-	if (pbuf_copy_partial(p, hdr, IP4_HLEN_MIN, 0) != IP4_HLEN_MIN)
+	if (pbuf_copy_partial(p, &ip, IP_HLEN, 0) != IP_HLEN)
 		return false;
-	if ((hdr[0] >> 4) == 4) {
-		l3 = (hdr[0] & 0x0f) * 4u;
-		if (hdr[9] != IP_PROTO_TCP || l3 < IP4_HLEN_MIN ||
-		    (get16(hdr + 6) & IP4_MF_OFFSET))
+	if (IPH_V(&ip.ip4) == 4) {
+		l3 = IPH_HL_BYTES(&ip.ip4);
+		if (IPH_PROTO(&ip.ip4) != IP_PROTO_TCP || l3 < IP_HLEN ||
+		    (IPH_OFFSET(&ip.ip4) & PP_HTONS(IP_MF | IP_OFFMASK)))
 			return false;
-		if (pbuf_copy_partial(p, hdr, (u16_t)(l3 + TCP_HLEN_MIN), 0) != l3 + TCP_HLEN_MIN)
-			return false;
-		IP_ADDR4(&h->src, hdr[12], hdr[13], hdr[14], hdr[15]);
-		IP_ADDR4(&h->dst, hdr[16], hdr[17], hdr[18], hdr[19]);
-	} else if ((hdr[0] >> 4) == 6) {
+		ip4_addr_copy(*ip_2_ip4(&h->src), ip.ip4.src);
+		ip4_addr_copy(*ip_2_ip4(&h->dst), ip.ip4.dest);
+		IP_SET_TYPE_VAL(h->src, IPADDR_TYPE_V4);
+		IP_SET_TYPE_VAL(h->dst, IPADDR_TYPE_V4);
+	} else if (IPH_V(&ip.ip4) == 6) {
 		l3 = IP6_HLEN;
-		if (pbuf_copy_partial(p, hdr, IP6_HLEN + TCP_HLEN_MIN, 0) != IP6_HLEN + TCP_HLEN_MIN ||
-		    hdr[6] != IP_PROTO_TCP)
+		if (pbuf_copy_partial(p, &ip, IP6_HLEN, 0) != IP6_HLEN ||
+		    IP6H_NEXTH(&ip.ip6) != IP_PROTO_TCP)
 			return false;
-		ip_addr_set_zero_ip6(&h->src);
-		ip_addr_set_zero_ip6(&h->dst);
-		memcpy(ip_2_ip6(&h->src)->addr, hdr + 8, 16);
-		memcpy(ip_2_ip6(&h->dst)->addr, hdr + 24, 16);
+		ip6_addr_copy_from_packed(*ip_2_ip6(&h->src), ip.ip6.src);
+		ip6_addr_copy_from_packed(*ip_2_ip6(&h->dst), ip.ip6.dest);
+		IP_SET_TYPE_VAL(h->src, IPADDR_TYPE_V6);
+		IP_SET_TYPE_VAL(h->dst, IPADDR_TYPE_V6);
 	} else {
 		return false;
 	}
-	h->sport = get16(hdr + l3);
-	h->dport = get16(hdr + l3 + 2);
-	*flags = hdr[l3 + 13];
+	if (pbuf_copy_partial(p, &tcp, TCP_HLEN, l3) != TCP_HLEN)
+		return false;
+	h->sport = lwip_ntohs(tcp.src);
+	h->dport = lwip_ntohs(tcp.dest);
+	*flags = TCPH_FLAGS(&tcp);
 	return true;
 }
 
@@ -210,9 +210,18 @@ void ns_replay_release_all(void)
 	feed(feeding, n);
 }
 
-void ns_replay_hold_free(void)
+/*
+ * A frontend destroyed while its replay is pending (an orderly stop, a user
+ * frontend gone): what was held is dropped, as segments of no connection
+ * were before holding.  Fed now, after the replay, they would get lwIP's
+ * RST, and end connections the kernel keeps for the next netserver.
+ */
+void ns_replay_drop_all(void)
 {
+	if (nr_held)
+		ns_info("replay cut short: %u held segments dropped", nr_held);
 	for (unsigned int i = 0; i < nr_held; i++)
 		pbuf_free(held[i].p);
 	nr_held = 0;
+	held_total = held_restored = held_dropped = 0;
 }

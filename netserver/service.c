@@ -3053,6 +3053,8 @@ void ns_front_shutdown(struct ns_front *front)
 
 void ns_front_destroy(struct ns_front *front)
 {
+	if (front->replaying)
+		ns_replay_drop_all();
 	front_replay_ends(front);
 	ns_front_shutdown(front);
 	jr_region_destroy(&front->region);
